@@ -1,0 +1,92 @@
+/*
+ * executor.h: executors run one try of a task and report how it ended.
+ * Each executor is a table of functions chosen by name ("local",
+ * "kubernetes"), so a new one is a new file, not new branches.
+ *
+ * Crash safety is the executor's job: a try it started must keep running
+ * and its outcome must stay recoverable when the scheduler is killed, and
+ * a restarted scheduler must be able to adopt it by the try's identity
+ * alone (its log path), never starting it twice.
+ */
+#ifndef STA_EXECUTOR_H
+#define STA_EXECUTOR_H
+
+#include <stdint.h>
+
+#include <ev.h>
+
+#include "lib/timeutil.h"
+
+/* What a try runs.  Everything is borrowed for the duration of the call;
+ * the executor copies what it keeps. */
+struct try_spec {
+	const char *dag_id;
+	const char *run_id;
+	const char *task_id;
+	int try_number;
+	sta_time logical_date;
+	sta_time data_interval_start;
+	sta_time data_interval_end;
+	char *const *argv;          /* rendered command, NULL-terminated */
+	char *const *env;           /* extra "KEY=VALUE" entries, NULL-terminated */
+	int64_t timeout;            /* seconds; 0 = none */
+	/* The try's log file (stdout and stderr).  Its folder holds the try's
+	 * other files; it identifies the try across scheduler restarts. */
+	const char *log_path;
+	const char *image;          /* kubernetes only */
+};
+
+enum try_end {
+	TRY_EXITED,         /* the command ran and exited (maybe by signal) */
+	TRY_TIMED_OUT,      /* killed after `timeout` seconds */
+	TRY_LOST,           /* its supervisor vanished: outcome unknown */
+	TRY_START_FAILED,   /* could not be started (exec failed, ...) */
+};
+
+struct try_outcome {
+	enum try_end end;
+	int exit_code;      /* valid for TRY_EXITED when signal == 0 */
+	int signal;         /* terminating signal, or 0 */
+	char *result_json;  /* last STA_RESULT line's JSON, or NULL */
+	char *reason;       /* human-readable, for the UI and logs; or NULL */
+	sta_time started;
+	sta_time ended;
+};
+
+/* Called from the event loop once per started or adopted try.  The
+ * outcome is only valid during the call. */
+typedef void (*executor_done_fn)(void *arg, const struct try_outcome *out);
+
+enum adopt_result {
+	ADOPT_RUNNING,      /* still running: done_fn will be called later */
+	ADOPT_FINISHED,     /* already ended: done_fn will be called from the loop */
+	ADOPT_NOT_STARTED,  /* never started: the caller may start it */
+};
+
+struct executor;
+
+struct executor_ops {
+	const char *name;
+	struct executor *(*create)(struct ev_loop *loop);
+	void (*destroy)(struct executor *ex);
+	/* Starts a try.  *handle (caller frees) is the pid or pod name for
+	 * display.  Returns 0, or -1 with the reason logged. */
+	int (*start)(struct executor *ex, const struct try_spec *spec,
+	    executor_done_fn done, void *arg, char **handle);
+	/* Re-attaches to a try started by an earlier scheduler process. */
+	enum adopt_result (*adopt)(struct executor *ex, const struct try_spec *spec,
+	    executor_done_fn done, void *arg, char **handle);
+	/* Asks a running try to stop (SIGTERM to its process group, then
+	 * SIGKILL after a grace period); done_fn still follows. */
+	void (*kill)(struct executor *ex, const char *log_path);
+};
+
+/* Looks an executor up by name; NULL if unknown. */
+const struct executor_ops *executor_find(const char *name);
+
+extern const struct executor_ops executor_local;
+
+/* The "STA_RESULT " prefix a task prints before its one-line JSON result. */
+#define EXECUTOR_RESULT_PREFIX "STA_RESULT "
+
+#endif
