@@ -11,10 +11,24 @@
 
 #include "lib/log.h"
 #include "runner/cli.h"
+#include "runner/cmd.h"
 
-static const struct cli_cmd *const commands[] = {
-	NULL,
+static const struct cli_cmd *const *const tables[] = {
+	cmd_dags_table, cmd_tasks_table,
 };
+static const struct cli_cmd *commands[64];
+
+/* Flattens the per-file tables into one NULL-terminated list. */
+static void
+commands_init(void)
+{
+	size_t n = 0;
+
+	for (size_t t = 0; t < ARRAY_LEN(tables); t++)
+		for (size_t i = 0; tables[t][i] != NULL && n + 1 < ARRAY_LEN(commands); i++)
+			commands[n++] = tables[t][i];
+	commands[n] = NULL;
+}
 
 static void
 usage(FILE *f)
@@ -93,6 +107,7 @@ main(int argc, char **argv)
 	const char *group;
 
 	log_init_from_env();
+	commands_init();
 	if (argc > 1 && strcmp(argv[1], "etl") == 0) {
 		/* etl commands have ethereum-etl's own option syntax. */
 		fprintf(stderr, "sta: etl is not built yet\n");

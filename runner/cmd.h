@@ -1,0 +1,34 @@
+/*
+ * cmd.h: helpers shared by the command files (cmd_*.c) and their tables.
+ */
+#ifndef STA_CMD_H
+#define STA_CMD_H
+
+#include <cjson/cJSON.h>
+
+#include "runner/cli.h"
+#include "runner/dag.h"
+#include "runner/store.h"
+
+extern const struct cli_cmd *const cmd_dags_table[];
+extern const struct cli_cmd *const cmd_tasks_table[];
+
+/* Opens $home/sta.db; NULL with the reason logged. */
+struct store *cmd_store_open(const struct cli_env *env);
+/* Loads the DAG with that id from the DAG folder.  NULL with a message on
+ * stderr (its file's errors when it is broken).  Caller frees. */
+struct dag *cmd_dag_load(const struct cli_env *env, const char *dag_id);
+/* Finds a run by run_id, or by logical date when the text parses as a
+ * date.  Returns 0 (caller clears *out) or prints why not and returns
+ * EX_DATAERR. */
+int cmd_run_find(struct store *st, const char *dag_id, const char *which,
+    struct store_run *out);
+/* Prints a JSON value on stdout followed by a newline; frees it. */
+void cmd_print_json(cJSON *v);
+/* Formats milliseconds as ISO (or "" when 0) into out[TIME_ISO_LEN]. */
+void cmd_format_ms(int64_t ms, char *out);
+/* Runs the loop in the foreground for these runs (dags test, backfill),
+ * holding the scheduler lock.  Returns the process exit status. */
+int cmd_run_foreground(const struct cli_env *env, const int64_t *runs, size_t n);
+
+#endif

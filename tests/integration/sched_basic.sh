@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# sched_basic: a fan-out/fan-in DAG runs to success through `sta dags test`;
+# the STA_* environment and templates reach the task; `dags show --json`
+# prints task ids with their upstream lists; failures give exit 1.
+. "${STA_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
+
+out="$T/out"
+mkdir -p "$out"
+dag fan <<EOF
+dag_id: fan
+schedule: null
+params: {greeting: hello}
+tasks:
+  start:
+    command: [sh, -c, 'echo "\$STA_TASK_ID \$STA_DAG_ID \$STA_TRY_NUMBER \$STA_LOGICAL_DATE" > $out/start']
+  a:
+    command: [sh, -c, 'echo a >> $out/order']
+    depends_on: [start]
+  b:
+    command: [sh, -c, 'echo b >> $out/order']
+    depends_on: [start]
+  c:
+    command: [sh, -c, 'echo c >> $out/order']
+    depends_on: [start]
+  join:
+    command: [sh, -c, 'echo "\$1 \$2 \$3" > $out/join', x, '{{ ds }}', '{{ params.greeting }}', '{{ dag.dag_id }}']
+    depends_on: [a, b, c]
+EOF
+
+"$STA" dags test fan 2024-03-01 > "$T/test.out" 2>&1
+is "dags test exits 0 when the run succeeds" "$?" 0
+is "start saw its STA_* environment" "$(cat "$out/start")" \
+	"start fan 1 2024-03-01T00:00:00+00:00"
+is "fan-out tasks each ran once" "$(sort "$out/order" | tr '\n' ' ')" "a b c "
+is "join rendered its templates" "$(cat "$out/join")" "2024-03-01 hello fan"
+is "every task instance succeeded (store)" \
+	"$(sql "select group_concat(task_id || '=' || state, ' ') from (select task_id, state from task_instances order by task_id)")" \
+	"a=success b=success c=success join=success start=success"
+is "the run succeeded (store)" "$(sql "select run_type, state from dag_runs")" "test|success"
+is "join started after a, b and c ended (store)" \
+	"$(sql "select count(*) from task_instances j, task_instances u where j.task_id='join' and u.task_id in ('a','b','c') and j.start_ms >= u.end_ms")" 3
+
+"$STA" dags show fan --json > "$T/show.json"
+is "dags show --json gives task ids and upstream lists" \
+	"$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(" ".join(t["task_id"]+":"+",".join(sorted(t["upstream"])) for t in d["tasks"]))' "$T/show.json")" \
+	"start: a:start b:start c:start join:a,b,c"
+
+dag bad_run <<'EOF'
+dag_id: bad_run
+tasks:
+  fails:
+    command: [sh, -c, 'exit 3']
+  after:
+    command: ['true']
+    depends_on: [fails]
+EOF
+"$STA" dags test bad_run 2024-03-01 > /dev/null 2>&1
+is "dags test exits 1 when the run fails" "$?" 1
+is "the failure propagates as upstream_failed" \
+	"$(sql "select group_concat(task_id || '=' || state, ' ') from (select ti.task_id, ti.state from task_instances ti join dag_runs r on r.id = ti.run_pk where r.dag_id='bad_run' order by ti.task_id)")" \
+	"after=upstream_failed fails=failed"
+"$STA" tasks state bad_run fails 2024-03-01 --json > "$T/state.json"
+is "tasks state --json shows the try's exit code" \
+	"$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["state"], [t["exit_code"] for t in d["tries"]])' "$T/state.json")" \
+	"failed [3]"
+
+"$STA" dags test fan 2024-03-01 > /dev/null 2>&1
+is "a second dags test of the same date runs again" "$?" 0
+is "the second test ran every task again" "$(wc -l < "$out/order" | tr -d ' ')" 6
+
+"$STA" dags test nosuchdag > "$T/err" 2>&1
+is "dags test of an unknown DAG exits 65" "$?" 65
+check "and names the DAG" grep -q "no DAG 'nosuchdag'" "$T/err"
+"$STA" dags frobnicate > /dev/null 2>&1
+is "an unknown verb exits 64" "$?" 64
+done_testing
