@@ -150,16 +150,20 @@ main(int argc, char **argv)
 		}
 		return c->exec(&env, subc, sub);
 	}
-	/* A known group with a bad or missing verb: list that group's verbs. */
-	int known = 0;
+	/* A known group with a bad or missing verb (or --help): list its verbs. */
+	int known = 0, help = argc > 1 && is_help(argv[1]);
+	FILE *f = help ? stdout : stderr;
+
 	for (size_t i = 0; commands[i] != NULL; i++) {
 		if (commands[i]->group && strcmp(commands[i]->group, group) == 0) {
 			if (!known)
-				fprintf(stderr, "sta %s: expected one of:\n", group);
+				fprintf(f, "sta %s: %s\n", group, help ? "commands" : "expected one of:");
 			known = 1;
-			cmd_usage(stderr, commands[i]);
+			cmd_usage(f, commands[i]);
 		}
 	}
+	if (known && help)
+		return 0;
 	if (!known)
 		fprintf(stderr, "sta: unknown command '%s' (sta --help lists them)\n", group);
 	return EX_USAGE;
