@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -96,6 +95,7 @@ struct srun {
 	struct sti *tis;        /* ver->dag->n_tasks of them, NULL while queued */
 	size_t n_unfinished;
 	int seen;               /* reconcile mark */
+	int reap;               /* finished: freed by the prepare watcher */
 	struct srun *next;
 };
 
@@ -387,7 +387,7 @@ static struct srun *
 run_find(struct sched *s, int64_t pk)
 {
 	for (struct srun *r = s->runs; r != NULL; r = r->next)
-		if (r->pk == pk)
+		if (r->pk == pk && !r->reap)
 			return r;
 	return NULL;
 }
@@ -735,7 +735,8 @@ run_finish_if_done(struct sched *s, struct srun *r)
 	if (failed)
 		s->failed_runs++;
 	r->sd->create_pending = 1;
-	run_free(s, r);
+	/* Callers may still be walking this run: free it from the loop. */
+	r->reap = 1;
 	mark_dirty(s);
 }
 
@@ -1527,6 +1528,19 @@ sched_idle(const struct sched *s)
 	return 1;
 }
 
+/* Frees the runs that finished since the last iteration. */
+static void
+runs_reap(struct sched *s)
+{
+	struct srun *next;
+
+	for (struct srun *r = s->runs; r != NULL; r = next) {
+		next = r->next;
+		if (r->reap)
+			run_free(s, r);
+	}
+}
+
 static void
 prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
@@ -1535,6 +1549,7 @@ prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	size_t n = 0;
 
 	(void)revents;
+	runs_reap(s);
 	if (s->reload)
 		reconcile(s);
 	if (s->dirty && !s->stopping) {
@@ -1558,6 +1573,7 @@ prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	free(l);
 	if (n > 0)
 		txn_commit(s);
+	runs_reap(s);
 	if (!s->dirty && ev_is_active(&s->idle))
 		ev_idle_stop(loop, &s->idle);
 	if (foreground(s) && s->runs == NULL && s->n_running == 0)
@@ -1606,29 +1622,43 @@ recover_run_cb(void *arg, const struct store_run *row)
 	return 0;
 }
 
-int
-sched_lock_acquire(const char *home, long *holder)
+/* The lock is a POSIX record lock, so a holder can be found with F_GETLK
+ * without taking the lock (a probe that took it, even briefly, could make a
+ * scheduler starting at that moment fail). */
+static int
+lock_open(const char *home)
 {
 	char *path = xasprintf("%s/scheduler.lock", home);
-	char pid[32];
 	int fd;
 
-	*holder = 0;
 	fs_mkdir_p(home);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	free(path);
+	return fd;
+}
+
+static long
+lock_holder(int fd)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+	if (fcntl(fd, F_GETLK, &fl) != 0 || fl.l_type == F_UNLCK)
+		return 0;
+	return (long)fl.l_pid;
+}
+
+int
+sched_lock_acquire(const char *home, long *holder)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	char pid[32];
+	int fd = lock_open(home);
+
+	*holder = 0;
 	if (fd < 0)
 		return -1;
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
-		int64_t v;
-
-		if (n > 0) {
-			pid[n] = '\0';
-			pid[strcspn(pid, "\n")] = '\0';
-			if (parse_int64(pid, &v) == 0)
-				*holder = (long)v;
-		}
+	if (fcntl(fd, F_SETLK, &fl) != 0) {
+		*holder = lock_holder(fd);
 		close(fd);
 		return -1;
 	}
@@ -1641,13 +1671,13 @@ sched_lock_acquire(const char *home, long *holder)
 void
 sched_notify(const char *home)
 {
+	int fd = lock_open(home);
 	long holder;
-	int fd = sched_lock_acquire(home, &holder);
 
-	if (fd >= 0) {
-		close(fd);      /* nobody holds it: nobody to tell */
+	if (fd < 0)
 		return;
-	}
+	holder = lock_holder(fd);
+	close(fd);
 	if (holder > 0)
 		kill((pid_t)holder, SIGUSR1);
 }
