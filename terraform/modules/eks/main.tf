@@ -67,9 +67,22 @@ module "eks" {
       min_size       = g.min_size
       max_size       = g.max_size
       desired_size   = g.desired_size
-      disk_size      = g.disk_size_gb
       labels         = g.labels
       subnet_ids     = var.private_subnet_ids
+
+      # The module's launch template (which also attaches the node
+      # security group) ignores disk_size; size the root volume here.
+      block_device_mappings = {
+        xvda = {
+          device_name = "/dev/xvda"
+          ebs = {
+            volume_size           = g.disk_size_gb
+            volume_type           = "gp3"
+            encrypted             = true
+            delete_on_termination = true
+          }
+        }
+      }
     }
   }
 

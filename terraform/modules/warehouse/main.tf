@@ -134,10 +134,19 @@ data "aws_iam_policy_document" "copy_trust" {
 }
 
 data "aws_iam_policy_document" "copy" {
+  # GetBucketLocation carries no s3:prefix key, so it cannot share the
+  # prefix-conditioned statement below.
+  statement {
+    sid       = "LocateLakeBucket"
+    effect    = "Allow"
+    actions   = ["s3:GetBucketLocation"]
+    resources = [var.lake_bucket_arn]
+  }
+
   statement {
     sid       = "ListExportPrefix"
     effect    = "Allow"
-    actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
+    actions   = ["s3:ListBucket"]
     resources = [var.lake_bucket_arn]
 
     condition {
