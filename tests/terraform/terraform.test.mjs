@@ -79,6 +79,12 @@ test('module sources are pinned: registry modules exact, local ones by path', ()
   assert.equal(eks.length, 1);
   assert.match(vpc[0].body.version, /^5\.\d+\.\d+$/);
   assert.match(eks[0].body.version, /^20\.\d+\.\d+$/);
+  // v21 renamed the cluster_* inputs (docs/UPGRADE-21.0.md of the module);
+  // a 20.x pin must use the old names.
+  for (const a of ['cluster_name', 'cluster_version', 'cluster_addons', 'cluster_encryption_config', 'cluster_enabled_log_types'])
+    assert.ok(a in eks[0].body, `eks module: ${a} missing`);
+  for (const a of ['name', 'kubernetes_version', 'addons', 'encryption_config', 'enabled_log_types', 'endpoint_public_access'])
+    assert.ok(!(a in eks[0].body), `eks module: v21 input ${a} used with a v20 pin`);
   for (const env of ENVS) {
     const local = calls.filter((m) => m.file.dir === path.join('environments', env));
     assert.deepEqual(local.map((m) => m.body.source).sort(), MODULES.map((m) => `../../modules/${m}`).sort());
