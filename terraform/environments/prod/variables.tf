@@ -1,3 +1,5 @@
+# Environment inputs (typed, described, validated); identical in dev and prod, values in terraform.tfvars.
+
 variable "region" {
   description = "AWS region to deploy into."
   type        = string

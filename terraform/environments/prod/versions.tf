@@ -1,3 +1,5 @@
+# prod: Terraform and provider version pins.
+
 terraform {
   required_version = ">= 1.10.0, < 2.0.0"
 

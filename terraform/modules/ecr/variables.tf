@@ -1,3 +1,5 @@
+# ecr: input variables (typed, described, validated).
+
 variable "repository_names" {
   description = "ECR repositories to create (the sta image carries the runner and the tasks)."
   type        = list(string)

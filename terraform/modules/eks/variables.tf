@@ -1,3 +1,5 @@
+# eks: input variables (typed, described, validated).
+
 variable "cluster_name" {
   description = "Name of the EKS cluster."
   type        = string

@@ -1,3 +1,5 @@
+# iam: outputs.
+
 output "runner_role_arn" {
   description = "IRSA role ARN for the sta-runner service account (eks.amazonaws.com/role-arn annotation)."
   value       = aws_iam_role.this["runner"].arn

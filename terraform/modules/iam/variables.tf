@@ -1,3 +1,5 @@
+# iam: input variables (typed, described, validated).
+
 variable "name_prefix" {
   description = "Prefix of the IAM role names, e.g. sta-dev."
   type        = string

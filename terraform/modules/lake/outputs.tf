@@ -1,3 +1,5 @@
+# lake: outputs.
+
 output "bucket_name" {
   description = "Name of the lake bucket."
   value       = aws_s3_bucket.lake.id

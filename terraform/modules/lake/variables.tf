@@ -1,3 +1,5 @@
+# lake: input variables (typed, described, validated).
+
 variable "bucket_name" {
   description = "Globally unique name of the lake bucket; the access-log bucket is named <bucket_name>-logs."
   type        = string

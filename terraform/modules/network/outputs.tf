@@ -1,3 +1,5 @@
+# network: outputs.
+
 output "vpc_id" {
   description = "ID of the VPC."
   value       = module.vpc.vpc_id

@@ -1,3 +1,5 @@
+# network: input variables (typed, described, validated).
+
 variable "name" {
   description = "Name prefix for the VPC and everything in it, e.g. sta-dev."
   type        = string

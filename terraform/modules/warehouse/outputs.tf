@@ -1,3 +1,5 @@
+# warehouse: outputs.
+
 output "endpoint" {
   description = "Redshift endpoint host:port (for the loaders' PostgreSQL connection)."
   value       = aws_redshift_cluster.this.endpoint

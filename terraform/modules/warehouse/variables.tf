@@ -1,3 +1,5 @@
+# warehouse: input variables (typed, described, validated).
+
 variable "cluster_identifier" {
   description = "Identifier of the Redshift cluster, e.g. sta-dev."
   type        = string
