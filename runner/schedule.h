@@ -46,10 +46,11 @@ int schedule_next_interval(const struct schedule *s, const struct interval *last
     sta_time start_date, int has_end_date, sta_time end_date, int catchup,
     sta_time now, struct interval *out);
 
-/* The data interval of a manual run whose logical date is t: [t, next fire
- * after t) when t is a fire time, else the interval containing t aligned
- * as Airflow's infer_manual_data_interval does; @once and manual-only DAGs
- * (s == NULL) get [t, t]. */
+/* The data interval of a manual run whose logical date is t, as Airflow's
+ * infer_manual_data_interval: the last complete interval before t, i.e.
+ * [prev(e), e) with e the last fire time at or before t (a daily DAG
+ * triggered for 2024-01-05 gets [2024-01-04, 2024-01-05)); @once and
+ * manual-only DAGs (s == NULL) get [t, t]. */
 void schedule_manual_interval(const struct schedule *s, sta_time t,
     struct interval *out);
 
