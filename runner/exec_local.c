@@ -1,0 +1,646 @@
+/*
+ * exec_local.c: the local executor.  Each try runs under a supervisor, a
+ * process forked from the scheduler that detaches into its own session so
+ * it outlives a killed scheduler.  The supervisor
+ *   1. claims the try: links a file holding its pid and start time to
+ *      attempt=N.pid beside the log (link(2) is atomic: of two supervisors
+ *      for one try, exactly one wins and the other exits at once);
+ *   2. runs the command (fork + execvp, no shell) in a new process group,
+ *      stdout and stderr appended to the log, the STA_* environment set;
+ *   3. enforces the timeout: SIGTERM to the group, SIGKILL after a grace;
+ *   4. writes the outcome to attempt=N.status (atomic rename) and exits.
+ * The scheduler learns of the end from SIGCHLD (its own supervisors) or a
+ * pidfd (supervisors adopted after a restart) and reads the status file.
+ */
+#include "runner/executor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "lib/fsutil.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+#define EXIT_CLAIM_LOST 3
+#define DEFAULT_GRACE 5
+
+extern char **environ;
+
+struct ltry {
+	struct executor *ex;
+	char *log_path;
+	pid_t pid;              /* the supervisor */
+	int pidfd;
+	ev_child child;
+	ev_io io;
+	ev_timer later;
+	struct try_outcome pending;     /* for later: an outcome known already */
+	executor_done_fn done;
+	void *arg;
+	struct ltry *next;
+};
+
+struct executor {
+	struct ev_loop *loop;
+	struct ltry *tries;
+};
+
+/* ------------------------------------------------------------- file names */
+
+static char *
+sibling(const char *log_path, const char *ext)
+{
+	size_t n = strlen(log_path);
+
+	if (str_has_suffix(log_path, ".log"))
+		n -= 4;
+	return xasprintf("%.*s.%s", (int)n, log_path, ext);
+}
+
+/* Process start time (clock ticks since boot): with the pid it identifies a
+ * process even after pid reuse.  0 when the process does not exist. */
+static unsigned long long
+proc_start_time(pid_t pid)
+{
+	char *path = xasprintf("/proc/%ld/stat", (long)pid), *text = NULL, *p;
+	unsigned long long st = 0;
+	size_t len;
+
+	if (fs_read_file(path, &text, &len) == 0 && (p = strrchr(text, ')')) != NULL) {
+		/* fields after the command: state is field 3, starttime field 22 */
+		int field = 2;
+
+		for (p++; *p != '\0' && field < 22; p++)
+			if (*p == ' ')
+				field++;
+		if (field == 22)
+			st = strtoull(p, NULL, 10);
+	}
+	free(text);
+	free(path);
+	return st;
+}
+
+/* Reads the claim file: returns 0 with pid and start time, -1 if absent. */
+static int
+read_claim(const char *pid_path, pid_t *pid, unsigned long long *start)
+{
+	char *text = NULL;
+	long p;
+	int rc = -1;
+
+	if (fs_read_file(pid_path, &text, NULL) != 0)
+		return -1;
+	if (sscanf(text, "%ld %llu", &p, start) == 2 && p > 0) {
+		*pid = (pid_t)p;
+		rc = 0;
+	}
+	free(text);
+	return rc;
+}
+
+/* ------------------------------------------------------------ supervisor */
+
+static volatile sig_atomic_t sv_alarm, sv_term;
+
+static void
+sv_on_alarm(int sig)
+{
+	(void)sig;
+	sv_alarm = 1;
+}
+
+static void
+sv_on_term(int sig)
+{
+	(void)sig;
+	sv_term = 1;
+}
+
+static char *
+iso_env(const char *name, sta_time t)
+{
+	char iso[TIME_ISO_LEN];
+
+	time_format_iso(t, iso);
+	return xasprintf("%s=%s", name, iso);
+}
+
+/* environ, then the STA_* variables, then the task's env (later wins). */
+static char **
+task_environ(const struct try_spec *spec)
+{
+	struct strv env = {0};
+	struct strv extra = {0};
+
+	strv_push_take(&extra, xasprintf("STA_DAG_ID=%s", spec->dag_id));
+	strv_push_take(&extra, xasprintf("STA_RUN_ID=%s", spec->run_id));
+	strv_push_take(&extra, xasprintf("STA_TASK_ID=%s", spec->task_id));
+	strv_push_take(&extra, xasprintf("STA_TRY_NUMBER=%d", spec->try_number));
+	strv_push_take(&extra, iso_env("STA_LOGICAL_DATE", spec->logical_date));
+	strv_push_take(&extra, iso_env("STA_DATA_INTERVAL_START", spec->data_interval_start));
+	strv_push_take(&extra, iso_env("STA_DATA_INTERVAL_END", spec->data_interval_end));
+	for (char *const *e = spec->env; e != NULL && *e != NULL; e++)
+		strv_push(&extra, *e);
+	for (char **e = environ; *e != NULL; e++) {
+		size_t klen = strcspn(*e, "=");
+		int overridden = 0;
+
+		for (size_t i = 0; i < extra.n; i++)
+			if (strncmp(extra.v[i], *e, klen + 1) == 0)
+				overridden = 1;
+		if (!overridden)
+			strv_push(&env, *e);
+	}
+	for (size_t i = 0; i < extra.n; i++)
+		strv_push(&env, extra.v[i]);
+	strv_free(&extra);
+	return env.v;
+}
+
+/* The last "STA_RESULT {json}" line of the log, if its JSON parses. */
+static cJSON *
+scan_result(const char *log_path)
+{
+	char *text = NULL, *line, *last = NULL;
+	size_t len;
+	cJSON *r = NULL;
+
+	if (fs_read_file(log_path, &text, &len) != 0)
+		return NULL;
+	for (line = text; line != NULL && *line != '\0';) {
+		char *nl = strchr(line, '\n');
+
+		if (nl != NULL)
+			*nl = '\0';
+		if (str_has_prefix(line, EXECUTOR_RESULT_PREFIX)) {
+			cJSON *j = cJSON_Parse(line + strlen(EXECUTOR_RESULT_PREFIX));
+
+			if (cJSON_IsObject(j)) {
+				cJSON_Delete(r);
+				r = j;
+			} else {
+				cJSON_Delete(j);
+			}
+			last = line;
+		}
+		line = nl != NULL ? nl + 1 : NULL;
+	}
+	(void)last;
+	free(text);
+	return r;
+}
+
+static void
+sv_write_status(const char *status_path, const char *end, int code, int sig,
+    cJSON *result, const char *reason, sta_time started)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *json;
+
+	cJSON_AddStringToObject(o, "end", end);
+	cJSON_AddNumberToObject(o, "exit_code", code);
+	cJSON_AddNumberToObject(o, "signal", sig);
+	if (result != NULL)
+		cJSON_AddItemToObject(o, "result", result);
+	if (reason != NULL)
+		cJSON_AddStringToObject(o, "reason", reason);
+	cJSON_AddNumberToObject(o, "started", (double)started);
+	cJSON_AddNumberToObject(o, "ended", (double)time_now());
+	json = cJSON_PrintUnformatted(o);
+	fs_write_atomic(status_path, json, strlen(json), 0);
+	free(json);
+	cJSON_Delete(o);
+}
+
+/* Runs in the forked supervisor; never returns. */
+static void
+supervise(const struct try_spec *spec, const char *pid_path, const char *status_path)
+{
+	struct sigaction sa = {0};
+	sigset_t all;
+	char *tmp, line[64], reason[512];
+	const char *grace_env = getenv("STA_KILL_GRACE_SECONDS");
+	int64_t grace = DEFAULT_GRACE;
+	int logfd, pipefd[2], status, err = 0, escalated = 0;
+	sta_time started = time_now();
+	pid_t task;
+
+	setsid();
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			signal(s, SIG_DFL);
+	if (grace_env != NULL && parse_int64(grace_env, &grace) != 0)
+		grace = DEFAULT_GRACE;
+
+	/* Claim the try. */
+	tmp = xasprintf("%s.%ld", pid_path, (long)getpid());
+	snprintf(line, sizeof(line), "%ld %llu\n", (long)getpid(), proc_start_time(getpid()));
+	if (fs_write_atomic(tmp, line, strlen(line), 0) != 0)
+		_exit(1);
+	if (link(tmp, pid_path) != 0) {
+		unlink(tmp);
+		_exit(errno == EEXIST ? EXIT_CLAIM_LOST : 1);
+	}
+	unlink(tmp);
+
+	logfd = open(spec->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (logfd < 0 || pipe2(pipefd, O_CLOEXEC) != 0) {
+		snprintf(reason, sizeof(reason), "cannot open the log %s: %s", spec->log_path,
+		    strerror(errno));
+		sv_write_status(status_path, "start_failed", -1, 0, NULL, reason, started);
+		_exit(0);
+	}
+	task = fork();
+	if (task == 0) {
+		char **envp = task_environ(spec);
+		int devnull = open("/dev/null", O_RDONLY);
+
+		setpgid(0, 0);
+		if (devnull >= 0)
+			dup2(devnull, STDIN_FILENO);
+		dup2(logfd, STDOUT_FILENO);
+		dup2(logfd, STDERR_FILENO);
+		environ = envp;
+		execvp(spec->argv[0], spec->argv);
+		err = errno;
+		if (write(pipefd[1], &err, sizeof(err)) < 0)
+			_exit(127);
+		dprintf(STDERR_FILENO, "sta: cannot run '%s': %s\n", spec->argv[0], strerror(err));
+		_exit(127);
+	}
+	close(pipefd[1]);
+	if (task < 0) {
+		snprintf(reason, sizeof(reason), "fork: %s", strerror(errno));
+		sv_write_status(status_path, "start_failed", -1, 0, NULL, reason, started);
+		_exit(0);
+	}
+	setpgid(task, task);
+	if (read(pipefd[0], &err, sizeof(err)) == (ssize_t)sizeof(err)) {
+		waitpid(task, &status, 0);
+		snprintf(reason, sizeof(reason), "cannot run '%s': %s", spec->argv[0], strerror(err));
+		sv_write_status(status_path, "start_failed", -1, 0, NULL, reason, started);
+		_exit(0);
+	}
+	close(pipefd[0]);
+
+	sa.sa_handler = sv_on_alarm;
+	sigaction(SIGALRM, &sa, NULL);
+	sa.sa_handler = sv_on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	if (spec->timeout > 0)
+		alarm((unsigned)spec->timeout);
+	int timed_out = 0;
+	for (;;) {
+		if (waitpid(task, &status, 0) == task)
+			break;
+		if (errno != EINTR)
+			break;
+		if (sv_alarm || sv_term) {
+			timed_out |= sv_alarm && !sv_term && !escalated;
+			kill(-task, escalated ? SIGKILL : SIGTERM);
+			escalated = 1;
+			sv_alarm = sv_term = 0;
+			alarm((unsigned)(grace > 0 ? grace : 1));
+		}
+	}
+	alarm(0);
+	kill(-task, SIGKILL);       /* whatever the task left in its group */
+
+	cJSON *result = scan_result(spec->log_path);
+	if (timed_out) {
+		snprintf(reason, sizeof(reason), "execution_timeout (%llds) reached: "
+		    "process group killed", (long long)spec->timeout);
+		sv_write_status(status_path, "timed_out", -1,
+		    WIFSIGNALED(status) ? WTERMSIG(status) : 0, result, reason, started);
+	} else {
+		sv_write_status(status_path, "exited",
+		    WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+		    WIFSIGNALED(status) ? WTERMSIG(status) : 0, result,
+		    escalated ? "stopped on request" : NULL, started);
+	}
+	_exit(0);
+}
+
+/* ------------------------------------------------------ scheduler side */
+
+static void
+outcome_free(struct try_outcome *o)
+{
+	free(o->result_json);
+	free(o->reason);
+	memset(o, 0, sizeof(*o));
+}
+
+/* Reads the status file into *o; -1 when there is none (or it is bad). */
+static int
+read_status(const char *log_path, struct try_outcome *o)
+{
+	char *path = sibling(log_path, "status"), *text = NULL;
+	cJSON *j, *v;
+	int rc = -1;
+
+	memset(o, 0, sizeof(*o));
+	if (fs_read_file(path, &text, NULL) != 0)
+		goto out;
+	j = cJSON_Parse(text);
+	if (!cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		goto out;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(j, "end");
+	const char *end = cJSON_IsString(v) ? v->valuestring : "";
+	o->end = strcmp(end, "exited") == 0 ? TRY_EXITED :
+	    strcmp(end, "timed_out") == 0 ? TRY_TIMED_OUT : TRY_START_FAILED;
+	o->exit_code = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "exit_code"));
+	o->signal = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "signal"));
+	o->started = (sta_time)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "started"));
+	o->ended = (sta_time)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "ended"));
+	v = cJSON_GetObjectItemCaseSensitive(j, "result");
+	if (cJSON_IsObject(v))
+		o->result_json = cJSON_PrintUnformatted(v);
+	v = cJSON_GetObjectItemCaseSensitive(j, "reason");
+	if (cJSON_IsString(v))
+		o->reason = xstrdup(v->valuestring);
+	cJSON_Delete(j);
+	rc = 0;
+out:
+	free(text);
+	free(path);
+	return rc;
+}
+
+static void
+ltry_unlink(struct ltry *t)
+{
+	for (struct ltry **pp = &t->ex->tries; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == t) {
+			*pp = t->next;
+			break;
+		}
+	}
+}
+
+static void
+ltry_free(struct ltry *t)
+{
+	struct ev_loop *loop = t->ex->loop;
+
+	ev_child_stop(loop, &t->child);
+	ev_io_stop(loop, &t->io);
+	ev_timer_stop(loop, &t->later);
+	if (t->pidfd >= 0)
+		close(t->pidfd);
+	outcome_free(&t->pending);
+	free(t->log_path);
+	free(t);
+}
+
+/* Reports the outcome found in the status file (or the loss) and frees t. */
+static void
+ltry_finish(struct ltry *t)
+{
+	struct try_outcome o;
+
+	if (read_status(t->log_path, &o) != 0) {
+		o.end = TRY_LOST;
+		o.exit_code = -1;
+		o.reason = xstrdup("the supervisor ended without recording an outcome");
+		o.ended = time_now();
+	}
+	ltry_unlink(t);
+	t->done(t->arg, &o);
+	outcome_free(&o);
+	ltry_free(t);
+}
+
+static int watch_pid(struct ltry *t, pid_t pid);
+
+static void
+child_cb(struct ev_loop *loop, ev_child *w, int revents)
+{
+	struct ltry *t = w->data;
+	pid_t owner;
+	unsigned long long st;
+
+	(void)revents;
+	ev_child_stop(loop, w);
+	if (WIFEXITED(w->rstatus) && WEXITSTATUS(w->rstatus) == EXIT_CLAIM_LOST) {
+		/* Another supervisor owns this try: wait for that one. */
+		char *pid_path = sibling(t->log_path, "pid");
+		int ok = read_claim(pid_path, &owner, &st) == 0 && proc_start_time(owner) == st &&
+		    watch_pid(t, owner) == 0;
+
+		free(pid_path);
+		if (ok)
+			return;
+	}
+	ltry_finish(t);
+}
+
+static void
+pidfd_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	ltry_finish(w->data);
+}
+
+static void
+later_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct ltry *t = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (t->pending.end == TRY_LOST) {
+		ltry_unlink(t);
+		t->done(t->arg, &t->pending);
+		ltry_free(t);
+	} else {
+		ltry_finish(t);
+	}
+}
+
+static int
+watch_pid(struct ltry *t, pid_t pid)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (fd < 0)
+		return -1;
+	t->pid = pid;
+	t->pidfd = fd;
+	ev_io_init(&t->io, pidfd_cb, fd, EV_READ);
+	t->io.data = t;
+	ev_io_start(t->ex->loop, &t->io);
+	return 0;
+}
+
+static struct ltry *
+ltry_new(struct executor *ex, const struct try_spec *spec, executor_done_fn done, void *arg)
+{
+	struct ltry *t = xcalloc(1, sizeof(*t));
+
+	t->ex = ex;
+	t->log_path = xstrdup(spec->log_path);
+	t->pidfd = -1;
+	t->done = done;
+	t->arg = arg;
+	ev_init(&t->child, child_cb);
+	ev_init(&t->io, pidfd_cb);
+	ev_timer_init(&t->later, later_cb, 0, 0);
+	t->child.data = t->io.data = t->later.data = t;
+	t->next = ex->tries;
+	ex->tries = t;
+	return t;
+}
+
+static void
+ltry_later(struct ltry *t)
+{
+	ev_timer_start(t->ex->loop, &t->later);
+}
+
+static struct executor *
+local_create(struct ev_loop *loop)
+{
+	struct executor *ex = xcalloc(1, sizeof(*ex));
+
+	ex->loop = loop;
+	return ex;
+}
+
+static void
+local_destroy(struct executor *ex)
+{
+	/* Supervisors keep running: a later executor adopts them. */
+	while (ex->tries != NULL) {
+		struct ltry *t = ex->tries;
+
+		ex->tries = t->next;
+		ltry_free(t);
+	}
+	free(ex);
+}
+
+static int
+local_start(struct executor *ex, const struct try_spec *spec, executor_done_fn done,
+    void *arg, char **handle)
+{
+	char *dir = fs_dirname(spec->log_path);
+	char *pid_path = sibling(spec->log_path, "pid");
+	char *status_path = sibling(spec->log_path, "status");
+	struct ltry *t;
+	pid_t pid;
+	int rc = -1;
+
+	if (fs_mkdir_p(dir) != 0) {
+		log_error("%s: cannot create the log folder %s: %s", spec->task_id, dir,
+		    strerror(errno));
+		goto out;
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_error("%s: fork: %s", spec->task_id, strerror(errno));
+		goto out;
+	}
+	if (pid == 0)
+		supervise(spec, pid_path, status_path);
+	t = ltry_new(ex, spec, done, arg);
+	t->pid = pid;
+	ev_child_set(&t->child, pid, 0);
+	ev_child_start(ex->loop, &t->child);
+	*handle = xasprintf("%ld", (long)pid);
+	rc = 0;
+out:
+	free(dir);
+	free(pid_path);
+	free(status_path);
+	return rc;
+}
+
+static enum adopt_result
+local_adopt(struct executor *ex, const struct try_spec *spec, executor_done_fn done,
+    void *arg, char **handle)
+{
+	char *pid_path = sibling(spec->log_path, "pid");
+	char *status_path = sibling(spec->log_path, "status");
+	enum adopt_result r;
+	unsigned long long st;
+	struct ltry *t;
+	pid_t pid;
+
+	if (fs_exists(status_path)) {
+		t = ltry_new(ex, spec, done, arg);
+		ltry_later(t);
+		r = ADOPT_FINISHED;
+	} else if (read_claim(pid_path, &pid, &st) != 0) {
+		r = ADOPT_NOT_STARTED;
+	} else {
+		t = ltry_new(ex, spec, done, arg);
+		*handle = xasprintf("%ld", (long)pid);
+		if (proc_start_time(pid) == st && watch_pid(t, pid) == 0) {
+			r = ADOPT_RUNNING;
+		} else {
+			/* Gone: finished just now (status written) or lost. */
+			if (!fs_exists(status_path)) {
+				t->pending.end = TRY_LOST;
+				t->pending.exit_code = -1;
+				t->pending.reason = xstrdup("its supervisor is gone and left no outcome");
+				t->pending.ended = time_now();
+			}
+			ltry_later(t);
+			r = ADOPT_FINISHED;
+		}
+	}
+	free(pid_path);
+	free(status_path);
+	return r;
+}
+
+static void
+local_kill(struct executor *ex, const char *log_path)
+{
+	char *pid_path = sibling(log_path, "pid");
+	unsigned long long st;
+	pid_t pid = 0;
+
+	for (struct ltry *t = ex->tries; t != NULL; t = t->next)
+		if (strcmp(t->log_path, log_path) == 0)
+			pid = t->pid;
+	if (pid == 0 && read_claim(pid_path, &pid, &st) == 0 && proc_start_time(pid) != st)
+		pid = 0;
+	if (pid > 0)
+		kill(pid, SIGTERM);
+	free(pid_path);
+}
+
+const struct executor_ops executor_local = {
+	.name = "local",
+	.create = local_create,
+	.destroy = local_destroy,
+	.start = local_start,
+	.adopt = local_adopt,
+	.kill = local_kill,
+};
+
+const struct executor_ops *
+executor_find(const char *name)
+{
+	if (name != NULL && strcmp(name, "local") == 0)
+		return &executor_local;
+	return NULL;
+}
