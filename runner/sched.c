@@ -398,6 +398,14 @@ foreground(const struct sched *s)
 	return s->opts->n_only_runs > 0;
 }
 
+/* A paused DAG starts nothing, except in the foreground: a backfill or a
+ * test runs what it was asked to, as Airflow's do. */
+static int
+sdag_held(const struct sched *s, const struct sdag *sd)
+{
+	return sd->paused && !foreground(s);
+}
+
 static int
 run_wanted(const struct sched *s, const struct store_run *r)
 {
@@ -639,7 +647,7 @@ runs_start_queued(struct sched *s)
 	do {
 		nq = 0;
 		for (struct srun *r = s->runs; r != NULL && nq < ARRAY_LEN(queued); r = r->next) {
-			if (r->state != RUN_QUEUED || r->sd->paused ||
+			if (r->state != RUN_QUEUED || sdag_held(s, r->sd) ||
 			    r->sd->n_running_runs >= r->ver->dag->max_active_runs)
 				continue;
 			/* oldest logical date first */
@@ -992,7 +1000,7 @@ pick_launches(struct sched *s, struct launch **out)
 			const struct dag_task *dt = &dag->tasks[it.task];
 			struct pool *p;
 
-			if (sd->paused || sd->n_active_tis >= dag->max_active_tasks)
+			if (sdag_held(s, sd) || sd->n_active_tis >= dag->max_active_tasks)
 				break;
 			ready_pop(&sd->ready);
 			if (it.run->tis[it.task].state != TI_SCHEDULED)
@@ -1167,9 +1175,10 @@ try_done(void *arg, const struct try_outcome *out)
 	}
 	store_try_update(s->store, &row);
 	running_remove(s, try_pk);
-	free(reason);
-	if (r == NULL)
+	if (r == NULL) {
+		free(reason);
 		return;     /* its run left memory (cleared or marked meanwhile) */
+	}
 
 	struct sti *t = &r->tis[task];
 	if (t->try_pk != try_pk || t->state != TI_RUNNING) {
@@ -1177,6 +1186,7 @@ try_done(void *arg, const struct try_outcome *out)
 		 * task instance keeps the state it was given. */
 		if (t->try_pk == try_pk)
 			slots_release(s, r, task);
+		free(reason);
 		mark_dirty(s);
 		return;
 	}
@@ -1186,7 +1196,8 @@ try_done(void *arg, const struct try_outcome *out)
 		int64_t delay = rules_retry_delay(&r->ver->dag->tasks[task].args,
 		    t->try_number, retry_seed(r, task));
 
-		t->next_try_at = time_now() + delay;
+		/* rounded up: never sooner than retry_delay after the failure */
+		t->next_try_at = (time_now_ms() + delay * 1000 + 999) / 1000;
 		log_info("%s %s %s: try %d failed, retry in %llds",
 		    run_dag_id(r), r->run_id, r->ver->dag->tasks[task].task_id,
 		    t->try_number, (long long)delay);
@@ -1203,6 +1214,7 @@ try_done(void *arg, const struct try_outcome *out)
 			run_evaluate(s, r, dt->downstream[d]);
 		run_finish_if_done(s, r);
 	}
+	free(reason);
 	mark_dirty(s);
 }
 
@@ -1517,11 +1529,16 @@ reconcile(struct sched *s)
 
 /* ----------------------------------------------------------------- loop */
 
+/* Nothing runs, no run can start (runs of paused DAGs wait), and no
+ * scheduled run is due. */
 static int
 sched_idle(const struct sched *s)
 {
-	if (s->n_running > 0 || s->runs != NULL)
+	if (s->n_running > 0)
 		return 0;
+	for (const struct srun *r = s->runs; r != NULL; r = r->next)
+		if (!sdag_held(s, r->sd))
+			return 0;
 	for (const struct sdag *sd = s->dags; sd != NULL; sd = sd->next)
 		if (ev_is_active(&sd->due) && ev_periodic_at(&sd->due) <= (ev_tstamp)time_now())
 			return 0;

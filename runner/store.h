@@ -16,6 +16,7 @@
 #ifndef STA_STORE_H
 #define STA_STORE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lib/timeutil.h"

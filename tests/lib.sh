@@ -60,3 +60,11 @@ wait_for() {
 		sleep 0.1
 	done
 }
+
+# gone PID: true when the process no longer runs (absent, or a zombie
+# that its new parent has not reaped yet).
+gone() {
+	local st
+	st=$(ps -o stat= -p "$1" 2>/dev/null)
+	[ -z "$st" ] || [ "${st#Z}" != "$st" ]
+}
