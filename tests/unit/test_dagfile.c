@@ -1,0 +1,375 @@
+/*
+ * test_dagfile.c: the DAG file format: durations, templates, and the
+ * loader's validation with exact file:line:col positions (worked out by
+ * hand from the fixture texts below), defaults and inheritance, graph
+ * order, and the file hash (checked against the sha256sum tool).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "lib/fsutil.h"
+#include "runner/dag.h"
+#include "runner/duration.h"
+#include "runner/template.h"
+
+static char dir[256];
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/sta-dagfile-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	return mkdtemp(dir) == NULL ? -1 : 0;
+}
+
+static int
+teardown(void **state)
+{
+	char *cmd = xasprintf("rm -rf '%s'", dir);
+	int rc = system(cmd);
+
+	(void)state;
+	free(cmd);
+	return rc == 0 ? 0 : -1;
+}
+
+/* Writes text to dir/name and returns the path (caller frees). */
+static char *
+write_file(const char *name, const char *text)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+
+	assert_int_equal(fs_write_atomic(path, text, strlen(text), 0), 0);
+	return path;
+}
+
+/* Asserts that some error message ends with "file:LINE:COL: <want...>". */
+static void
+assert_error(const struct dag_errors *e, const char *path, const char *pos_msg)
+{
+	char *want = xasprintf("%s:%s", path, pos_msg);
+
+	for (size_t i = 0; i < e->msgs.n; i++) {
+		if (str_has_prefix(e->msgs.v[i], want)) {
+			free(want);
+			return;
+		}
+	}
+	for (size_t i = 0; i < e->msgs.n; i++)
+		print_message("  got: %s\n", e->msgs.v[i]);
+	fail_msg("no error starting with '%s'", want);
+}
+
+static void
+test_durations(void **state)
+{
+	char err[256], out[32];
+	int64_t v;
+
+	(void)state;
+	assert_int_equal(duration_parse("30s", &v, err, sizeof(err)), 0);
+	assert_int_equal(v, 30);
+	assert_int_equal(duration_parse("5m", &v, err, sizeof(err)), 0);
+	assert_int_equal(v, 300);
+	assert_int_equal(duration_parse("15h", &v, err, sizeof(err)), 0);
+	assert_int_equal(v, 54000);
+	assert_int_equal(duration_parse("2d", &v, err, sizeof(err)), 0);
+	assert_int_equal(v, 172800);
+	assert_int_equal(duration_parse("1h30m", &v, err, sizeof(err)), 0);
+	assert_int_equal(v, 5400);
+	assert_int_equal(duration_parse("90", &v, err, sizeof(err)), 0);
+	assert_int_equal(v, 90);
+	assert_int_equal(duration_parse("5x", &v, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "unknown unit 'x'"));
+	assert_int_equal(duration_parse("", &v, err, sizeof(err)), -1);
+	assert_int_equal(duration_parse("-5m", &v, err, sizeof(err)), -1);
+	assert_int_equal(duration_parse("m", &v, err, sizeof(err)), -1);
+	assert_int_equal(duration_parse("1h30", &v, err, sizeof(err)), -1);
+	assert_int_equal(duration_parse("99999999999999999999s", &v, err, sizeof(err)), -1);
+	duration_format(5400, out, sizeof(out));
+	assert_string_equal(out, "1h30m");
+	duration_format(0, out, sizeof(out));
+	assert_string_equal(out, "0s");
+}
+
+static int
+fake_var(void *arg, const char *key, char **value)
+{
+	(void)arg;
+	if (strcmp(key, "chain") != 0)
+		return -1;
+	*value = xstrdup("mainnet");
+	return 0;
+}
+
+static void
+test_templates(void **state)
+{
+	cJSON *params = cJSON_Parse("{\"s\":\"x y\",\"n\":42,\"b\":true,\"z\":null,"
+	    "\"f\":1.5,\"o\":{\"a\":1}}");
+	struct template_ctx ctx = {
+		.dag_id = "d", .task_id = "t", .run_id = "r1",
+		.logical_date = 1704412800,             /* 2024-01-05 */
+		.data_interval_start = 1704412800, .data_interval_end = 1704499200,
+		.params = params, .var_get = fake_var,
+	};
+	char err[512], *out = NULL;
+	size_t off;
+
+	(void)state;
+	assert_int_equal(template_render("{{ds}} {{ ds_nodash }} {{ ts }}|{{ logical_date }}",
+	    &ctx, &out, err, sizeof(err)), 0);
+	assert_string_equal(out, "2024-01-05 20240105 2024-01-05T00:00:00+00:00|"
+	    "2024-01-05T00:00:00+00:00");
+	free(out);
+	assert_int_equal(template_render("{{ data_interval_start }}/{{ data_interval_end }}",
+	    &ctx, &out, err, sizeof(err)), 0);
+	assert_string_equal(out, "2024-01-05T00:00:00+00:00/2024-01-06T00:00:00+00:00");
+	free(out);
+	assert_int_equal(template_render("{{ dag.dag_id }}.{{ task.task_id }}.{{ run_id }}",
+	    &ctx, &out, err, sizeof(err)), 0);
+	assert_string_equal(out, "d.t.r1");
+	free(out);
+	assert_int_equal(template_render("{{ params.s }},{{ params.n }},{{ params.b }},"
+	    "{{ params.z }},{{ var.value.chain }}", &ctx, &out, err, sizeof(err)), 0);
+	assert_string_equal(out, "x y,42,True,None,mainnet");
+	free(out);
+	assert_int_equal(template_render("{{ params.f }}", &ctx, &out, err, sizeof(err)), -1);
+	assert_int_equal(template_render("{{ params.o }}", &ctx, &out, err, sizeof(err)), -1);
+	assert_int_equal(template_render("{{ params.missing }}", &ctx, &out, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "params.missing"));
+	assert_int_equal(template_render("{{ var.value.other }}", &ctx, &out, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "var.value.other"));
+
+	assert_int_equal(template_check("plain text", &off, err, sizeof(err)), 0);
+	assert_int_equal(template_check("ab {{ ds | upper }}", &off, err, sizeof(err)), -1);
+	assert_int_equal(off, 3);
+	assert_int_equal(template_check("{{ ds }} {{ macros.ds_add(ds, 1) }}", &off, err, sizeof(err)), -1);
+	assert_int_equal(off, 9);
+	assert_int_equal(template_check("x {% if a %}", &off, err, sizeof(err)), -1);
+	assert_int_equal(off, 2);
+	assert_int_equal(template_check("x {{ ds", &off, err, sizeof(err)), -1);
+	assert_int_equal(off, 2);
+	assert_non_null(strstr(err, "unterminated"));
+	cJSON_Delete(params);
+}
+
+static const char bad_dag[] =
+    "dag_id: bad\n"                             /* 1 */
+    "schedule: \"61 * * * *\"\n"                /* 2: value at col 11 */
+    "start_date: 2024-01-01\n"                  /* 3 */
+    "max_active_runs: many\n"                   /* 4: value at col 18 */
+    "retires: 3\n"                              /* 5 */
+    "default_args:\n"                           /* 6 */
+    "  retry_delay: 5x\n"                       /* 7: value at col 16 */
+    "tasks:\n"                                  /* 8 */
+    "  a:\n"                                    /* 9 */
+    "    command: [echo, \"{{ foo }}\"]\n"      /* 10: quote at 21, {{ at 22 */
+    "    depends_on: [nope]\n"                  /* 11: nope at col 18 */
+    "    retires: 3\n"                          /* 12 */
+    "  b:\n"                                    /* 13 */
+    "    command: echo hi\n"                    /* 14: value at col 14 */
+    "    trigger_rule: sometimes\n";            /* 15: value at col 19 */
+
+static void
+test_every_error_with_position(void **state)
+{
+	struct dag_errors e = {0};
+	char *path = write_file("bad.yaml", bad_dag);
+
+	(void)state;
+	assert_null(dag_load_file(path, &e));
+	assert_error(&e, path, "2:11: schedule: minute field: 61 out of range 0-59");
+	assert_error(&e, path, "4:18: max_active_runs: expected an integer, got 'many'");
+	assert_error(&e, path, "5:1: unknown key 'retires' in a DAG");
+	assert_error(&e, path, "7:16: retry_delay: bad duration '5x': unknown unit 'x'");
+	assert_error(&e, path, "10:22: command: template '{{ foo }}' is not allowed");
+	assert_error(&e, path, "11:18: task 'a' depends on 'nope', which is not a task");
+	assert_error(&e, path, "12:5: unknown key 'retires' in a task (did you mean 'retries'?)");
+	assert_error(&e, path, "14:14: command must be a list (argv)");
+	assert_error(&e, path, "15:19: trigger_rule: unknown rule 'sometimes'");
+	assert_int_equal(e.msgs.n, 9);
+	dag_errors_free(&e);
+	free(path);
+}
+
+static void
+test_cycles_duplicates_missing(void **state)
+{
+	struct dag_errors e = {0};
+	char *cyc = write_file("cyc.yaml",
+	    "dag_id: cyc\n"
+	    "tasks:\n"
+	    "  a:\n"                        /* 3:3 */
+	    "    command: [\"true\"]\n"
+	    "    depends_on: [c]\n"
+	    "  b:\n"
+	    "    command: [\"true\"]\n"
+	    "    depends_on: [a]\n"
+	    "  c:\n"
+	    "    command: [\"true\"]\n"
+	    "    depends_on: [b]\n");
+	char *dup = write_file("dup.yaml",
+	    "dag_id: dup\n"
+	    "dag_id: dup2\n"                /* 2:1 */
+	    "tasks:\n"
+	    "  a:\n"
+	    "    command: [\"true\"]\n"
+	    "  a:\n"                        /* 6:3 */
+	    "    command: [\"true\"]\n");
+	char *missing = write_file("missing.yaml", "dag_id: x\n");
+	char *syntax = write_file("syntax.yaml", "dag_id: [unclosed\ntasks: {}\n");
+
+	(void)state;
+	assert_null(dag_load_file(cyc, &e));
+	assert_error(&e, cyc, "3:3: cycle: b -> c -> a -> b");
+	assert_null(dag_load_file(dup, &e));
+	assert_error(&e, dup, "2:1: duplicate key 'dag_id'");
+	assert_error(&e, dup, "6:3: duplicate key 'a'");
+	assert_null(dag_load_file(missing, &e));
+	assert_error(&e, missing, "1:1: missing required key 'tasks'");
+	assert_null(dag_load_file(syntax, &e));
+	assert_error(&e, syntax, "2:");
+	assert_non_null(strstr(e.msgs.v[e.msgs.n - 1], "YAML:"));
+	dag_errors_free(&e);
+	free(cyc);
+	free(dup);
+	free(missing);
+	free(syntax);
+}
+
+static void
+test_defaults_inheritance_graph(void **state)
+{
+	const char *text =
+	    "dag_id: good\n"
+	    "schedule: \"@daily\"\n"
+	    "start_date: 2024-01-01\n"
+	    "tags: [x, y]\n"
+	    "params: {n: 3}\n"
+	    "tasks:\n"
+	    "  last:\n"
+	    "    command: [\"true\"]\n"
+	    "    depends_on: [mid1, mid2]\n"
+	    "    retries: 7\n"
+	    "    env: {B: \"2\"}\n"
+	    "  mid1:\n"
+	    "    command: [\"true\"]\n"
+	    "    depends_on: first\n"
+	    "  mid2:\n"
+	    "    command: [\"true\"]\n"
+	    "    depends_on: [first]\n"
+	    "    trigger_rule: all_done\n"
+	    "  first:\n"
+	    "    command: [sh, -c, 'exit 0', 3]\n"
+	    "default_args:\n"
+	    "  retries: 2\n"
+	    "  retry_delay: 1m\n"
+	    "  pool: p\n"
+	    "  env: {A: \"1\", B: \"1\"}\n";
+	char *path = write_file("good.yaml", text);
+	struct dag_errors e = {0};
+	struct dag *d = dag_load_file(path, &e);
+	char cmd[512], want[65] = {0};
+	FILE *p;
+
+	(void)state;
+	if (d == NULL)
+		fail_msg("%s", e.msgs.n ? e.msgs.v[0] : "?");
+	assert_string_equal(d->dag_id, "good");
+	assert_int_equal(d->catchup, 1);
+	assert_int_equal(d->max_active_runs, 16);
+	assert_int_equal(d->max_active_tasks, 16);
+	assert_int_equal(d->tags.n, 2);
+	assert_int_equal(cJSON_GetObjectItem(d->params, "n")->valueint, 3);
+	/* default_args comes after the tasks in the file and still applies */
+	ssize_t last = dag_task_index(d, "last"), first = dag_task_index(d, "first");
+	assert_int_equal(d->tasks[last].args.retries, 7);
+	assert_int_equal(d->tasks[first].args.retries, 2);
+	assert_int_equal(d->tasks[first].args.retry_delay, 60);
+	assert_string_equal(d->tasks[first].args.pool, "p");
+	assert_string_equal(d->tasks[first].args.executor, "local");
+	assert_int_equal(d->tasks[last].args.n_env, 2);
+	assert_string_equal(d->tasks[last].args.env[1].value, "2");   /* B overridden */
+	assert_string_equal(d->tasks[first].command.v[3], "3");       /* number as text */
+	assert_int_equal(d->tasks[dag_task_index(d, "mid2")].trigger_rule, TRIGGER_ALL_DONE);
+	/* topological order: first, then mid1/mid2 in file order, then last */
+	assert_string_equal(d->tasks[d->topo[0]].task_id, "first");
+	assert_string_equal(d->tasks[d->topo[1]].task_id, "mid1");
+	assert_string_equal(d->tasks[d->topo[2]].task_id, "mid2");
+	assert_string_equal(d->tasks[d->topo[3]].task_id, "last");
+	assert_int_equal(d->tasks[first].n_downstream, 2);
+	assert_int_equal(d->tasks[last].n_upstream, 2);
+	/* the file hash equals what sha256sum says */
+	snprintf(cmd, sizeof(cmd), "sha256sum '%s'", path);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_int_equal(fscanf(p, "%64s", want), 1);
+	pclose(p);
+	assert_string_equal(d->file_hash, want);
+	dag_free(d);
+	free(path);
+}
+
+static void
+test_folder(void **state)
+{
+	struct dag_errors e = {0};
+	struct dag **dags = NULL;
+	size_t n = 0;
+	char *sub = xasprintf("%s/folder", dir);
+	char *a, *b, *c, *d;
+
+	(void)state;
+	fs_mkdir_p(sub);
+	a = xasprintf("%s/a.yaml", sub);
+	b = xasprintf("%s/b.yml", sub);
+	c = xasprintf("%s/c.yaml", sub);
+	d = xasprintf("%s/d.yaml", sub);
+	fs_write_atomic(a, "dag_id: one\ntasks: {t: {command: [\"true\"]}}\n", 44, 0);
+	fs_write_atomic(b, "dag_id: two\ntasks: {t: {command: [\"true\"]}}\n", 44, 0);
+	fs_write_atomic(c, "dag_id: three\ntasks: {t: {command: oops}}\n", 42, 0);
+	fs_write_atomic(d, "dag_id: one\ntasks: {t: {command: [\"true\"]}}\n", 44, 0);
+	assert_int_equal(dag_load_folder(sub, &dags, &n, &e), 0);
+	assert_int_equal(n, 2);                 /* the bad file stops no other */
+	assert_string_equal(dags[0]->dag_id, "one");
+	assert_string_equal(dags[1]->dag_id, "two");
+	assert_int_equal(e.msgs.n, 2);
+	assert_error(&e, c, "2:");
+	assert_error(&e, d, "1:1: dag_id 'one' is already defined in");
+	for (size_t i = 0; i < n; i++)
+		dag_free(dags[i]);
+	free(dags);
+	dag_errors_free(&e);
+	assert_int_equal(dag_load_folder("/nonexistent-sta-folder", &dags, &n, &e), -1);
+	assert_int_equal(e.msgs.n, 1);
+	free(dags);
+	dag_errors_free(&e);
+	free(a);
+	free(b);
+	free(c);
+	free(d);
+	free(sub);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_templates),
+		cmocka_unit_test(test_every_error_with_position),
+		cmocka_unit_test(test_cycles_duplicates_missing),
+		cmocka_unit_test(test_defaults_inheritance_graph),
+		cmocka_unit_test(test_folder),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
