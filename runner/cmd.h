@@ -18,6 +18,10 @@ struct store *cmd_store_open(const struct cli_env *env);
 /* Loads the DAG with that id from the DAG folder.  NULL with a message on
  * stderr (its file's errors when it is broken).  Caller frees. */
 struct dag *cmd_dag_load(const struct cli_env *env, const char *dag_id);
+/* Both of the above: 0 with *dag and *st set (caller frees both), or the
+ * exit status to return (the reason printed or logged). */
+int cmd_dag_and_store(const struct cli_env *env, const char *dag_id, struct dag **dag,
+    struct store **st);
 /* Finds a run by run_id, or by logical date when the text parses as a
  * date.  Returns 0 (caller clears *out) or prints why not and returns
  * EX_DATAERR. */

@@ -56,6 +56,23 @@ cmd_dag_load(const struct cli_env *env, const char *dag_id)
 	return found;
 }
 
+int
+cmd_dag_and_store(const struct cli_env *env, const char *dag_id, struct dag **dag,
+    struct store **st)
+{
+	*st = NULL;
+	*dag = cmd_dag_load(env, dag_id);
+	if (*dag == NULL)
+		return EX_DATAERR;
+	*st = cmd_store_open(env);
+	if (*st == NULL) {
+		dag_free(*dag);
+		*dag = NULL;
+		return EX_UNAVAILABLE;
+	}
+	return 0;
+}
+
 struct by_date {
 	sta_time t;
 	struct store_run *out;
@@ -362,14 +379,8 @@ dags_set_paused(const struct cli_env *env, int argc, char **argv, int paused)
 		fprintf(stderr, "usage: sta dags %s DAG_ID\n", paused ? "pause" : "unpause");
 		return EX_USAGE;
 	}
-	dag = cmd_dag_load(env, argv[1]);
-	if (dag == NULL)
-		return EX_DATAERR;
-	st = cmd_store_open(env);
-	if (st == NULL) {
-		dag_free(dag);
-		return EX_UNAVAILABLE;
-	}
+	if ((rc = cmd_dag_and_store(env, argv[1], &dag, &st)) != 0)
+		return rc;
 	/* A DAG no scheduler has seen yet gets its row first. */
 	if (store_begin(st) == 0) {
 		struct store_dag row = {0};
@@ -453,14 +464,8 @@ dags_trigger(const struct cli_env *env, int argc, char **argv)
 		fprintf(stderr, "usage: sta dags trigger DAG_ID [--conf JSON] [--run-id ID] [--logical-date DATE]\n");
 		return EX_USAGE;
 	}
-	dag = cmd_dag_load(env, dag_id);
-	if (dag == NULL)
-		return EX_DATAERR;
-	st = cmd_store_open(env);
-	if (st == NULL) {
-		dag_free(dag);
-		return EX_UNAVAILABLE;
-	}
+	if ((rc = cmd_dag_and_store(env, dag_id, &dag, &st)) != 0)
+		return rc;
 	rc = ops_trigger(st, dag, "manual", run_id, logical, conf, ops_cli_actor(), &run,
 	    err, sizeof(err));
 	if (rc != 0) {
@@ -503,14 +508,8 @@ dags_test(const struct cli_env *env, int argc, char **argv)
 	}
 	if (argc == 3 && parse_date_arg("LOGICAL_DATE", argv[2], &logical) != 0)
 		return EX_USAGE;
-	dag = cmd_dag_load(env, argv[1]);
-	if (dag == NULL)
-		return EX_DATAERR;
-	st = cmd_store_open(env);
-	if (st == NULL) {
-		dag_free(dag);
-		return EX_UNAVAILABLE;
-	}
+	if ((rc = cmd_dag_and_store(env, argv[1], &dag, &st)) != 0)
+		return rc;
 	rc = ops_trigger(st, dag, "test", NULL, logical, NULL, ops_cli_actor(), &run,
 	    err, sizeof(err));
 	if (rc == STORE_EXISTS) {

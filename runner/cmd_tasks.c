@@ -27,13 +27,11 @@ static int
 task_ctx_open(struct task_ctx *c, const struct cli_env *env, const char *dag_id,
     const char *run)
 {
+	int rc;
+
 	memset(c, 0, sizeof(*c));
-	c->dag = cmd_dag_load(env, dag_id);
-	if (c->dag == NULL)
-		return EX_DATAERR;
-	c->st = cmd_store_open(env);
-	if (c->st == NULL)
-		return EX_UNAVAILABLE;
+	if ((rc = cmd_dag_and_store(env, dag_id, &c->dag, &c->st)) != 0)
+		return rc;
 	return run != NULL ? cmd_run_find(c->st, dag_id, run, &c->run) : 0;
 }
 
