@@ -78,8 +78,6 @@ struct sti {
 	int64_t start_ms, end_ms;
 	int64_t try_pk;         /* the running try, 0 when none */
 	char *log_path;         /* of the running try */
-	char *pool;             /* the pool slot it holds while running */
-	int pool_slots;
 	int kill_sent;
 };
 
@@ -106,12 +104,18 @@ struct pool {
 	struct pool *next;
 };
 
-/* Maps a running try's pk to its run and task (executor callbacks). */
+/* A try being run: its run and task (for executor callbacks) and the slots
+ * it holds (parallelism, its DAG's max_active_tasks, its pool) from the
+ * moment it is recorded until it reports its end, whatever happens to its
+ * task instance meanwhile. */
 struct running_try {
 	struct sched *s;
 	int64_t try_pk;
-	struct srun *run;
+	struct srun *run;       /* NULL once the run has left memory */
 	size_t task;
+	struct sdag *sd;
+	char *pool;
+	int pool_slots;
 	struct running_try *next;
 };
 
@@ -437,6 +441,7 @@ merge_params(const struct dag *dag, const char *conf)
 	return p;
 }
 
+/* Forgets a try that ended and gives back its slots. */
 static void
 running_remove(struct sched *s, int64_t try_pk)
 {
@@ -445,6 +450,10 @@ running_remove(struct sched *s, int64_t try_pk)
 			struct running_try *rt = *pp;
 
 			*pp = rt->next;
+			s->n_running--;
+			rt->sd->n_active_tis--;
+			pool_get(s, rt->pool)->used -= rt->pool_slots;
+			free(rt->pool);
 			free(rt);
 			return;
 		}
@@ -474,12 +483,9 @@ run_free(struct sched *s, struct srun *r)
 	for (struct running_try *rt = s->running; rt != NULL; rt = rt->next)
 		if (rt->run == r)
 			rt->run = NULL;
-	if (r->tis != NULL) {
-		for (size_t i = 0; i < r->ver->dag->n_tasks; i++) {
+	if (r->tis != NULL)
+		for (size_t i = 0; i < r->ver->dag->n_tasks; i++)
 			free(r->tis[i].log_path);
-			free(r->tis[i].pool);
-		}
-	}
 	free(r->tis);
 	cJSON_Delete(r->params);
 	dver_unref(r->ver);
@@ -815,47 +821,26 @@ rendered_free(struct rendered *rd)
 
 static void try_done(void *arg, const struct try_outcome *out);
 
+/* Registers a try as running and takes its slots. */
 static struct running_try *
 running_add(struct sched *s, int64_t try_pk, struct srun *r, size_t task)
 {
+	const struct dag_task *dt = &r->ver->dag->tasks[task];
 	struct running_try *rt = xcalloc(1, sizeof(*rt));
 
 	rt->s = s;
 	rt->try_pk = try_pk;
 	rt->run = r;
 	rt->task = task;
+	rt->sd = r->sd;
+	rt->pool = xstrdup(dt->args.pool);
+	rt->pool_slots = dt->args.pool_slots;
 	rt->next = s->running;
 	s->running = rt;
-	return rt;
-}
-
-/* Slot accounting for a try that starts or ends. */
-static void
-slots_take(struct sched *s, struct srun *r, size_t task)
-{
-	const struct dag_task *dt = &r->ver->dag->tasks[task];
-	struct sti *t = &r->tis[task];
-
 	s->n_running++;
 	r->sd->n_active_tis++;
-	free(t->pool);
-	t->pool = xstrdup(dt->args.pool);
-	t->pool_slots = dt->args.pool_slots;
-	pool_get(s, t->pool)->used += t->pool_slots;
-}
-
-static void
-slots_release(struct sched *s, struct srun *r, size_t task)
-{
-	struct sti *t = &r->tis[task];
-
-	s->n_running--;
-	r->sd->n_active_tis--;
-	if (t->pool != NULL) {
-		pool_get(s, t->pool)->used -= t->pool_slots;
-		free(t->pool);
-		t->pool = NULL;
-	}
+	pool_get(s, rt->pool)->used += rt->pool_slots;
+	return rt;
 }
 
 static void
@@ -970,7 +955,6 @@ try_record(struct sched *s, struct srun *r, size_t task)
 	if (store_try_insert(s->store, &row) != 0)
 		return -1;
 	t->try_pk = row.pk;
-	slots_take(s, r, task);
 	running_add(s, t->try_pk, r, task);
 	return 0;
 }
@@ -1184,13 +1168,10 @@ try_done(void *arg, const struct try_outcome *out)
 	if (t->try_pk != try_pk || t->state != TI_RUNNING) {
 		/* Marked or cleared while running: the try is recorded, the
 		 * task instance keeps the state it was given. */
-		if (t->try_pk == try_pk)
-			slots_release(s, r, task);
 		free(reason);
 		mark_dirty(s);
 		return;
 	}
-	slots_release(s, r, task);
 	t->try_pk = 0;
 	if (st == TI_FAILED && retryable && t->try_number < t->max_tries) {
 		int64_t delay = rules_retry_delay(&r->ver->dag->tasks[task].args,
@@ -1261,7 +1242,6 @@ try_adopt(struct sched *s, struct srun *r, size_t task)
 	free(t->log_path);
 	t->log_path = f.log_path;
 	t->start_ms = f.start_ms;
-	slots_take(s, r, task);
 	log_info("adopting %s %s %s try %d", run_dag_id(r), r->run_id,
 	    r->ver->dag->tasks[task].task_id, t->try_number);
 	try_start(s, r, task, 1);
@@ -1708,6 +1688,7 @@ sched_free(struct sched *s)
 		struct running_try *rt = s->running;
 
 		s->running = rt->next;
+		free(rt->pool);
 		free(rt);
 	}
 	while (s->dags != NULL) {
