@@ -12,6 +12,7 @@
 #include "lib/log.h"
 #include "runner/cli.h"
 #include "runner/cmd.h"
+#include "tasks/etl.h"
 
 static const struct cli_cmd *const *const tables[] = {
 	cmd_dags_table, cmd_tasks_table,
@@ -110,8 +111,7 @@ main(int argc, char **argv)
 	commands_init();
 	if (argc > 1 && strcmp(argv[1], "etl") == 0) {
 		/* etl commands have ethereum-etl's own option syntax. */
-		fprintf(stderr, "sta: etl is not built yet\n");
-		return EX_UNAVAILABLE;
+		return etl_main(argc - 1, argv + 1);
 	}
 	argc = shared_options(&env, argc - 1, argv + 1);
 	argv++;

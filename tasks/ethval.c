@@ -1,0 +1,179 @@
+/*
+ * ethval.c: hex quantities, data, addresses and words (see ethval.h).
+ */
+#include "tasks/ethval.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int
+hexdigit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Returns the number of hex digits after "0x", or -1 if s is not "0x"
+ * followed only by hex digits. */
+static long
+hex_body(const char *s)
+{
+	size_t n;
+
+	if (s == NULL || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+		return -1;
+	for (n = 0; s[2 + n] != '\0'; n++)
+		if (hexdigit((unsigned char)s[2 + n]) < 0)
+			return -1;
+	return (long)n;
+}
+
+int
+ethval_is_quantity(const char *s)
+{
+	return hex_body(s) >= 1 ? 0 : -1;
+}
+
+int
+ethval_is_data(const char *s)
+{
+	long n = hex_body(s);
+
+	return n >= 0 && n % 2 == 0 ? 0 : -1;
+}
+
+int
+ethval_is_data_n(const char *s, size_t nbytes)
+{
+	return hex_body(s) == (long)(2 * nbytes) ? 0 : -1;
+}
+
+int
+ethval_hex_to_dec(struct buf *b, const char *s)
+{
+	/* Little-endian limbs in base 10^9: each hex digit multiplies the
+	 * number by 16 and adds the digit. */
+	const uint32_t base = 1000000000u;
+	long n = hex_body(s);
+	uint32_t *limb;
+	size_t used = 1;
+
+	if (n < 1)
+		return -1;
+	limb = xcalloc((size_t)n / 7 + 2, sizeof(*limb));
+	for (long i = 0; i < n; i++) {
+		uint64_t carry = (uint64_t)hexdigit((unsigned char)s[2 + i]);
+
+		for (size_t k = 0; k < used; k++) {
+			uint64_t v = (uint64_t)limb[k] * 16 + carry;
+
+			limb[k] = (uint32_t)(v % base);
+			carry = v / base;
+		}
+		if (carry)
+			limb[used++] = (uint32_t)carry;
+	}
+	buf_printf(b, "%u", limb[used - 1]);
+	for (size_t k = used - 1; k-- > 0;)
+		buf_printf(b, "%09u", limb[k]);
+	free(limb);
+	return 0;
+}
+
+char *
+ethval_dec(const char *hex)
+{
+	struct buf b = {0};
+
+	if (ethval_hex_to_dec(&b, hex) < 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_detach(&b);
+}
+
+int
+ethval_u64(const char *hex, uint64_t *out)
+{
+	long n = hex_body(hex);
+	uint64_t v = 0;
+	long i = 0;
+
+	if (n < 1)
+		return -1;
+	while (i < n && hex[2 + i] == '0')
+		i++;
+	if (n - i > 16)
+		return -1;
+	for (; i < n; i++)
+		v = v << 4 | (uint64_t)hexdigit((unsigned char)hex[2 + i]);
+	*out = v;
+	return 0;
+}
+
+char *
+ethval_address(const char *s)
+{
+	char *a;
+
+	if (ethval_is_data_n(s, 20) < 0)
+		return NULL;
+	a = xstrdup(s);
+	for (char *p = a; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return a;
+}
+
+char *
+ethval_word_to_address(const char *word)
+{
+	char tmp[43];
+
+	if (ethval_is_data_n(word, 32) < 0)
+		return NULL;
+	tmp[0] = '0';
+	tmp[1] = 'x';
+	memcpy(tmp + 2, word + 2 + 24, 40);
+	tmp[42] = '\0';
+	return ethval_address(tmp);
+}
+
+int
+ethval_split_words(const char *data, struct strv *out)
+{
+	long n = hex_body(data);
+	int words = 0;
+
+	if (n < 0 || n % 2 != 0)
+		return -1;
+	for (long i = 0; i < n; i += 64) {
+		long len = n - i < 64 ? n - i : 64;
+
+		strv_push_take(out, xasprintf("0x%.*s", (int)len, data + 2 + i));
+		words++;
+	}
+	return words;
+}
+
+int
+ethval_unhex(const char *s, unsigned char **out, size_t *len)
+{
+	long n = hex_body(s);
+	unsigned char *p;
+
+	if (n < 0 || n % 2 != 0)
+		return -1;
+	p = xmalloc((size_t)n / 2 + 1);
+	for (long i = 0; i < n / 2; i++)
+		p[i] = (unsigned char)(hexdigit((unsigned char)s[2 + 2 * i]) << 4 |
+		    hexdigit((unsigned char)s[3 + 2 * i]));
+	*out = p;
+	*len = (size_t)n / 2;
+	return 0;
+}

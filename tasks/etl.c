@@ -1,0 +1,408 @@
+/*
+ * etl.c: `sta etl` dispatch, option parsing in ethereum-etl's syntax
+ * (--name VALUE, --name=VALUE, -x VALUE), and the helpers every exporter
+ * shares (see etl.h).
+ */
+#include "config.h"
+
+#include "tasks/etl.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "tasks/ethval.h"
+#include "tasks/rpc.h"
+
+static const struct etl_cmd *const commands[] = {
+	&etl_cmd_export_blocks,
+	&etl_cmd_get_block_range_for_date,
+};
+
+static const struct etl_opt *
+find_opt(const struct etl_cmd *c, const char *name, size_t *index)
+{
+	for (size_t i = 0; c->opts[i].name; i++) {
+		if (strcmp(c->opts[i].name, name) == 0) {
+			if (index)
+				*index = i;
+			return &c->opts[i];
+		}
+	}
+	return NULL;
+}
+
+const char *
+etl_str(const struct etl_args *a, const char *name)
+{
+	size_t i;
+
+	if (find_opt(a->cmd, name, &i) == NULL) {
+		log_error("internal: etl %s has no option --%s", a->cmd->name, name);
+		abort();
+	}
+	return a->val[i] ? a->val[i] : a->cmd->opts[i].def;
+}
+
+int64_t
+etl_int(const struct etl_args *a, const char *name)
+{
+	const char *s = etl_str(a, name);
+	int64_t v = 0;
+
+	if (s)
+		parse_int64(s, &v);	/* checked by the parser */
+	return v;
+}
+
+int
+etl_flag(const struct etl_args *a, const char *name)
+{
+	const char *s = etl_str(a, name);
+
+	return s != NULL && strcmp(s, "1") == 0;
+}
+
+int
+etl_usage_error(const struct etl_args *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "sta etl %s: ", a->cmd->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (sta etl %s --help)\n", a->cmd->name);
+	return EX_USAGE;
+}
+
+static void
+cmd_help(const struct etl_cmd *c, FILE *f)
+{
+	fprintf(f, "usage: sta etl %s [OPTIONS]\n\n%s\n\noptions:\n", c->name, c->help);
+	for (size_t i = 0; c->opts[i].name; i++) {
+		const struct etl_opt *o = &c->opts[i];
+		char flags[64];
+
+		snprintf(flags, sizeof(flags), "%s%c%s--%s%s", o->short_name ? "-" : "",
+		    o->short_name ? o->short_name : ' ', o->short_name ? ", " : "  ", o->name,
+		    o->kind == OPT_FLAG ? "" : o->kind == OPT_INT ? " N" : " TEXT");
+		fprintf(f, "  %-34s %s", flags + (o->short_name ? 0 : 1), o->help);
+		if (o->def && o->kind != OPT_FLAG)
+			fprintf(f, " [default: %s]", o->def);
+		fputc('\n', f);
+	}
+}
+
+static int
+parse_args(const struct etl_cmd *c, int argc, char **argv, struct etl_args *a)
+{
+	struct option lopts[ETL_MAX_OPTS + 2];
+	char sopts[3 * ETL_MAX_OPTS + 2];
+	size_t n = 0, sn = 0;
+	int ch, idx;
+
+	memset(a, 0, sizeof(*a));
+	a->cmd = c;
+	sopts[sn++] = ':';
+	for (; c->opts[n].name; n++) {
+		const struct etl_opt *o = &c->opts[n];
+
+		lopts[n] = (struct option){o->name, o->kind == OPT_FLAG ? no_argument : required_argument,
+		    NULL, 256 + (int)n};
+		if (o->short_name) {
+			sopts[sn++] = o->short_name;
+			if (o->kind != OPT_FLAG)
+				sopts[sn++] = ':';
+		}
+	}
+	lopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
+	lopts[n] = (struct option){0};
+	sopts[sn++] = 'h';
+	sopts[sn] = '\0';
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, sopts, lopts, &idx)) != -1) {
+		const struct etl_opt *o = NULL;
+		size_t i = 0;
+
+		if (ch == 'h') {
+			cmd_help(c, stdout);
+			return 1;
+		}
+		if (ch == '?' || ch == ':') {
+			const char *bad = argv[optind - 1];
+
+			fprintf(stderr, "sta etl %s: %s %s (sta etl %s --help)\n", c->name,
+			    ch == ':' ? "option needs a value:" : "no such option:", bad, c->name);
+			return -1;
+		}
+		if (ch >= 256) {
+			i = (size_t)(ch - 256);
+		} else {
+			for (i = 0; c->opts[i].name && c->opts[i].short_name != ch; i++)
+				;
+		}
+		o = &c->opts[i];
+		if (o->kind == OPT_INT) {
+			int64_t v;
+
+			if (parse_int64(optarg, &v) < 0 || v < 0) {
+				fprintf(stderr, "sta etl %s: --%s: '%s' is not a non-negative integer\n",
+				    c->name, o->name, optarg);
+				return -1;
+			}
+		}
+		a->val[i] = o->kind == OPT_FLAG ? "1" : optarg;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "sta etl %s: unexpected argument '%s'\n", c->name, argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: sta etl COMMAND [OPTIONS]\n\n"
+	    "ethereum-etl compatible commands (same names, options and output files):\n");
+	for (size_t i = 0; i < ARRAY_LEN(commands); i++)
+		fprintf(f, "  %-34s %s\n", commands[i]->name, commands[i]->help);
+	fprintf(f, "\nsta etl COMMAND --help shows a command's options.\n");
+}
+
+int
+etl_main(int argc, char **argv)
+{
+	struct etl_args a;
+	int rc;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EX_USAGE : 0;
+	}
+	for (size_t i = 0; i < ARRAY_LEN(commands); i++) {
+		if (strcmp(commands[i]->name, argv[1]) != 0)
+			continue;
+		rc = parse_args(commands[i], argc - 1, argv + 1, &a);
+		if (rc != 0)
+			return rc > 0 ? 0 : EX_USAGE;
+		return commands[i]->run(&a);
+	}
+	fprintf(stderr, "sta etl: no such command: %s\n", argv[1]);
+	usage(stderr);
+	return EX_USAGE;
+}
+
+struct rpc *
+etl_rpc_open(const struct etl_args *a)
+{
+	return rpc_open(etl_str(a, "provider-uri"), (int)etl_int(a, "max-workers"));
+}
+
+int
+etl_block_range(const struct etl_args *a, uint64_t *start, uint64_t *end, uint64_t *batch)
+{
+	if (etl_str(a, "end-block") == NULL)
+		return etl_usage_error(a, "missing option -e/--end-block");
+	*start = (uint64_t)etl_int(a, "start-block");
+	*end = (uint64_t)etl_int(a, "end-block");
+	*batch = (uint64_t)etl_int(a, "batch-size");
+	if (*start > *end)
+		return etl_usage_error(a, "start block %llu is after end block %llu",
+		    (unsigned long long)*start, (unsigned long long)*end);
+	if (*batch == 0)
+		return etl_usage_error(a, "--batch-size must be at least 1");
+	if (etl_int(a, "max-workers") < 1)
+		return etl_usage_error(a, "--max-workers must be at least 1");
+	return 0;
+}
+
+cJSON *
+etl_request(const char *method, cJSON *params)
+{
+	cJSON *q = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(q, "method", method);
+	cJSON_AddItemToObject(q, "params", params);
+	return q;
+}
+
+cJSON *
+etl_hex_number(uint64_t n)
+{
+	char s[24];
+
+	snprintf(s, sizeof(s), "0x%llx", (unsigned long long)n);
+	return cJSON_CreateString(s);
+}
+
+const char *
+json_str(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* A present field must be a string (null counts as absent). */
+static int
+field(const cJSON *obj, const char *key, const char **out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	*out = NULL;
+	if (v == NULL || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsString(v))
+		return -1;
+	*out = v->valuestring;
+	return 0;
+}
+
+int
+cell_dec(struct row *r, size_t col, const cJSON *obj, const char *key)
+{
+	const char *s;
+	char *dec;
+
+	if (field(obj, key, &s) < 0)
+		return -1;
+	if (s == NULL) {
+		row_str(r, col, NULL);
+		return 0;
+	}
+	dec = ethval_dec(s);
+	if (dec == NULL)
+		return -1;
+	row_num_take(r, col, dec);
+	return 0;
+}
+
+int
+cell_hex(struct row *r, size_t col, const cJSON *obj, const char *key)
+{
+	const char *s;
+
+	if (field(obj, key, &s) < 0 || (s && ethval_is_data(s) < 0))
+		return -1;
+	row_str(r, col, s);
+	return 0;
+}
+
+int
+cell_addr(struct row *r, size_t col, const cJSON *obj, const char *key)
+{
+	const char *s;
+	char *addr;
+
+	if (field(obj, key, &s) < 0)
+		return -1;
+	if (s == NULL) {
+		row_str(r, col, NULL);
+		return 0;
+	}
+	addr = ethval_address(s);
+	if (addr == NULL)
+		return -1;
+	row_str(r, col, addr);
+	free(addr);
+	return 0;
+}
+
+struct progress {
+	char *what;
+	uint64_t total, done;
+	struct timespec t0, last;
+	int tty;
+};
+
+static double
+since(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+struct progress *
+progress_start(const char *what, uint64_t total)
+{
+	struct progress *p = xcalloc(1, sizeof(*p));
+
+	p->what = xstrdup(what);
+	p->total = total;
+	p->tty = isatty(STDERR_FILENO);
+	clock_gettime(CLOCK_MONOTONIC, &p->t0);
+	p->last = p->t0;
+	return p;
+}
+
+static void
+progress_print(struct progress *p, const struct timespec *now, int final)
+{
+	double secs = since(&p->t0, now);
+	double rate = secs > 0 ? (double)p->done / secs : 0;
+	double eta = rate > 0 ? (double)(p->total - p->done) / rate : 0;
+
+	if (p->tty)
+		fprintf(stderr, "\r%s %llu/%llu  %.1f/s  ETA %.0fs   %s", p->what,
+		    (unsigned long long)p->done, (unsigned long long)p->total, rate, eta,
+		    final ? "\n" : "");
+	else
+		log_info("%s %llu/%llu (%.1f/s, %s %.0fs)", p->what, (unsigned long long)p->done,
+		    (unsigned long long)p->total, rate, final ? "took" : "ETA", final ? secs : eta);
+}
+
+void
+progress_add(struct progress *p, uint64_t n)
+{
+	struct timespec now;
+
+	p->done += n;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (since(&p->last, &now) >= (p->tty ? 0.2 : 10.0)) {
+		p->last = now;
+		progress_print(p, &now, 0);
+	}
+}
+
+void
+progress_end(struct progress *p)
+{
+	struct timespec now;
+
+	if (p == NULL)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	progress_print(p, &now, 1);
+	free(p->what);
+	free(p);
+}
+
+void
+etl_result(const char *const *names, const unsigned long long *rows, const char *const *paths,
+    size_t n)
+{
+	cJSON *res = cJSON_CreateObject();
+	cJSON *counts = cJSON_AddObjectToObject(res, "rows");
+	cJSON *files = cJSON_AddArrayToObject(res, "outputs");
+	char *s;
+
+	for (size_t i = 0; i < n; i++) {
+		if (paths[i] == NULL || strcmp(paths[i], "-") == 0)
+			continue;
+		cJSON_AddNumberToObject(counts, names[i], (double)rows[i]);
+		cJSON_AddItemToArray(files, cJSON_CreateString(paths[i]));
+	}
+	s = cJSON_PrintUnformatted(res);
+	if (cJSON_GetArraySize(files) > 0)
+		printf("STA_RESULT %s\n", s);
+	fflush(stdout);
+	free(s);
+	cJSON_Delete(res);
+}

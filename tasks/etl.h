@@ -1,0 +1,96 @@
+/*
+ * etl.h: `sta etl COMMAND [OPTIONS]`, ethereum-etl's commands with its
+ * option names, and what the commands share: option parsing, block-range
+ * batching, progress reporting and the STA_RESULT line.
+ */
+#ifndef STA_ETL_H
+#define STA_ETL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "tasks/itemout.h"
+
+/* Entry point from main(): argv[0] is "etl". Returns the exit status. */
+int etl_main(int argc, char **argv);
+
+enum etl_opt_kind { OPT_STR, OPT_INT, OPT_FLAG };
+
+struct etl_opt {
+	const char *name;	/* long name without "--" */
+	char short_name;	/* 0 for none */
+	enum etl_opt_kind kind;
+	const char *def;	/* default value, NULL for none */
+	const char *help;
+};
+
+#define ETL_MAX_OPTS 24
+
+struct etl_args {
+	const struct etl_cmd *cmd;
+	const char *val[ETL_MAX_OPTS];
+};
+
+struct etl_cmd {
+	const char *name;
+	const char *help;
+	const struct etl_opt *opts;	/* terminated by a NULL name */
+	int (*run)(struct etl_args *a);
+};
+
+/* Option values by long name: the string (NULL if unset and no default),
+ * the integer (range-checked by the parser), the flag. */
+const char *etl_str(const struct etl_args *a, const char *name);
+int64_t etl_int(const struct etl_args *a, const char *name);
+int etl_flag(const struct etl_args *a, const char *name);
+/* Prints "sta etl CMD: message" and returns EX_USAGE. */
+int etl_usage_error(const struct etl_args *a, const char *fmt, ...) PRINTF_LIKE(2, 3);
+
+/* Opens the JSON-RPC client from -p/--provider-uri and -w/--max-workers. */
+struct rpc *etl_rpc_open(const struct etl_args *a);
+
+/* Checks -s/-e/-b: 0, or EX_USAGE after printing why. */
+int etl_block_range(const struct etl_args *a, uint64_t *start, uint64_t *end, uint64_t *batch);
+
+/* A JSON-RPC request object {method, params}. */
+cJSON *etl_request(const char *method, cJSON *params);
+/* "0x..." for n, as JSON-RPC block numbers are written. */
+cJSON *etl_hex_number(uint64_t n);
+
+/* Progress of a long export: a line on a terminal, a log line every 10 s
+ * otherwise, and a summary at the end. */
+struct progress;
+struct progress *progress_start(const char *what, uint64_t total);
+void progress_add(struct progress *p, uint64_t n);
+void progress_end(struct progress *p);
+
+/* Prints the task's STA_RESULT line for the runner: rows written per
+ * output and the output paths. */
+void etl_result(const char *const *names, const unsigned long long *rows,
+    const char *const *paths, size_t n);
+
+/* Options most commands share, as ethereum-etl spells them. */
+#define ETL_OPT_START {"start-block", 's', OPT_INT, "0", "Start block"}
+#define ETL_OPT_END {"end-block", 'e', OPT_INT, NULL, "End block (required)"}
+#define ETL_OPT_BATCH {"batch-size", 'b', OPT_INT, "100", "Blocks or items per JSON-RPC batch"}
+#define ETL_OPT_PROVIDER {"provider-uri", 'p', OPT_STR, "http://127.0.0.1:8545", \
+	"JSON-RPC endpoint(s): http(s):// URL or IPC socket (file:///path/geth.ipc); " \
+	"several, comma-separated, share the load and fail over"}
+#define ETL_OPT_WORKERS {"max-workers", 'w', OPT_INT, "5", "Batches in flight at once"}
+#define ETL_OPT_CHAIN {"chain", 'c', OPT_STR, "ethereum", "Chain name (accepted for compatibility)"}
+
+/* Helpers the exporters share to turn JSON-RPC fields into cells; each
+ * returns -1 if the field is present but malformed. */
+int cell_dec(struct row *r, size_t col, const cJSON *obj, const char *key);
+int cell_hex(struct row *r, size_t col, const cJSON *obj, const char *key);
+int cell_addr(struct row *r, size_t col, const cJSON *obj, const char *key);
+/* The string value of obj[key], or NULL when absent, null or not a string. */
+const char *json_str(const cJSON *obj, const char *key);
+
+/* Command tables, one per source file. */
+extern const struct etl_cmd etl_cmd_export_blocks;
+extern const struct etl_cmd etl_cmd_get_block_range_for_date;
+
+#endif
