@@ -21,6 +21,9 @@
 
 static const struct etl_cmd *const commands[] = {
 	&etl_cmd_export_blocks,
+	&etl_cmd_export_receipts,
+	&etl_cmd_extract_token_transfers,
+	&etl_cmd_export_token_transfers,
 	&etl_cmd_get_block_range_for_date,
 };
 
@@ -158,6 +161,13 @@ parse_args(const struct etl_cmd *c, int argc, char **argv, struct etl_args *a)
 				return -1;
 			}
 		}
+		if (o->kind == OPT_LIST && a->val[i] != NULL) {
+			char *joined = xasprintf("%s,%s", a->val[i], optarg);
+
+			free(a->owned[i]);
+			a->val[i] = a->owned[i] = joined;
+			continue;
+		}
 		a->val[i] = o->kind == OPT_FLAG ? "1" : optarg;
 	}
 	if (optind < argc) {
@@ -191,9 +201,10 @@ etl_main(int argc, char **argv)
 		if (strcmp(commands[i]->name, argv[1]) != 0)
 			continue;
 		rc = parse_args(commands[i], argc - 1, argv + 1, &a);
-		if (rc != 0)
-			return rc > 0 ? 0 : EX_USAGE;
-		return commands[i]->run(&a);
+		rc = rc != 0 ? (rc > 0 ? 0 : EX_USAGE) : commands[i]->run(&a);
+		for (size_t k = 0; k < ETL_MAX_OPTS; k++)
+			free(a.owned[k]);
+		return rc;
 	}
 	fprintf(stderr, "sta etl: no such command: %s\n", argv[1]);
 	usage(stderr);
@@ -203,7 +214,9 @@ etl_main(int argc, char **argv)
 struct rpc *
 etl_rpc_open(const struct etl_args *a)
 {
-	return rpc_open(etl_str(a, "provider-uri"), (int)etl_int(a, "max-workers"));
+	int workers = find_opt(a->cmd, "max-workers", NULL) ? (int)etl_int(a, "max-workers") : 1;
+
+	return rpc_open(etl_str(a, "provider-uri"), workers);
 }
 
 int
@@ -382,6 +395,24 @@ progress_end(struct progress *p)
 	progress_print(p, &now, 1);
 	free(p->what);
 	free(p);
+}
+
+int
+etl_commit_all(struct itemout **outs, unsigned long long *rows, size_t n)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		rows[i] = outs[i] ? itemout_rows(outs[i]) : 0;
+		if (outs[i] == NULL)
+			continue;
+		if (rc == 0)
+			rc = itemout_commit(outs[i]);
+		else
+			itemout_abort(outs[i]);
+		outs[i] = NULL;
+	}
+	return rc;
 }
 
 void

@@ -16,7 +16,8 @@
 /* Entry point from main(): argv[0] is "etl". Returns the exit status. */
 int etl_main(int argc, char **argv);
 
-enum etl_opt_kind { OPT_STR, OPT_INT, OPT_FLAG };
+/* OPT_LIST: may be repeated; the values are joined with commas. */
+enum etl_opt_kind { OPT_STR, OPT_INT, OPT_FLAG, OPT_LIST };
 
 struct etl_opt {
 	const char *name;	/* long name without "--" */
@@ -31,6 +32,7 @@ struct etl_opt {
 struct etl_args {
 	const struct etl_cmd *cmd;
 	const char *val[ETL_MAX_OPTS];
+	char *owned[ETL_MAX_OPTS];	/* joined OPT_LIST values */
 };
 
 struct etl_cmd {
@@ -71,6 +73,11 @@ void progress_end(struct progress *p);
 void etl_result(const char *const *names, const unsigned long long *rows,
     const char *const *paths, size_t n);
 
+/* Commits every open writer of outs (NULL entries are skipped), storing
+ * each one's row count in rows[] and clearing outs[]; after a failure the
+ * remaining writers are aborted.  Returns 0 or -1 (printed). */
+int etl_commit_all(struct itemout **outs, unsigned long long *rows, size_t n);
+
 /* Options most commands share, as ethereum-etl spells them. */
 #define ETL_OPT_START {"start-block", 's', OPT_INT, "0", "Start block"}
 #define ETL_OPT_END {"end-block", 'e', OPT_INT, NULL, "End block (required)"}
@@ -92,5 +99,8 @@ const char *json_str(const cJSON *obj, const char *key);
 /* Command tables, one per source file. */
 extern const struct etl_cmd etl_cmd_export_blocks;
 extern const struct etl_cmd etl_cmd_get_block_range_for_date;
+extern const struct etl_cmd etl_cmd_export_receipts;
+extern const struct etl_cmd etl_cmd_extract_token_transfers;
+extern const struct etl_cmd etl_cmd_export_token_transfers;
 
 #endif

@@ -277,22 +277,14 @@ run_export_blocks(struct etl_args *a)
 		    blocks_check, blocks_done, &c};
 		const char *names[] = {"blocks", "transactions"};
 		const char *paths[] = {bpath, tpath};
-		unsigned long long rows[2] = {c.blocks ? itemout_rows(c.blocks) : 0, 0};
+		struct itemout *outs[] = {c.blocks, c.txs};
+		unsigned long long rows[2];
 
 		if (rpc_run(r, &w) < 0)
 			goto out;
-		rows[0] = c.blocks ? itemout_rows(c.blocks) : 0;
-		rows[1] = c.txs ? itemout_rows(c.txs) : 0;
-		if (c.blocks && itemout_commit(c.blocks) < 0) {
-			c.blocks = NULL;
+		c.blocks = c.txs = NULL;
+		if (etl_commit_all(outs, rows, 2) < 0)
 			goto out;
-		}
-		c.blocks = NULL;
-		if (c.txs && itemout_commit(c.txs) < 0) {
-			c.txs = NULL;
-			goto out;
-		}
-		c.txs = NULL;
 		etl_result(names, rows, paths, 2);
 	}
 	rc = 0;

@@ -1,0 +1,711 @@
+/*
+ * etl_receipts.c: export_receipts_and_logs, and the ERC-20/ERC-721
+ * Transfer event as token transfers: extract_token_transfers (from a logs
+ * file) and export_token_transfers (eth_getLogs over a block range).
+ */
+#include "tasks/etl.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sysexits.h>
+
+#include "lib/log.h"
+#include "tasks/ethval.h"
+#include "tasks/itemin.h"
+#include "tasks/rpc.h"
+
+#define TRANSFER_TOPIC "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
+
+static const char *const receipt_cols[] = {
+	"transaction_hash", "transaction_index", "block_hash", "block_number",
+	"cumulative_gas_used", "gas_used", "contract_address", "root", "status",
+	"effective_gas_price", "l1_fee", "l1_gas_used", "l1_gas_price", "l1_fee_scalar",
+};
+enum { R_HASH, R_INDEX, R_BLOCKHASH, R_BLOCKNUMBER, R_CUMGAS, R_GASUSED, R_CONTRACT,
+	R_ROOT, R_STATUS, R_EFFPRICE, R_L1FEE, R_L1GAS, R_L1PRICE, R_L1SCALAR, R_NCOLS };
+
+static const char *const log_cols[] = {
+	"log_index", "transaction_hash", "transaction_index", "block_hash", "block_number",
+	"address", "data", "topics",
+};
+enum { L_INDEX, L_TXHASH, L_TXINDEX, L_BLOCKHASH, L_BLOCKNUMBER, L_ADDRESS, L_DATA,
+	L_TOPICS, L_NCOLS };
+
+static const char *const transfer_cols[] = {
+	"token_address", "from_address", "to_address", "value", "transaction_hash",
+	"log_index", "block_number",
+};
+enum { X_TOKEN, X_FROM, X_TO, X_VALUE, X_TXHASH, X_LOGINDEX, X_BLOCKNUMBER, X_NCOLS };
+
+/* Python's repr() of a float, as ethereum-etl writes l1_fee_scalar:
+ * the shortest text that reads back the same, with ".0" on integers and
+ * exponent form outside [1e-4, 1e16). */
+static char *
+py_float(const char *s)
+{
+	char *end, tmp[40];
+	double v = strtod(s, &end);
+	int prec;
+
+	if (end == s || *end != '\0' || !isfinite(v))
+		return NULL;
+	for (prec = 1; prec <= 17; prec++) {
+		snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
+		if (strtod(tmp, NULL) == v)
+			break;
+	}
+	if (fabs(v) >= 1e16 || (v != 0 && fabs(v) < 1e-4)) {
+		/* %g already chose exponent form: Python writes e-05 / e+16. */
+		return xstrdup(tmp);
+	}
+	if (strchr(tmp, 'e') != NULL)
+		snprintf(tmp, sizeof(tmp), "%.1f", v);
+	if (strchr(tmp, '.') == NULL)
+		strcat(tmp, ".0");
+	return xstrdup(tmp);
+}
+
+static int
+map_receipt(const cJSON *t, struct row *r, char **why)
+{
+	static const struct { int col; const char *key; char kind; } f[] = {
+		{R_HASH, "transactionHash", 'h'}, {R_INDEX, "transactionIndex", 'd'},
+		{R_BLOCKHASH, "blockHash", 'h'}, {R_BLOCKNUMBER, "blockNumber", 'd'},
+		{R_CUMGAS, "cumulativeGasUsed", 'd'}, {R_GASUSED, "gasUsed", 'd'},
+		{R_CONTRACT, "contractAddress", 'a'}, {R_ROOT, "root", 'h'},
+		{R_STATUS, "status", 'd'}, {R_EFFPRICE, "effectiveGasPrice", 'd'},
+		{R_L1FEE, "l1Fee", 'd'}, {R_L1GAS, "l1GasUsed", 'd'}, {R_L1PRICE, "l1GasPrice", 'd'},
+	};
+	const char *scalar = json_str(t, "l1FeeScalar");
+
+	row_clear(r);
+	for (size_t i = 0; i < ARRAY_LEN(f); i++) {
+		int rc = f[i].kind == 'd' ? cell_dec(r, (size_t)f[i].col, t, f[i].key) :
+		    f[i].kind == 'a' ? cell_addr(r, (size_t)f[i].col, t, f[i].key) :
+		    cell_hex(r, (size_t)f[i].col, t, f[i].key);
+
+		if (rc < 0) {
+			*why = xasprintf("receipt field %s is malformed", f[i].key);
+			return -1;
+		}
+	}
+	if (scalar) {
+		char *v = py_float(scalar);
+
+		if (v == NULL) {
+			*why = xstrdup("receipt field l1FeeScalar is not a number");
+			return -1;
+		}
+		row_num_take(r, R_L1SCALAR, v);
+	}
+	return 0;
+}
+
+static int
+map_log(const cJSON *l, struct row *r, char **why)
+{
+	static const struct { int col; const char *key; char kind; } f[] = {
+		{L_INDEX, "logIndex", 'd'}, {L_TXHASH, "transactionHash", 'h'},
+		{L_TXINDEX, "transactionIndex", 'd'}, {L_BLOCKHASH, "blockHash", 'h'},
+		{L_BLOCKNUMBER, "blockNumber", 'd'}, {L_ADDRESS, "address", 'a'},
+		{L_DATA, "data", 'h'},
+	};
+	const cJSON *topics = cJSON_GetObjectItemCaseSensitive(l, "topics"), *t;
+	struct strv tv = {0};
+
+	row_clear(r);
+	for (size_t i = 0; i < ARRAY_LEN(f); i++) {
+		int rc = f[i].kind == 'd' ? cell_dec(r, (size_t)f[i].col, l, f[i].key) :
+		    f[i].kind == 'a' ? cell_addr(r, (size_t)f[i].col, l, f[i].key) :
+		    cell_hex(r, (size_t)f[i].col, l, f[i].key);
+
+		if (rc < 0) {
+			*why = xasprintf("log field %s is malformed", f[i].key);
+			return -1;
+		}
+	}
+	if (!cJSON_IsArray(topics) || !json_str(l, "data") || !json_str(l, "address")) {
+		*why = xstrdup("log without address, data or topics");
+		return -1;
+	}
+	cJSON_ArrayForEach(t, topics) {
+		if (!cJSON_IsString(t) || ethval_is_data_n(t->valuestring, 32) < 0) {
+			strv_free(&tv);
+			*why = xstrdup("log topic is not a 32-byte word");
+			return -1;
+		}
+		strv_push(&tv, t->valuestring);
+	}
+	row_list(r, L_TOPICS, &tv, 0);
+	return 0;
+}
+
+/* ethereum-etl's word_to_address: the last 40 hex digits of a word, or the
+ * word itself when shorter. */
+static char *
+word_to_address(const char *w)
+{
+	size_t n = strlen(w);
+	char *a = n >= 40 ? xasprintf("0x%s", w + n - 40) : xstrdup(w);
+
+	for (char *p = a; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return a;
+}
+
+/* A log as the transfer extractor sees it, from JSON-RPC or an item file. */
+struct log_view {
+	const char *address, *data, *tx_hash, *log_index, *block_number;
+	struct strv topics;
+};
+
+/* Fills a token-transfer row from a log when it is a Transfer event.
+ * Returns 1 when it is one, 0 when not, -1 for a Transfer event whose
+ * topics and data do not make four words (counted and reported). */
+static int
+transfer_from_log(const struct log_view *l, struct row *r)
+{
+	struct strv words = {0};
+	int rc = 0;
+
+	if (l->topics.n < 1 || strcasecmp(l->topics.v[0], TRANSFER_TOPIC) != 0)
+		return 0;
+	for (size_t i = 0; i < l->topics.n; i++)
+		strv_push(&words, l->topics.v[i]);
+	if (l->data == NULL || ethval_split_words(l->data, &words) < 0 || words.n != 4) {
+		rc = -1;
+		goto out;
+	}
+	row_clear(r);
+	row_str(r, X_TOKEN, l->address);
+	for (char *p = r->cells[X_TOKEN].s; p && *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	r->cells[X_FROM] = (struct cell){.kind = CELL_STR, .s = word_to_address(words.v[1])};
+	r->cells[X_TO] = (struct cell){.kind = CELL_STR, .s = word_to_address(words.v[2])};
+	row_num_take(r, X_VALUE, ethval_dec(words.v[3]));
+	if (r->cells[X_VALUE].kind != CELL_NUM) {
+		rc = -1;
+		goto out;
+	}
+	row_str(r, X_TXHASH, l->tx_hash);
+	row_num(r, X_LOGINDEX, l->log_index);
+	row_num(r, X_BLOCKNUMBER, l->block_number);
+	rc = 1;
+out:
+	strv_free(&words);
+	return rc;
+}
+
+/* A log from JSON-RPC as a log_view; the decimal strings are allocated
+ * into dec[2] (caller frees). */
+static void
+rpc_log_view(const cJSON *l, struct log_view *v, char *dec[2])
+{
+	const cJSON *t;
+
+	memset(v, 0, sizeof(*v));
+	v->address = json_str(l, "address");
+	v->data = json_str(l, "data");
+	v->tx_hash = json_str(l, "transactionHash");
+	dec[0] = ethval_dec(json_str(l, "logIndex"));
+	dec[1] = ethval_dec(json_str(l, "blockNumber"));
+	v->log_index = dec[0];
+	v->block_number = dec[1];
+	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(l, "topics"))
+		if (cJSON_IsString(t))
+			strv_push(&v->topics, t->valuestring);
+}
+
+/* ---- export_receipts_and_logs ---- */
+
+struct receipts_ctx {
+	struct strv hashes;
+	uint64_t batch;
+	struct itemout *receipts, *logs;
+	struct row rrow, lrow;
+	struct progress *progress;
+};
+
+static cJSON *
+receipts_make(void *vctx, size_t job, char **label)
+{
+	struct receipts_ctx *c = vctx;
+	size_t first = job * c->batch, last = first + c->batch;
+	cJSON *reqs = cJSON_CreateArray();
+
+	if (last > c->hashes.n)
+		last = c->hashes.n;
+	for (size_t i = first; i < last; i++) {
+		cJSON *params = cJSON_CreateArray();
+
+		cJSON_AddItemToArray(params, cJSON_CreateString(c->hashes.v[i]));
+		cJSON_AddItemToArray(reqs, etl_request("eth_getTransactionReceipt", params));
+	}
+	*label = xasprintf("receipts of transactions %zu-%zu (%s...)", first, last - 1,
+	    c->hashes.v[first]);
+	return reqs;
+}
+
+static int
+receipt_map(struct receipts_ctx *c, const char *hash, const cJSON *t, int write, char **why)
+{
+	const cJSON *logs = cJSON_GetObjectItemCaseSensitive(t, "logs"), *l;
+	const char *h = json_str(t, "transactionHash");
+	char *err = NULL;
+
+	if (!cJSON_IsObject(t) || !h || strcasecmp(h, hash) != 0 || !cJSON_IsArray(logs) ||
+	    !json_str(t, "blockNumber") || !json_str(t, "blockHash")) {
+		*why = xasprintf("transaction %s: %s", hash, cJSON_IsNull(t) ?
+		    "the node has no receipt for it (unknown or pending?)" :
+		    "the receipt answers another transaction or lacks block or logs");
+		return -1;
+	}
+	if (map_receipt(t, &c->rrow, &err) < 0)
+		goto bad;
+	if (write && c->receipts && itemout_write(c->receipts, &c->rrow) < 0)
+		return -2;
+	cJSON_ArrayForEach(l, logs) {
+		const char *lh = json_str(l, "transactionHash");
+
+		if (!lh || strcasecmp(lh, hash) != 0) {
+			err = xstrdup("a log belongs to another transaction");
+			goto bad;
+		}
+		if (map_log(l, &c->lrow, &err) < 0)
+			goto bad;
+		if (write && c->logs && itemout_write(c->logs, &c->lrow) < 0)
+			return -2;
+	}
+	return 0;
+bad:
+	*why = xasprintf("transaction %s: %s", hash, err);
+	free(err);
+	return -1;
+}
+
+static int
+receipts_check(void *vctx, size_t job, size_t k, const cJSON *result, char **why)
+{
+	struct receipts_ctx *c = vctx;
+
+	return receipt_map(c, c->hashes.v[job * c->batch + k], result, 0, why) < 0 ? -1 : 0;
+}
+
+static int
+receipts_done(void *vctx, size_t job, cJSON *results[], size_t n)
+{
+	struct receipts_ctx *c = vctx;
+
+	for (size_t k = 0; k < n; k++) {
+		char *why = NULL;
+
+		if (receipt_map(c, c->hashes.v[job * c->batch + k], results[k], 1, &why) < 0) {
+			if (why)
+				log_error("%s", why);
+			free(why);
+			return -1;
+		}
+	}
+	progress_add(c->progress, n);
+	return 0;
+}
+
+/* Reads transaction hashes, one per line; blank lines are skipped. */
+static int
+read_hashes(const char *path, struct strv *out)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0, lineno = 0;
+	ssize_t n;
+	int rc = 0;
+
+	if (f == NULL) {
+		log_error("%s: cannot open", path);
+		return -1;
+	}
+	while ((n = getline(&line, &cap, f)) > 0) {
+		char *s = line, *e;
+
+		lineno++;
+		while (isspace((unsigned char)*s))
+			s++;
+		e = s + strlen(s);
+		while (e > s && isspace((unsigned char)e[-1]))
+			*--e = '\0';
+		if (*s == '\0')
+			continue;
+		if (ethval_is_data_n(s, 32) < 0) {
+			log_error("%s:%zu: '%s' is not a transaction hash (0x + 64 hex digits)", path,
+			    lineno, s);
+			rc = -1;
+			break;
+		}
+		strv_push(out, s);
+	}
+	free(line);
+	if (f != stdin)
+		fclose(f);
+	return rc;
+}
+
+static int
+run_export_receipts(struct etl_args *a)
+{
+	struct receipts_ctx c = {0};
+	const char *rpath = etl_str(a, "receipts-output"), *lpath = etl_str(a, "logs-output");
+	const char *hpath = etl_str(a, "transaction-hashes");
+	struct rpc *r = NULL;
+	int rc;
+
+	if (hpath == NULL)
+		return etl_usage_error(a, "missing option -t/--transaction-hashes");
+	if (rpath == NULL && lpath == NULL)
+		return etl_usage_error(a, "either --receipts-output or --logs-output must be given");
+	c.batch = (uint64_t)etl_int(a, "batch-size");
+	if (c.batch == 0 || etl_int(a, "max-workers") < 1)
+		return etl_usage_error(a, "--batch-size and --max-workers must be at least 1");
+	if (read_hashes(hpath, &c.hashes) < 0) {
+		strv_free(&c.hashes);
+		return EX_DATAERR;
+	}
+	rc = 1;
+	if ((r = etl_rpc_open(a)) == NULL) {
+		strv_free(&c.hashes);
+		return EX_USAGE;
+	}
+	row_init(&c.rrow, R_NCOLS);
+	row_init(&c.lrow, L_NCOLS);
+	if (rpath && (c.receipts = itemout_open(rpath, receipt_cols, R_NCOLS)) == NULL)
+		goto out;
+	if (lpath && (c.logs = itemout_open(lpath, log_cols, L_NCOLS)) == NULL)
+		goto out;
+	c.progress = progress_start("receipts", c.hashes.n);
+	{
+		struct rpc_work w = {(c.hashes.n + c.batch - 1) / c.batch, receipts_make,
+		    receipts_check, receipts_done, &c};
+		const char *names[] = {"receipts", "logs"};
+		const char *paths[] = {rpath, lpath};
+		struct itemout *outs[] = {c.receipts, c.logs};
+		unsigned long long rows[2];
+
+		if (rpc_run(r, &w) < 0)
+			goto out;
+		c.receipts = c.logs = NULL;
+		if (etl_commit_all(outs, rows, 2) < 0)
+			goto out;
+		etl_result(names, rows, paths, 2);
+		rc = 0;
+	}
+out:
+	progress_end(c.progress);
+	itemout_abort(c.receipts);
+	itemout_abort(c.logs);
+	row_free(&c.rrow);
+	row_free(&c.lrow);
+	strv_free(&c.hashes);
+	rpc_close(r);
+	return rc;
+}
+
+static const struct etl_opt export_receipts_opts[] = {
+	ETL_OPT_BATCH,
+	{"transaction-hashes", 't', OPT_STR, NULL, "File with one transaction hash per line"},
+	ETL_OPT_PROVIDER, ETL_OPT_WORKERS,
+	{"receipts-output", 0, OPT_STR, NULL, "Receipts file (.csv or .json)"},
+	{"logs-output", 0, OPT_STR, NULL, "Logs file (.csv or .json)"},
+	ETL_OPT_CHAIN,
+	{NULL, 0, 0, NULL, NULL},
+};
+
+const struct etl_cmd etl_cmd_export_receipts = {
+	"export_receipts_and_logs",
+	"Exports receipts and logs of the given transactions.",
+	export_receipts_opts, run_export_receipts,
+};
+
+/* ---- extract_token_transfers ---- */
+
+/* An item-file log as a log_view: topics are a list (JSON) or a
+ * comma-separated string (CSV). */
+static void
+item_log_view(const cJSON *it, struct log_view *v)
+{
+	const cJSON *topics = cJSON_GetObjectItemCaseSensitive(it, "topics"), *t;
+	const cJSON *li = cJSON_GetObjectItemCaseSensitive(it, "log_index");
+	const cJSON *bn = cJSON_GetObjectItemCaseSensitive(it, "block_number");
+
+	memset(v, 0, sizeof(*v));
+	v->address = json_str(it, "address");
+	v->data = json_str(it, "data");
+	v->tx_hash = json_str(it, "transaction_hash");
+	v->log_index = cJSON_IsString(li) ? li->valuestring : NULL;
+	v->block_number = cJSON_IsString(bn) ? bn->valuestring : NULL;
+	if (cJSON_IsString(topics)) {
+		char *list = xstrdup(topics->valuestring), *save = NULL;
+
+		for (char *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save))
+			strv_push(&v->topics, p);
+		free(list);
+	} else {
+		cJSON_ArrayForEach(t, topics)
+			if (cJSON_IsString(t))
+				strv_push(&v->topics, t->valuestring);
+	}
+}
+
+static int
+run_extract_token_transfers(struct etl_args *a)
+{
+	const char *lpath = etl_str(a, "logs"), *opath = etl_str(a, "output");
+	struct itemin *in;
+	struct itemout *out = NULL;
+	struct row row;
+	cJSON *it = NULL;
+	unsigned long long bad = 0, rows;
+	int rc = 1, got;
+
+	if (lpath == NULL || opath == NULL)
+		return etl_usage_error(a, "-l/--logs and -o/--output are required");
+	if ((in = itemin_open(lpath)) == NULL)
+		return EX_DATAERR;
+	row_init(&row, X_NCOLS);
+	if ((out = itemout_open(opath, transfer_cols, X_NCOLS)) == NULL)
+		goto out;
+	while ((got = itemin_next(in, &it)) > 0) {
+		struct log_view v;
+		char nbuf[32];
+		const cJSON *li = cJSON_GetObjectItemCaseSensitive(it, "log_index");
+		const cJSON *bn = cJSON_GetObjectItemCaseSensitive(it, "block_number");
+		char lbuf[32];
+		int t;
+
+		item_log_view(it, &v);
+		/* JSON files hold numbers where CSV files hold their text. */
+		if (cJSON_IsNumber(li)) {
+			snprintf(lbuf, sizeof(lbuf), "%.0f", li->valuedouble);
+			v.log_index = lbuf;
+		}
+		if (cJSON_IsNumber(bn)) {
+			snprintf(nbuf, sizeof(nbuf), "%.0f", bn->valuedouble);
+			v.block_number = nbuf;
+		}
+		t = transfer_from_log(&v, &row);
+		strv_free(&v.topics);
+		if (t < 0) {
+			if (bad++ < 10)
+				log_warn("%s:%zu: a Transfer event whose topics and data are not 4 words "
+				    "(not a standard ERC-20/721 transfer); skipped", lpath, itemin_line(in));
+		} else if (t > 0 && itemout_write(out, &row) < 0) {
+			goto out;
+		}
+		cJSON_Delete(it);
+		it = NULL;
+	}
+	if (got < 0) {
+		rc = EX_DATAERR;
+		goto out;
+	}
+	if (bad)
+		log_warn("%s: %llu Transfer events skipped as malformed", lpath, bad);
+	if (etl_commit_all(&out, &rows, 1) < 0)
+		goto out;
+	{
+		const char *names[] = {"token_transfers"};
+		const char *paths[] = {opath};
+
+		etl_result(names, &rows, paths, 1);
+	}
+	rc = 0;
+out:
+	cJSON_Delete(it);
+	itemout_abort(out);
+	itemin_close(in);
+	row_free(&row);
+	return rc;
+}
+
+static const struct etl_opt extract_transfers_opts[] = {
+	{"logs", 'l', OPT_STR, NULL, "Logs file (.csv or .json) from export_receipts_and_logs"},
+	ETL_OPT_BATCH, ETL_OPT_WORKERS,
+	{"output", 'o', OPT_STR, NULL, "Token transfers file (.csv or .json)"},
+	ETL_OPT_CHAIN,
+	{NULL, 0, 0, NULL, NULL},
+};
+
+const struct etl_cmd etl_cmd_extract_token_transfers = {
+	"extract_token_transfers",
+	"Extracts ERC-20/ERC-721 transfers from a logs file.",
+	extract_transfers_opts, run_extract_token_transfers,
+};
+
+/* ---- export_token_transfers ---- */
+
+struct transfers_ctx {
+	uint64_t start, end, batch;
+	struct strv tokens;
+	struct itemout *out;
+	struct row row;
+	unsigned long long bad;
+	struct progress *progress;
+};
+
+static cJSON *
+transfers_make(void *vctx, size_t job, char **label)
+{
+	struct transfers_ctx *c = vctx;
+	uint64_t first = c->start + job * c->batch;
+	uint64_t last = first + c->batch - 1 < c->end ? first + c->batch - 1 : c->end;
+	cJSON *reqs = cJSON_CreateArray(), *params = cJSON_CreateArray();
+	cJSON *filter = cJSON_CreateObject(), *topics = cJSON_CreateArray();
+
+	cJSON_AddItemToObject(filter, "fromBlock", etl_hex_number(first));
+	cJSON_AddItemToObject(filter, "toBlock", etl_hex_number(last));
+	cJSON_AddItemToArray(topics, cJSON_CreateString(TRANSFER_TOPIC));
+	cJSON_AddItemToObject(filter, "topics", topics);
+	if (c->tokens.n > 0) {
+		cJSON *addr = cJSON_CreateArray();
+
+		for (size_t i = 0; i < c->tokens.n; i++)
+			cJSON_AddItemToArray(addr, cJSON_CreateString(c->tokens.v[i]));
+		cJSON_AddItemToObject(filter, "address", addr);
+	}
+	cJSON_AddItemToArray(params, filter);
+	cJSON_AddItemToArray(reqs, etl_request("eth_getLogs", params));
+	*label = xasprintf("Transfer logs of blocks %llu-%llu", (unsigned long long)first,
+	    (unsigned long long)last);
+	return reqs;
+}
+
+static int
+transfers_check(void *vctx, size_t job, size_t k, const cJSON *result, char **why)
+{
+	struct transfers_ctx *c = vctx;
+	uint64_t first = c->start + job * c->batch, last = first + c->batch - 1, n;
+	const cJSON *l;
+
+	(void)k;
+	if (!cJSON_IsArray(result)) {
+		*why = xstrdup("eth_getLogs did not return a list");
+		return -1;
+	}
+	cJSON_ArrayForEach(l, result) {
+		if (ethval_u64(json_str(l, "blockNumber"), &n) < 0 || n < first || n > last ||
+		    ethval_is_quantity(json_str(l, "logIndex")) < 0 ||
+		    ethval_is_data_n(json_str(l, "transactionHash"), 32) < 0 ||
+		    ethval_is_data_n(json_str(l, "address"), 20) < 0) {
+			*why = xstrdup("a log is outside the range or lacks block, index, transaction "
+			    "or address");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+transfers_done(void *vctx, size_t job, cJSON *results[], size_t n)
+{
+	struct transfers_ctx *c = vctx;
+	const cJSON *l;
+	uint64_t first = c->start + job * c->batch;
+	uint64_t last = first + c->batch - 1 < c->end ? first + c->batch - 1 : c->end;
+
+	(void)n;
+	cJSON_ArrayForEach(l, results[0]) {
+		struct log_view v;
+		char *dec[2];
+		int t;
+
+		rpc_log_view(l, &v, dec);
+		t = transfer_from_log(&v, &c->row);
+		if (t < 0 && c->bad++ < 10)
+			log_warn("transaction %s log %s: a Transfer event whose topics and data are "
+			    "not 4 words; skipped", v.tx_hash, dec[0]);
+		strv_free(&v.topics);
+		free(dec[0]);
+		free(dec[1]);
+		if (t > 0 && itemout_write(c->out, &c->row) < 0)
+			return -1;
+	}
+	progress_add(c->progress, last - first + 1);
+	return 0;
+}
+
+static int
+run_export_token_transfers(struct etl_args *a)
+{
+	struct transfers_ctx c = {0};
+	const char *opath = etl_str(a, "output"), *tokens = etl_str(a, "tokens");
+	struct rpc *r = NULL;
+	unsigned long long rows;
+	int rc;
+
+	if ((rc = etl_block_range(a, &c.start, &c.end, &c.batch)) != 0)
+		return rc;
+	if (opath == NULL)
+		return etl_usage_error(a, "missing option -o/--output");
+	if (tokens) {
+		char *list = xstrdup(tokens), *save = NULL;
+
+		for (char *p = strtok_r(list, ", ", &save); p; p = strtok_r(NULL, ", ", &save)) {
+			char *addr = ethval_address(p);
+
+			if (addr == NULL) {
+				free(list);
+				strv_free(&c.tokens);
+				return etl_usage_error(a, "--tokens: '%s' is not an address", p);
+			}
+			strv_push_take(&c.tokens, addr);
+		}
+		free(list);
+	}
+	rc = 1;
+	if ((r = etl_rpc_open(a)) == NULL) {
+		strv_free(&c.tokens);
+		return EX_USAGE;
+	}
+	row_init(&c.row, X_NCOLS);
+	if ((c.out = itemout_open(opath, transfer_cols, X_NCOLS)) == NULL)
+		goto out;
+	c.progress = progress_start("blocks", c.end - c.start + 1);
+	{
+		struct rpc_work w = {(size_t)((c.end - c.start) / c.batch + 1), transfers_make,
+		    transfers_check, transfers_done, &c};
+		const char *names[] = {"token_transfers"};
+		const char *paths[] = {opath};
+
+		if (rpc_run(r, &w) < 0)
+			goto out;
+		if (c.bad)
+			log_warn("%llu Transfer events skipped as malformed", c.bad);
+		if (etl_commit_all(&c.out, &rows, 1) < 0)
+			goto out;
+		etl_result(names, &rows, paths, 1);
+		rc = 0;
+	}
+out:
+	progress_end(c.progress);
+	itemout_abort(c.out);
+	row_free(&c.row);
+	strv_free(&c.tokens);
+	rpc_close(r);
+	return rc;
+}
+
+static const struct etl_opt export_transfers_opts[] = {
+	ETL_OPT_START, ETL_OPT_END, ETL_OPT_BATCH,
+	{"output", 'o', OPT_STR, NULL, "Token transfers file (.csv or .json)"},
+	ETL_OPT_WORKERS, ETL_OPT_PROVIDER,
+	{"tokens", 't', OPT_LIST, NULL, "Only these token addresses (comma-separated)"},
+	ETL_OPT_CHAIN,
+	{NULL, 0, 0, NULL, NULL},
+};
+
+const struct etl_cmd etl_cmd_export_token_transfers = {
+	"export_token_transfers",
+	"Exports ERC-20/ERC-721 transfers of a block range (eth_getLogs).",
+	export_transfers_opts, run_export_token_transfers,
+};
