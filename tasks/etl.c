@@ -24,6 +24,9 @@ static const struct etl_cmd *const commands[] = {
 	&etl_cmd_export_receipts,
 	&etl_cmd_extract_token_transfers,
 	&etl_cmd_export_token_transfers,
+	&etl_cmd_export_traces,
+	&etl_cmd_export_geth_traces,
+	&etl_cmd_extract_geth_traces,
 	&etl_cmd_get_block_range_for_date,
 };
 
@@ -215,6 +218,12 @@ struct rpc *
 etl_rpc_open(const struct etl_args *a)
 {
 	int workers = find_opt(a->cmd, "max-workers", NULL) ? (int)etl_int(a, "max-workers") : 1;
+
+	size_t t;
+
+	/* ethereum-etl's -t/--timeout, where a command has it and it is given. */
+	if (find_opt(a->cmd, "timeout", &t) && a->val[t])
+		setenv("STA_RPC_TIMEOUT", a->val[t], 1);
 
 	return rpc_open(etl_str(a, "provider-uri"), workers);
 }

@@ -102,5 +102,8 @@ extern const struct etl_cmd etl_cmd_get_block_range_for_date;
 extern const struct etl_cmd etl_cmd_export_receipts;
 extern const struct etl_cmd etl_cmd_extract_token_transfers;
 extern const struct etl_cmd etl_cmd_export_token_transfers;
+extern const struct etl_cmd etl_cmd_export_traces;
+extern const struct etl_cmd etl_cmd_export_geth_traces;
+extern const struct etl_cmd etl_cmd_extract_geth_traces;
 
 #endif

@@ -177,6 +177,46 @@ json_quote_ascii(struct buf *b, const char *s)
 }
 
 void
+json_dump_py(struct buf *b, const cJSON *v)
+{
+	const cJSON *c;
+	int first = 1;
+
+	if (cJSON_IsNull(v) || v == NULL) {
+		buf_puts(b, "null");
+	} else if (cJSON_IsTrue(v)) {
+		buf_puts(b, "true");
+	} else if (cJSON_IsFalse(v)) {
+		buf_puts(b, "false");
+	} else if (cJSON_IsString(v)) {
+		json_quote_ascii(b, v->valuestring);
+	} else if (cJSON_IsNumber(v)) {
+		if (v->valuedouble == (double)(long long)v->valuedouble)
+			buf_printf(b, "%lld", (long long)v->valuedouble);
+		else
+			buf_printf(b, "%.17g", v->valuedouble);
+	} else if (cJSON_IsArray(v)) {
+		buf_putc(b, '[');
+		cJSON_ArrayForEach(c, v) {
+			buf_puts(b, first ? "" : ", ");
+			json_dump_py(b, c);
+			first = 0;
+		}
+		buf_putc(b, ']');
+	} else if (cJSON_IsObject(v)) {
+		buf_putc(b, '{');
+		cJSON_ArrayForEach(c, v) {
+			buf_puts(b, first ? "" : ", ");
+			json_quote_ascii(b, c->string);
+			buf_puts(b, ": ");
+			json_dump_py(b, c);
+			first = 0;
+		}
+		buf_putc(b, '}');
+	}
+}
+
+void
 csv_field(struct buf *b, const char *s)
 {
 	if (strpbrk(s, ",\"\r\n") == NULL) {

@@ -17,6 +17,8 @@
 
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 #include "lib/util.h"
 
 enum cell_kind {
@@ -72,6 +74,9 @@ void itemout_abort(struct itemout *o);
 
 /* Renders s as a JSON string with Python's ensure_ascii escapes. */
 void json_quote_ascii(struct buf *b, const char *s);
+/* Renders any JSON value as Python's json.dumps would (", " and ": "
+ * separators, ASCII escapes, keys in their order). */
+void json_dump_py(struct buf *b, const cJSON *v);
 /* Renders one CSV field of the excel dialect (quoted only when needed). */
 void csv_field(struct buf *b, const char *s);
 
