@@ -27,7 +27,11 @@ static const struct etl_cmd *const commands[] = {
 	&etl_cmd_export_traces,
 	&etl_cmd_export_geth_traces,
 	&etl_cmd_extract_geth_traces,
+	&etl_cmd_export_contracts,
+	&etl_cmd_export_tokens,
 	&etl_cmd_get_block_range_for_date,
+	&etl_cmd_extract_csv_column,
+	&etl_cmd_extract_field,
 };
 
 static const struct etl_opt *

@@ -105,5 +105,9 @@ extern const struct etl_cmd etl_cmd_export_token_transfers;
 extern const struct etl_cmd etl_cmd_export_traces;
 extern const struct etl_cmd etl_cmd_export_geth_traces;
 extern const struct etl_cmd etl_cmd_extract_geth_traces;
+extern const struct etl_cmd etl_cmd_export_contracts;
+extern const struct etl_cmd etl_cmd_export_tokens;
+extern const struct etl_cmd etl_cmd_extract_csv_column;
+extern const struct etl_cmd etl_cmd_extract_field;
 
 #endif

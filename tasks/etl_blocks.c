@@ -274,7 +274,7 @@ run_export_blocks(struct etl_args *a)
 	c.progress = progress_start("blocks", c.end - c.start + 1);
 	{
 		struct rpc_work w = {(size_t)((c.end - c.start) / c.batch + 1), blocks_make,
-		    blocks_check, blocks_done, &c};
+		    blocks_check, blocks_done, &c, 0};
 		const char *names[] = {"blocks", "transactions"};
 		const char *paths[] = {bpath, tpath};
 		struct itemout *outs[] = {c.blocks, c.txs};

@@ -386,7 +386,7 @@ run_export_receipts(struct etl_args *a)
 	c.progress = progress_start("receipts", c.hashes.n);
 	{
 		struct rpc_work w = {(c.hashes.n + c.batch - 1) / c.batch, receipts_make,
-		    receipts_check, receipts_done, &c};
+		    receipts_check, receipts_done, &c, 0};
 		const char *names[] = {"receipts", "logs"};
 		const char *paths[] = {rpath, lpath};
 		struct itemout *outs[] = {c.receipts, c.logs};
@@ -673,7 +673,7 @@ run_export_token_transfers(struct etl_args *a)
 	c.progress = progress_start("blocks", c.end - c.start + 1);
 	{
 		struct rpc_work w = {(size_t)((c.end - c.start) / c.batch + 1), transfers_make,
-		    transfers_check, transfers_done, &c};
+		    transfers_check, transfers_done, &c, 0};
 		const char *names[] = {"token_transfers"};
 		const char *paths[] = {opath};
 

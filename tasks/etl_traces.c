@@ -456,7 +456,7 @@ run_export_traces(struct etl_args *a)
 	c.progress = progress_start("blocks", c.end - c.start + 1);
 	{
 		struct rpc_work w = {(size_t)((c.end - c.start) / c.batch + 1), traces_make,
-		    traces_check, traces_done, &c};
+		    traces_check, traces_done, &c, 0};
 		const char *names[] = {"traces"};
 
 		if (rpc_run(r, &w) < 0 || etl_commit_all(&c.out, &rows, 1) < 0)
@@ -575,7 +575,7 @@ run_export_geth_traces(struct etl_args *a)
 	c.progress = progress_start("blocks", c.end - c.start + 1);
 	{
 		struct rpc_work w = {(size_t)((c.end - c.start) / c.batch + 1), geth_make, geth_check,
-		    geth_done, &c};
+		    geth_done, &c, 0};
 		const char *names[] = {"geth_traces"};
 
 		if (rpc_run(r, &w) < 0 || etl_commit_all(&c.out, &rows, 1) < 0)

@@ -230,6 +230,18 @@ error_is_permanent(const cJSON *err)
 	    code->valueint == -32601 || code->valueint == -32602;
 }
 
+/* An eth_call that reverted: the answer is final, not a transient error. */
+static int
+error_is_revert(const cJSON *err)
+{
+	const cJSON *code = cJSON_GetObjectItemCaseSensitive(err, "code");
+	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(err, "message");
+
+	if (cJSON_IsNumber(code) && code->valueint == 3)
+		return 1;
+	return cJSON_IsString(msg) && strcasestr(msg->valuestring, "revert") != NULL;
+}
+
 static char *
 error_text(const cJSON *err)
 {
@@ -278,6 +290,11 @@ job_accept(const struct rpc_work *w, struct job *j, const char *body, size_t len
 		if (k < 0 || k >= (double)j->nreq || k != (double)(size_t)k || res[(size_t)k]) {
 			*why = xstrdup("batch response has a missing, unknown or repeated id");
 			goto out;
+		}
+		if (err != NULL && !cJSON_IsNull(err) && w->reverts_are_results &&
+		    error_is_revert(err)) {
+			res[(size_t)k] = (cJSON *)err;
+			continue;
 		}
 		if (err != NULL && !cJSON_IsNull(err)) {
 			*why = error_text(err);
@@ -632,7 +649,7 @@ cJSON *
 rpc_call(struct rpc *r, const char *method, cJSON *params, rpc_check_fn check, void *ctx)
 {
 	struct one_call c = {method, params, check, ctx, NULL};
-	struct rpc_work w = {1, one_make, one_check, one_done, &c};
+	struct rpc_work w = {1, one_make, one_check, one_done, &c, 0};
 
 	if (rpc_run(r, &w) < 0) {
 		cJSON_Delete(c.result);

@@ -52,6 +52,10 @@ struct rpc_work {
 	rpc_check_fn check;	/* may be NULL: any non-error result is accepted */
 	rpc_done_fn done;
 	void *ctx;
+	/* eth_call: an answer that is a revert error ("execution reverted",
+	 * code 3) is a result, handed over as the error object itself,
+	 * instead of a failure to retry. */
+	int reverts_are_results;
 };
 
 /* Runs the jobs; 0 when all were delivered, -1 after printing why. */
