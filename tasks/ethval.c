@@ -4,6 +4,8 @@
 #include "tasks/ethval.h"
 
 #include <ctype.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -176,4 +178,32 @@ ethval_unhex(const char *s, unsigned char **out, size_t *len)
 	*out = p;
 	*len = (size_t)n / 2;
 	return 0;
+}
+
+/* Python's repr() of a float, as ethereum-etl writes l1_fee_scalar:
+ * the shortest text that reads back the same, with ".0" on integers and
+ * exponent form outside [1e-4, 1e16). */
+char *
+ethval_py_float(const char *s)
+{
+	char *end, tmp[40];
+	double v = strtod(s, &end);
+	int prec;
+
+	if (end == s || *end != '\0' || !isfinite(v))
+		return NULL;
+	for (prec = 1; prec <= 17; prec++) {
+		snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
+		if (strtod(tmp, NULL) == v)
+			break;
+	}
+	if (fabs(v) >= 1e16 || (v != 0 && fabs(v) < 1e-4)) {
+		/* %g already chose exponent form: Python writes e-05 / e+16. */
+		return xstrdup(tmp);
+	}
+	if (strchr(tmp, 'e') != NULL)
+		snprintf(tmp, sizeof(tmp), "%.1f", v);
+	if (strchr(tmp, '.') == NULL)
+		snprintf(tmp + strlen(tmp), sizeof(tmp) - strlen(tmp), ".0");
+	return xstrdup(tmp);
 }

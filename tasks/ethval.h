@@ -46,4 +46,8 @@ int ethval_split_words(const char *data, struct strv *out);
 /* Decodes hex data into bytes (caller frees *out); -1 if malformed. */
 int ethval_unhex(const char *s, unsigned char **out, size_t *len);
 
+/* Python's repr() of the float in s (as ethereum-etl writes l1_fee_scalar);
+ * caller frees; NULL if s is not a finite number. */
+char *ethval_py_float(const char *s);
+
 #endif

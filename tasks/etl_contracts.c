@@ -27,6 +27,7 @@
 
 #include "lib/keccak.h"
 #include "lib/log.h"
+#include "tasks/bytecode.h"
 #include "tasks/ethval.h"
 #include "tasks/rpc.h"
 
@@ -73,43 +74,6 @@ read_addresses(const char *path, struct strv *out)
 static const char *const contract_cols[] = {
 	"address", "bytecode", "function_sighashes", "is_erc20", "is_erc721", "block_number",
 };
-
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The PUSH4 operands before the first JUMPDEST, sorted and unique. */
-static void
-first_block_sighashes(const unsigned char *code, size_t len, struct strv *out)
-{
-	for (size_t pc = 0; pc < len && code[pc] != 0x5b; pc++) {
-		unsigned op = code[pc];
-
-		if (op >= 0x60 && op <= 0x7f) {
-			size_t n = op - 0x5f;
-
-			if (op == 0x63 && pc + 4 < len)
-				strv_push_take(out, xasprintf("0x%02x%02x%02x%02x", code[pc + 1],
-				    code[pc + 2], code[pc + 3], code[pc + 4]));
-			pc += n;
-		}
-	}
-	if (out->n > 1) {
-		size_t w = 1;
-
-		qsort(out->v, out->n, sizeof(*out->v), cmp_str);
-		for (size_t i = 1; i < out->n; i++) {
-			if (strcmp(out->v[i], out->v[w - 1]) == 0)
-				free(out->v[i]);
-			else
-				out->v[w++] = out->v[i];
-		}
-		out->n = w;
-		out->v[w] = NULL;
-	}
-}
 
 static int
 has_selector(const struct strv *sighashes, const char *signature)
@@ -194,7 +158,7 @@ contracts_done(void *vctx, size_t job, cJSON *results[], size_t n)
 		size_t len;
 
 		ethval_unhex(code, &bytes, &len);
-		first_block_sighashes(bytes, len, &sighashes);
+		bytecode_push4(bytes, len, 1, &sighashes);
 		free(bytes);
 		row_clear(&c->row);
 		row_str(&c->row, 0, c->addrs.v[job * c->batch + k]);

@@ -6,7 +6,6 @@
 #include "tasks/etl.h"
 
 #include <ctype.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -40,34 +39,6 @@ static const char *const transfer_cols[] = {
 };
 enum { X_TOKEN, X_FROM, X_TO, X_VALUE, X_TXHASH, X_LOGINDEX, X_BLOCKNUMBER, X_NCOLS };
 
-/* Python's repr() of a float, as ethereum-etl writes l1_fee_scalar:
- * the shortest text that reads back the same, with ".0" on integers and
- * exponent form outside [1e-4, 1e16). */
-static char *
-py_float(const char *s)
-{
-	char *end, tmp[40];
-	double v = strtod(s, &end);
-	int prec;
-
-	if (end == s || *end != '\0' || !isfinite(v))
-		return NULL;
-	for (prec = 1; prec <= 17; prec++) {
-		snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
-		if (strtod(tmp, NULL) == v)
-			break;
-	}
-	if (fabs(v) >= 1e16 || (v != 0 && fabs(v) < 1e-4)) {
-		/* %g already chose exponent form: Python writes e-05 / e+16. */
-		return xstrdup(tmp);
-	}
-	if (strchr(tmp, 'e') != NULL)
-		snprintf(tmp, sizeof(tmp), "%.1f", v);
-	if (strchr(tmp, '.') == NULL)
-		strcat(tmp, ".0");
-	return xstrdup(tmp);
-}
-
 static int
 map_receipt(const cJSON *t, struct row *r, char **why)
 {
@@ -93,7 +64,7 @@ map_receipt(const cJSON *t, struct row *r, char **why)
 		}
 	}
 	if (scalar) {
-		char *v = py_float(scalar);
+		char *v = ethval_py_float(scalar);
 
 		if (v == NULL) {
 			*why = xstrdup("receipt field l1FeeScalar is not a number");
