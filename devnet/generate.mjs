@@ -16,7 +16,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bytes32String } from './lib/abi.mjs';
 import { Rpc } from './lib/rpc.mjs';
-import { Devnet } from './lib/devnet.mjs';
+import { SecurityDevnet } from './lib/security.mjs';
+import { keccakText } from './lib/keccak.mjs';
 
 export const CHAIN = {
   mnemonic: 'test test test test test test test test test test test junk',
@@ -246,6 +247,130 @@ class Scenario {
     return s[day];
   }
 
+  // ---- security tokens: scripted steps, aligned with script(day) ----
+
+  securityScript(day) {
+    const d = this.d;
+    const a = this.a;
+    const U = bytes32String('unrestricted');
+    const R = bytes32String('restricted');
+    const L = bytes32String('locked');
+    const nothing = () => {};
+    const partOf = (c, h, part) => c.parts.get(`${h}|${part}`) || 0n;
+    const free = (c, h) => (c.balances.get(h) || 0n) - (c.frozenTokens.get(h) || 0n);
+    const doc = (name, version) => [bytes32String(name), `https://devnet.invalid/dbond/${name}-v${version}.pdf`, keccakText(`${name} v${version}`)];
+    const steps = {
+      0: [
+        nothing,
+        nothing,
+        () => {
+          this.registry = d.registryDeploy(a[0]);
+          this.compliance = d.complianceDeploy(a[0], this.registry, 408);
+          this.dbond = d.stDeploy(a[0], 'Devnet Bond', 'DBOND', a[8]);
+          this.trexImpl = d.trexImplementationDeploy(a[0]);
+          this.ids = {};
+          for (const i of [1, 2, 3, 4]) this.ids[i] = d.identityDeploy(a[0], a[i]);
+        },
+        () => {
+          for (const i of [5, 6]) this.ids[i] = d.identityDeploy(a[0], a[i]);
+          this.tokenId = d.identityDeploy(a[0], a[0]);
+          [[1, 276], [2, 250], [3, 442], [4, 840]].forEach(([i, country]) => d.registerIdentity(this.registry, a[i], this.ids[i].address, country));
+          d.stIssue(this.dbond, a[1], this.amount(12), '0x', U);
+          d.stIssue(this.dbond, a[2], this.amount(12), '0x6b7963');
+          d.stIssue(this.dbond, a[3], this.amount(12), '0x', R);
+          d.stSetDocument(this.dbond, ...doc('prospectus', 1));
+        },
+        () => {
+          d.registerIdentity(this.registry, a[5], this.ids[5].address, 756);
+          d.registerIdentity(this.registry, a[6], this.ids[6].address, 408); // the blocked country
+          this.dfs = d.trexDeploy(a[0], this.trexMeta('Devnet Fund Share', 'DFS', 0));
+          for (const [i, n] of [[1, 1000n], [2, 500n], [3, 250n]]) d.trexMint(this.dfs, a[i], n);
+          d.trexTransfer(this.dfs, a[1], a[2], 10n);
+          d.stTransfer(this.dbond, a[1], a[2], this.part(partOf(this.dbond, a[1], U)));
+        },
+      ],
+      1: [
+        () => {
+          d.stTransferByPartitionCall(this.dbond, a[1], U, a[4], this.part(partOf(this.dbond, a[1], U)));
+          d.trexTransfer(this.dfs, a[2], a[4], 25n);
+        },
+        () => {
+          const p = d.trexProxyDeploy(a[0], this.trexImpl, this.trexMeta('Devnet Real Estate', 'DRE', 18));
+          this.dre = d.byAddress.get(p.contractAddress);
+          d.trexMint(this.dre, a[4], this.amount(14));
+          d.trexMint(this.dre, a[5], this.amount(14));
+        },
+        () => {
+          d.stAuthorizeOperator(this.dbond, a[1], U, a[5]);
+          d.stOperatorTransfer(this.dbond, a[5], U, a[1], a[6], this.part(partOf(this.dbond, a[1], U)), '0x6f70');
+          d.trexTransfer(this.dfs, a[1], a[7], 5n); // reverts: a[7] has no identity
+        },
+        () => {
+          d.stTransferByPartitionCall(this.dbond, a[3], R, a[4], this.part(partOf(this.dbond, a[3], R)), L);
+          d.stSetDocument(this.dbond, ...doc('terms', 1));
+          d.trexFreezeTokens(this.dfs, a[2], 100n);
+        },
+        () => d.trexTransfer(this.dre, a[4], a[1], this.part(free(this.dre, a[4]))),
+        () => d.stTransferWithData(this.dbond, a[2], a[1], this.part(partOf(this.dbond, a[2], U)), '0x6b7963'),
+      ],
+      2: [
+        () => {
+          d.trexSetFrozen(this.dfs, a[3], true);
+          d.trexTransfer(this.dfs, a[3], a[1], 1n); // reverts: a[3] is frozen
+        },
+        () => {
+          d.stControllerTransfer(this.dbond, a[2], a[5], this.part(partOf(this.dbond, a[2], U)), '0x', '0x636f7572742d6f72646572');
+          d.stRedeem(this.dbond, a[4], this.part(partOf(this.dbond, a[4], U)), '0x');
+        },
+        () => {
+          d.trexTransfer(this.dfs, a[1], a[6], 3n); // reverts: compliance blocks a[6]'s country
+          d.trexForcedTransfer(this.dfs, a[2], a[4], free(this.dfs, a[2]) + 40n); // unfreezes 40
+        },
+        () => {
+          d.stRemoveDocument(this.dbond, bytes32String('prospectus'));
+          d.stSetDocument(this.dbond, ...doc('prospectus', 2));
+        },
+        () => {
+          d.updateCountry(this.registry, a[6], 250);
+          d.trexMint(this.dre, a[6], this.amount(13));
+          d.stTransferByPartitionCall(this.dbond, a[5], U, a[3], this.part(partOf(this.dbond, a[5], U)));
+        },
+        () => {
+          d.trexSetFrozen(this.dfs, a[3], false);
+          d.trexTransfer(this.dfs, a[3], a[5], 20n);
+        },
+      ],
+      3: [
+        () => {
+          d.registerIdentity(this.registry, a[9], this.ids[2].address, 250); // a[2]'s new wallet
+          d.trexFreezeTokens(this.dfs, a[4], 5n);
+        },
+        () => {
+          d.trexRecovery(this.dfs, a[2], a[9], this.ids[2].address);
+          d.stControllerRedeem(this.dbond, a[6], this.part(partOf(this.dbond, a[6], U)), '0x', '0x');
+        },
+        () => {
+          d.stRedeem(this.dbond, a[4], this.part(partOf(this.dbond, a[4], L)), '0x', L);
+          d.stAuthorizeOperator(this.dbond, a[1], U, a[5], false);
+          d.trexBurn(this.dre, a[5], this.part(free(this.dre, a[5])));
+        },
+        () => {
+          d.trexTransfer(this.dre, a[4], a[1], this.part(free(this.dre, a[4])));
+          d.stIssue(this.dbond, a[7], this.amount(11), '0x', R);
+        },
+        () => {
+          d.stTransfer(this.dbond, a[1], a[3], this.part(partOf(this.dbond, a[1], U)));
+          d.trexTransfer(this.dfs, a[4], a[1], 7n);
+        },
+      ],
+    };
+    return steps[day];
+  }
+
+  trexMeta(name, symbol, decimals) {
+    return { name, symbol, decimals, registry: this.registry, compliance: this.compliance, onchainID: this.tokenId.address, agent: this.a[0] };
+  }
+
   // owner approves spender for allowance; spender moves part of it.
   approveAndPull(c, owner, spender, allowance) {
     const bal = c.balances.get(owner);
@@ -337,6 +462,27 @@ class Scenario {
         d.erc721Burn(c, holder, id);
         return true;
       }],
+      [2, () => {
+        const c = this.dbond;
+        if (!c) return false;
+        const holders = this.a.filter((x) => (c.parts.get(`${x}|${c.defaultPartition}`) || 0n) > 0n);
+        if (holders.length === 0) return false;
+        const from = this.pick(holders);
+        d.stTransfer(c, from, this.other(from), this.part(c.parts.get(`${from}|${c.defaultPartition}`)));
+        return true;
+      }],
+      [2, () => {
+        const tokens = this.tokens(['erc3643']);
+        if (tokens.length === 0) return false;
+        const c = this.pick(tokens);
+        const ok = (x) => !c.frozen.has(x) && d.verified(c, x) && d.compliant(c, x);
+        const holders = this.a.filter((x) => ok(x) && (c.balances.get(x) || 0n) - (c.frozenTokens.get(x) || 0n) > 0n);
+        if (holders.length === 0) return false;
+        const from = this.pick(holders);
+        const to = this.a.filter((x) => x !== from && ok(x));
+        d.trexTransfer(c, from, this.pick(to), this.part((c.balances.get(from) || 0n) - (c.frozenTokens.get(from) || 0n)));
+        return true;
+      }],
       [1, () => {
         const f = this.pick(this.tokens(['factory']));
         if (this.int(3) === 0) d.factoryCreate(f, this.pick(this.a), 0n, this.nextSalt());
@@ -362,9 +508,12 @@ class Scenario {
     for (let day = 0; day < SCHEDULE.length; day++) {
       const steps = this.script(day);
       let k = 0;
+      const security = this.securityScript(day);
+      if (security.length !== steps.length) throw new Error(`day ${day}: security script has ${security.length} steps`);
       for (const b of SCHEDULE[day]) {
         if (!b.empty) {
           if (k >= steps.length) throw new Error(`day ${day}: more blocks than scripted steps`);
+          security[k]();
           this.filler(steps[k++]());
         }
         await this.d.mine(CHAIN.genesis_timestamp + day * DAY + b.at);
@@ -378,25 +527,78 @@ function isoDate(ts) {
   return new Date(ts * 1000).toISOString().slice(0, 10);
 }
 
+// What a contract's own bytecode implements (its public functions), and
+// what a kind of contract acts as (the events it emits): they differ for
+// the proxy (acts as ERC-3643, its bytecode has none of the functions) and
+// the implementation behind it (has the functions, emits nothing).
+const BYTECODE_STANDARDS = {
+  Token: ['erc20'],
+  Bytes32Token: ['erc20'],
+  Collectible: ['erc721'],
+  SecurityToken: ['erc20', 'erc1400', 'erc1410', 'erc1594', 'erc1643', 'erc1644'],
+  TrexToken: ['erc20', 'erc3643'],
+};
+const KIND_STANDARDS = {
+  erc20: ['erc20'],
+  erc20_bytes32: ['erc20'],
+  erc721: ['erc721'],
+  erc1400: BYTECODE_STANDARDS.SecurityToken,
+  erc3643: BYTECODE_STANDARDS.TrexToken,
+};
+
+const sortedObject = (entries, keep = () => true) =>
+  Object.fromEntries([...entries].filter(keep).sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)));
+const decimal = ([k, v]) => [k, v.toString()];
+
 function contractRecord(c, art) {
   const r = {
     address: c.address,
     contract: c.contract,
     kind: c.kind,
-    standards: { erc20: ['erc20'], erc20_bytes32: ['erc20'], erc721: ['erc721'] }[c.kind] || [],
+    standards: KIND_STANDARDS[c.kind] || [],
+    bytecode_standards: BYTECODE_STANDARDS[c.contract] || [],
     creator: c.creator,
     via: c.via,
     block_number: c.plan.blockNumber,
     transaction_hash: c.plan.hash,
     selectors: Object.values(art[c.contract].methodIdentifiers).map((x) => `0x${x}`).sort(),
   };
-  if (c.kind === 'erc20' || c.kind === 'erc20_bytes32') {
+  if (c.implementation) r.implementation = c.implementation;
+  if (['erc20', 'erc20_bytes32', 'erc1400', 'erc3643'].includes(c.kind)) {
     Object.assign(r, { name: c.name, symbol: c.symbol, decimals: c.decimals, total_supply: c.totalSupply.toString() });
     if (c.kind === 'erc20_bytes32') Object.assign(r, { name_bytes32: c.nameRaw, symbol_bytes32: c.symbolRaw });
-    r.balances = Object.fromEntries([...c.balances.entries()].filter(([, v]) => v > 0n).sort().map(([k, v]) => [k, v.toString()]));
+    r.balances = sortedObject([...c.balances].map(decimal), ([, v]) => v !== '0');
   } else if (c.kind === 'erc721') {
     Object.assign(r, { name: c.name, symbol: c.symbol, decimals: null, total_supply: null });
     r.owners = Object.fromEntries([...c.owners.entries()].sort((x, y) => (x[0] < y[0] ? -1 : 1)).map(([k, v]) => [k.toString(), v]));
+  }
+  if (c.kind === 'erc1400') {
+    r.owner = c.owner;
+    r.controller = c.controller;
+    r.default_partition = c.defaultPartition;
+    const parts = {};
+    for (const [k, v] of [...c.parts].sort()) {
+      const [holder, partition] = k.split('|');
+      if (v !== 0n) (parts[holder] ||= {})[partition] = v.toString();
+    }
+    r.partition_balances = parts;
+    r.documents = sortedObject([...c.documents].map(([k, d]) => [k, { uri: d.uri, document_hash: d.documentHash }]));
+  } else if (c.kind === 'erc3643') {
+    Object.assign(r, {
+      owner: c.owner,
+      agent: c.agent,
+      identity_registry: c.registry.address,
+      compliance: c.compliance.address,
+      onchain_id: c.onchainID.toLowerCase(),
+      frozen_addresses: [...c.frozen].sort(),
+      frozen_tokens: sortedObject([...c.frozenTokens].map(decimal), ([, v]) => v !== '0'),
+    });
+  } else if (c.kind === 'identity_registry') {
+    r.identities = sortedObject(c.identities);
+    r.countries = sortedObject(c.countries);
+  } else if (c.kind === 'compliance') {
+    r.identity_registry = c.registry.address;
+    r.blocked_country = c.blockedCountry;
   }
   return r;
 }
@@ -474,7 +676,7 @@ async function main() {
   const accounts = await rpc.call('eth_accounts');
   if (accounts.length < CHAIN.account_count) throw new Error(`${accounts.length} unlocked accounts`);
 
-  const d = new Devnet(rpc, art, accounts.slice(0, CHAIN.account_count), prng(opt.seed));
+  const d = new SecurityDevnet(rpc, art, accounts.slice(0, CHAIN.account_count), prng(opt.seed));
   await new Scenario(d, d.rand).run();
   await d.checkFinalState();
 

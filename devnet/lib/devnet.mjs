@@ -13,6 +13,7 @@ import { createAddress, create2Address } from './keccak.mjs';
 
 export const ZERO = '0x0000000000000000000000000000000000000000';
 const GWEI = 10n ** 9n;
+export const lc = (a) => a.toLowerCase();
 
 export const EVENTS = {
   erc20Transfer: eventType('Transfer(address indexed from, address indexed to, uint256 value)'),
@@ -26,7 +27,7 @@ export const EVENTS = {
 
 // Gas limits sent with each kind of transaction: generous and fixed, so
 // no estimate (which fails for reverting calls) is involved.
-const GAS = {
+export const GAS = {
   eth: 21000n,
   ethAccessList: 25000n,
   token: 100000n,
@@ -44,7 +45,6 @@ const PRIORITY_FEE = 1n * GWEI;
 const GAS_PRICE = 2n * GWEI;
 
 const hex = (n) => `0x${BigInt(n).toString(16)}`;
-const lc = (a) => a.toLowerCase();
 
 function jsonValue(v) {
   if (typeof v === 'bigint') return v.toString();
@@ -53,7 +53,7 @@ function jsonValue(v) {
 }
 
 /** A call-tree node; flattened to parity-style trace addresses later. */
-function node(type, callType, from, to, value, children = [], reverted = false) {
+export function node(type, callType, from, to, value, children = [], reverted = false) {
   return { type, call_type: callType, from: lc(from), to: to && lc(to), value: BigInt(value), children, reverted };
 }
 
@@ -157,9 +157,9 @@ export class Devnet {
     return this.queue(p);
   }
 
-  deploy(from, contract, ctorTypes, ctorArgs, kind, meta = {}) {
+  deploy(from, contract, ctorTypes, ctorArgs, kind, meta = {}, gas = GAS.deploy) {
     const initCode = this.art[contract].bytecode + encode(ctorTypes, ctorArgs);
-    const p = this.newPlan('contract_deploy', from, null, 0n, initCode, GAS.deploy, this.txType([0.8, 0.2, 0]));
+    const p = this.newPlan('contract_deploy', from, null, 0n, initCode, gas, this.txType([0.8, 0.2, 0]));
     const address = createAddress(from, p.nonce);
     p.contractAddress = address;
     p.root = node('create', null, from, address, 0n);
@@ -463,11 +463,13 @@ export class Devnet {
   }
 
   // Reads the final state back with eth_call and compares it with the model.
+  async ethCall(to, sig, types, args = []) {
+    const out = await this.rpc.call('eth_call', [{ to, data: callData(sig, args) }, 'latest']);
+    return decode(types, out);
+  }
+
   async checkFinalState() {
-    const call = async (to, sig, types, args = []) => {
-      const out = await this.rpc.call('eth_call', [{ to, data: callData(sig, args) }, 'latest']);
-      return decode(types, out);
-    };
+    const call = (to, sig, types, args) => this.ethCall(to, sig, types, args);
     const fail = (c, msg) => {
       throw new Error(`${c.contract} ${c.address}: ${msg}`);
     };

@@ -129,8 +129,8 @@ while read -r token fn arg want; do
 	n20=$((n20 + 1))
 done <<<"$expect20"
 is "ERC-20 balances and supplies (cast) equal the sums of the recorded transfers ($n20 reads)" "$bad" ""
-check "the ERC-20 checks cover 4 tokens and 20 holder balances" \
-	test "$(grep -c totalSupply <<<"$expect20")" -eq 4 -a "$(grep -c balanceOf <<<"$expect20")" -ge 20
+check "the ERC-20 checks cover 7 tokens (security tokens too) and 20 holder balances" \
+	test "$(grep -c totalSupply <<<"$expect20")" -eq 7 -a "$(grep -c balanceOf <<<"$expect20")" -ge 20
 
 # ERC-721: the owner of each token is the recipient of its last transfer.
 expect721=$(rec "$r1" '
@@ -164,8 +164,8 @@ while read -r addr kind name symbol decimals; do
 		bad+="$addr: chain $got_name|$got_symbol|$got_dec; "
 done < <(rec "$r1" 'r.contracts.filter((c) => c.name).map((c) => `${c.address} ${c.kind} ${c.name.replace(/ /g, "_")} ${c.symbol} ${c.decimals}`)')
 is "token names, symbols and decimals (cast) are the recorded ones" "$bad" ""
-is "the tokens: 3 string ERC-20, 1 bytes32 ERC-20, 2 ERC-721 (record)" \
-	"$(rec "$r1" '["erc20", "erc20_bytes32", "erc721"].map((k) => r.contracts.filter((c) => c.kind === k).length).join(" ")')" "3 1 2"
+is "the tokens: 3 string ERC-20, 1 bytes32 ERC-20, 2 ERC-721, 1 ERC-1400, 2 ERC-3643 (record)" \
+	"$(rec "$r1" '["erc20", "erc20_bytes32", "erc721", "erc1400", "erc3643"].map((k) => r.contracts.filter((c) => c.kind === k).length).join(" ")')" "3 1 2 1 2"
 
 # Code at every created address; none at the ones a revert undid.
 bad=
@@ -195,6 +195,143 @@ read -r fblock fhash child grandchild < <(rec "$r1" \
 is "trace_block: a create at depth 2 from the recorded child makes the recorded grandchild" \
 	"$(json "j.filter((x) => x.transactionHash === '$fhash' && x.type === 'create').map((x) => x.traceAddress.join('.') + ' ' + x.action.from + ' ' + x.result.address).join(', ')" "$T/trace.json")" \
 	"0 $(rec "$r1" "txs.find((t) => t.hash === '$fhash').to") $child, 0.0 $child $grandchild"
+
+# ---- security tokens ----
+
+# Every event in the record carries the topic0 of its signature (cast keccak).
+bad=
+while read -r sig topic; do
+	[ "$("$cast" keccak "$sig")" = "$topic" ] || bad+="$sig; "
+done < <(rec "$r1" '[...new Set(txs.flatMap((t) => t.logs.map((l) => `${l.signature} ${l.topics[0]}`)))]')
+is "each recorded event's topic0 is cast keccak of its signature" "$bad" ""
+is "the security-token events of the catalogue all occur (record)" \
+	"$(rec "$r1" '[...new Set(txs.flatMap((t) => t.logs.filter((l) => /^erc(14|15|16|36)/.test(l.standard)).map((l) => l.signature)))].length')" 21
+is "ERC-1410 and ERC-3643 events on each of the 4 days (record)" \
+	"$(rec "$r1" '["erc1410", "erc3643"].map((s) => new Set(txs.filter((t) => t.logs.some((l) => l.standard === s)).map((t) => r.blocks[t.block].date)).size).join(" ")')" "4 4"
+
+# ERC-1410 partition balances (cast) follow from the partition events.
+expectp=$(rec "$r1" '
+	(() => {
+		const out = [];
+		for (const c of r.contracts.filter((c) => c.kind === "erc1400")) {
+			const bal = new Map();
+			const add = (h, p, v) => bal.set(`${h} ${p}`, (bal.get(`${h} ${p}`) || 0n) + v);
+			for (const t of txs) {
+				const logs = t.logs.filter((l) => l.address === c.address);
+				logs.forEach((l, i) => {
+					const a = l.args;
+					const v = BigInt(a.value || 0);
+					if (l.event === "IssuedByPartition") add(a.to, a.partition, v);
+					else if (l.event === "RedeemedByPartition") add(a.from, a.partition, -v);
+					else if (l.event === "TransferByPartition") {
+						const next = logs[i + 1];
+						add(a.from, a.fromPartition, -v);
+						add(a.to, next && next.event === "ChangedPartition" ? next.args.toPartition : a.fromPartition, v);
+					} else if (l.event === "ControllerTransfer") {
+						add(a.from, c.default_partition, -v);
+						add(a.to, c.default_partition, v);
+					} else if (l.event === "ControllerRedemption") add(a.tokenHolder, c.default_partition, -v);
+				});
+			}
+			for (const [k, v] of bal) out.push(`${c.address} ${k} 0x${v.toString(16).padStart(64, "0")}`);
+		}
+		return out;
+	})()')
+bad=
+while read -r token holder partition want; do
+	got=$("$cast" call "$token" "balanceOfByPartition(bytes32,address)" "$partition" "$holder" --rpc-url "$url")
+	[ "$got" = "$want" ] || bad+="$holder $partition: chain $got, events $want; "
+done <<<"$expectp"
+is "ERC-1400 balances by partition (cast) follow from the partition events ($(wc -l <<<"$expectp") pairs)" "$bad" ""
+is "the partitions in use (record events)" \
+	"$(rec "$r1" '[...new Set(txs.flatMap((t) => t.logs.flatMap((l) => [l.args.partition, l.args.fromPartition, l.args.toPartition]).filter(Boolean)))].sort().join(" ")' | xargs -n1 "$cast" parse-bytes32-string | tr '\n' ' ')" \
+	"locked restricted unrestricted "
+
+# ERC-1643: the documents left after DocumentUpdated/DocumentRemoved.
+bad=
+while read -r token name uri; do
+	got=$("$cast" call "$token" "getDocument(bytes32)(string,bytes32,uint256)" "$name" --rpc-url "$url" | head -1 | tr -d '"')
+	[ "$got" = "$uri" ] || bad+="$name: chain '$got', events '$uri'; "
+done < <(rec "$r1" '
+	(() => {
+		const docs = new Map();
+		for (const l of txs.flatMap((t) => t.logs)) {
+			if (l.event === "DocumentUpdated") docs.set(`${l.address} ${l.args.name}`, l.args.uri);
+			if (l.event === "DocumentRemoved") docs.set(`${l.address} ${l.args.name}`, "");
+		}
+		return [...docs].map(([k, v]) => `${k} ${v}`);
+	})()')
+is "ERC-1643 documents (cast getDocument) are what the events left" "$bad" ""
+
+# ERC-3643: frozen wallets and frozen amounts from the events, verified
+# wallets from IdentityRegistered.
+bad=
+while read -r token fn holder want; do
+	got=$("$cast" call "$token" "$fn" "$holder" --rpc-url "$url")
+	[ "$got" = "$want" ] || bad+="$token $fn $holder: chain $got, events $want; "
+done < <(rec "$r1" '
+	(() => {
+		const out = [];
+		const word = (v) => "0x" + BigInt(v).toString(16).padStart(64, "0");
+		for (const c of r.contracts.filter((c) => c.kind === "erc3643")) {
+			const frozen = new Map();
+			const amount = new Map();
+			for (const l of txs.flatMap((t) => t.logs).filter((l) => l.address === c.address)) {
+				const a = l.args;
+				if (l.event === "AddressFrozen") frozen.set(a.userAddress, a.isFrozen);
+				if (l.event === "TokensFrozen") amount.set(a.userAddress, (amount.get(a.userAddress) || 0n) + BigInt(a.amount));
+				if (l.event === "TokensUnfrozen") amount.set(a.userAddress, (amount.get(a.userAddress) || 0n) - BigInt(a.amount));
+			}
+			for (const [h, f] of frozen) out.push(`${c.address} isFrozen(address) ${h} ${word(f ? 1 : 0)}`);
+			for (const [h, v] of amount) out.push(`${c.address} getFrozenTokens(address) ${h} ${word(v)}`);
+		}
+		for (const l of txs.flatMap((t) => t.logs).filter((l) => l.event === "IdentityRegistered")) {
+			out.push(`${l.address} isVerified(address) ${l.args.investorAddress} ${word(1)}`);
+		}
+		return out;
+	})()')
+is "ERC-3643 frozen wallets and amounts, verified wallets (cast) follow from the events" "$bad" ""
+unverified=$(rec "$r1" 'r.chain.accounts.filter((a) => !txs.some((t) => t.logs.some((l) => l.event === "IdentityRegistered" && l.args.investorAddress === a)))')
+registry=$(rec "$r1" 'r.contracts.find((c) => c.kind === "identity_registry").address')
+is "wallets without IdentityRegistered are not verified (cast)" \
+	"$(for a in $unverified; do "$cast" call "$registry" "isVerified(address)(bool)" "$a" --rpc-url "$url"; done | sort -u)" false
+is "a transfer to an unverified wallet and one to the blocked country reverted (record)" \
+	"$(rec "$r1" 'txs.filter((t) => t.kind === "erc3643_transfer" && t.status === 0).length')" 3
+
+# Bytecode detection: the catalogue's selectors are in the tokens' code, and
+# none in the proxy's, which acts as ERC-3643 only through its events.
+sels() { local s; for s in "$@"; do "$cast" sig "$s"; done; }
+sel1400=$(sels "balanceOfByPartition(bytes32,address)" "partitionsOf(address)" \
+	"transferByPartition(bytes32,address,uint256,bytes)" \
+	"operatorTransferByPartition(bytes32,address,address,uint256,bytes,bytes)" \
+	"canTransferByPartition(address,address,bytes32,uint256,bytes)" "isIssuable()" \
+	"issue(address,uint256,bytes)" "redeem(uint256,bytes)" "transferWithData(address,uint256,bytes)" \
+	"canTransfer(address,uint256,bytes)" "getDocument(bytes32)" "setDocument(bytes32,string,bytes32)" \
+	"getAllDocuments()" "isControllable()" "controllerTransfer(address,address,uint256,bytes,bytes)" \
+	"controllerRedeem(address,uint256,bytes,bytes)")
+sel3643=$(sels "identityRegistry()" "compliance()" "onchainID()" "isFrozen(address)" \
+	"getFrozenTokens(address)" "forcedTransfer(address,address,uint256)" \
+	"recoveryAddress(address,address,address)" "setAddressFrozen(address,bool)")
+in_code() {
+	local code s n=0
+	code=$("$cast" code "$1" --rpc-url "$url")
+	for s in $2; do case $code in *"${s#0x}"*) n=$((n + 1)) ;; esac; done
+	echo "$n"
+}
+bond=$(rec "$r1" 'r.contracts.find((c) => c.kind === "erc1400").address')
+dfs=$(rec "$r1" 'r.contracts.find((c) => c.kind === "erc3643" && !c.implementation).address')
+read -r proxy impl < <(rec "$r1" '(() => { const c = r.contracts.find((c) => c.implementation); return `${c.address} ${c.implementation}`; })()')
+is "the ERC-1400 token's code has all 16 ERC-1410/1594/1643/1644 selectors (cast)" "$(in_code "$bond" "$sel1400")" 16
+is "the ERC-3643 token's code has all 8 ERC-3643 selectors (cast)" "$(in_code "$dfs" "$sel3643")" 8
+is "the proxy's code has none of them (cast)" "$(in_code "$proxy" "$sel3643 $sel1400")" 0
+is "the proxy's EIP-1967 slot holds the recorded implementation (cast storage)" \
+	"$("$cast" storage "$proxy" 0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc --rpc-url "$url")" \
+	"0x000000000000000000000000${impl#0x}"
+read -r pblock phash < <(rec "$r1" '(() => { const t = txs.find((t) => t.to === r.contracts.find((c) => c.implementation).address && t.status === 1 && t.kind === "erc3643_transfer"); return `${t.block} ${t.hash}`; })()')
+"$cast" rpc trace_block "$(printf '0x%x' "$pblock")" --rpc-url "$url" >"$T/ptrace.json"
+is "trace_block: a transfer through the proxy delegatecalls the implementation" \
+	"$(json "j.filter((x) => x.transactionHash === '$phash' && x.action.callType === 'delegatecall').map((x) => x.action.from + ' ' + x.action.to).join(', ')" "$T/ptrace.json")" \
+	"$proxy $impl"
 
 # ---- second start: same chain, same record ----
 two=$T/two
