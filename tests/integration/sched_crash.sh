@@ -14,8 +14,10 @@ mkdir -p "$out"
 	for c in $(seq 0 19); do
 		for i in $(seq 0 9); do
 			echo "  t_${c}_${i}:"
-			# a short random sleep so kills land while tasks run
-			echo "    command: [sh, -c, 'sleep 0.0\$((\$\$ % 9)); echo \$STA_TASK_ID >> $out/lines']"
+			# 0.1-0.4 s of work each, so the run outlasts a dozen kills
+			# (about 6 s of work at 8 in parallel) and kills land while
+			# tasks run
+			echo "    command: [sh, -c, 'sleep 0.\$((\$\$ % 4 + 1)); echo \$STA_TASK_ID >> $out/lines']"
 			[ "$i" -gt 0 ] && echo "    depends_on: [t_${c}_$((i - 1))]"
 		done
 	done
