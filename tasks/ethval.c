@@ -56,18 +56,39 @@ ethval_is_data_n(const char *s, size_t nbytes)
 	return hex_body(s) == (long)(2 * nbytes) ? 0 : -1;
 }
 
+/* Appends v in decimal, zero-padded to width digits (0: no padding). */
+static void
+put_dec(struct buf *b, uint64_t v, int width)
+{
+	char tmp[24];
+	int n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v || n < width);
+	while (n > 0)
+		buf_putc(b, tmp[--n]);
+}
+
 int
 ethval_hex_to_dec(struct buf *b, const char *s)
 {
 	/* Little-endian limbs in base 10^9: each hex digit multiplies the
-	 * number by 16 and adds the digit. */
+	 * number by 16 and adds the digit.  Values of 64 bits, nearly all of
+	 * them, take the short way. */
 	const uint32_t base = 1000000000u;
 	long n = hex_body(s);
 	uint32_t *limb;
+	uint64_t small;
 	size_t used = 1;
 
 	if (n < 1)
 		return -1;
+	if (ethval_u64(s, &small) == 0) {
+		put_dec(b, small, 0);
+		return 0;
+	}
 	limb = xcalloc((size_t)n / 7 + 2, sizeof(*limb));
 	for (long i = 0; i < n; i++) {
 		uint64_t carry = (uint64_t)hexdigit((unsigned char)s[2 + i]);
@@ -81,9 +102,9 @@ ethval_hex_to_dec(struct buf *b, const char *s)
 		if (carry)
 			limb[used++] = (uint32_t)carry;
 	}
-	buf_printf(b, "%u", limb[used - 1]);
+	put_dec(b, limb[used - 1], 0);
 	for (size_t k = used - 1; k-- > 0;)
-		buf_printf(b, "%09u", limb[k]);
+		put_dec(b, limb[k], 9);
 	free(limb);
 	return 0;
 }

@@ -410,6 +410,70 @@ progress_end(struct progress *p)
 	free(p);
 }
 
+static void
+rendered_reset(struct rendered *rd)
+{
+	for (size_t i = 0; i < ETL_MAX_OUTS; i++) {
+		buf_free(&rd->text[i]);
+		rd->rows[i] = 0;
+	}
+}
+
+struct rendered *
+pending_at(struct pending *p, size_t job, int reset)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->jobs[i] == job) {
+			if (reset)
+				rendered_reset(&p->r[i]);
+			return &p->r[i];
+		}
+	}
+	if (p->n == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 16;
+		p->jobs = xreallocarray(p->jobs, p->cap, sizeof(*p->jobs));
+		p->r = xreallocarray(p->r, p->cap, sizeof(*p->r));
+	}
+	p->jobs[p->n] = job;
+	memset(&p->r[p->n], 0, sizeof(p->r[0]));
+	return &p->r[p->n++];
+}
+
+void
+pending_row(struct rendered *rd, size_t i, const struct itemout *o, const struct row *r)
+{
+	itemout_render(o, r, &rd->text[i]);
+	rd->rows[i]++;
+}
+
+int
+pending_flush(struct pending *p, size_t job, struct itemout *const *outs, size_t nouts)
+{
+	struct rendered *rd = pending_at(p, job, 0);
+	size_t at = (size_t)(rd - p->r);
+	int rc = 0;
+
+	for (size_t i = 0; i < nouts && rc == 0; i++)
+		if (outs[i] && itemout_write_text(outs[i], rd->text[i].data, rd->text[i].len,
+		    rd->rows[i]) < 0)
+			rc = -1;
+	rendered_reset(rd);
+	p->jobs[at] = p->jobs[p->n - 1];
+	p->r[at] = p->r[p->n - 1];
+	p->n--;
+	return rc;
+}
+
+void
+pending_free(struct pending *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		rendered_reset(&p->r[i]);
+	free(p->jobs);
+	free(p->r);
+	memset(p, 0, sizeof(*p));
+}
+
 int
 etl_commit_all(struct itemout **outs, unsigned long long *rows, size_t n)
 {

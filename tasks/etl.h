@@ -78,6 +78,27 @@ void etl_result(const char *const *names, const unsigned long long *rows,
  * remaining writers are aborted.  Returns 0 or -1 (printed). */
 int etl_commit_all(struct itemout **outs, unsigned long long *rows, size_t n);
 
+/* Rows rendered while a response is checked, kept until its job is
+ * delivered in order, so each answer is mapped once. */
+#define ETL_MAX_OUTS 2
+struct rendered {
+	struct buf text[ETL_MAX_OUTS];
+	unsigned long long rows[ETL_MAX_OUTS];
+};
+struct pending {
+	size_t *jobs;
+	struct rendered *r;
+	size_t n, cap;
+};
+/* The rendered rows of a job, emptied when reset is set (the first result
+ * of each attempt).  The pointer is valid until the next call. */
+struct rendered *pending_at(struct pending *p, size_t job, int reset);
+/* Renders r for output i of the job's rows. */
+void pending_row(struct rendered *rd, size_t i, const struct itemout *o, const struct row *r);
+/* Writes a job's rows to outs[] (NULL entries skipped) and forgets them. */
+int pending_flush(struct pending *p, size_t job, struct itemout *const *outs, size_t nouts);
+void pending_free(struct pending *p);
+
 /* Options most commands share, as ethereum-etl spells them. */
 #define ETL_OPT_START {"start-block", 's', OPT_INT, "0", "Start block"}
 #define ETL_OPT_END {"end-block", 'e', OPT_INT, NULL, "End block (required)"}

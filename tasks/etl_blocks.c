@@ -145,6 +145,7 @@ struct blocks_ctx {
 	int with_txs;
 	struct itemout *blocks, *txs;
 	struct row brow, trow;
+	struct pending pending;
 	struct progress *progress;
 };
 
@@ -167,10 +168,10 @@ blocks_make(void *vctx, size_t job, char **label)
 	return reqs;
 }
 
-/* Maps block result (and its transactions) into the rows; with out set,
- * writes them.  *why names what is wrong. */
+/* Maps a block (and its transactions) into rows rendered into rd; -1 with
+ * *why naming what is wrong. */
 static int
-blocks_map(struct blocks_ctx *c, uint64_t n, const cJSON *b, int write, char **why)
+blocks_map(struct blocks_ctx *c, uint64_t n, const cJSON *b, struct rendered *rd, char **why)
 {
 	const cJSON *txs = cJSON_GetObjectItemCaseSensitive(b, "transactions");
 	const char *num = json_str(b, "number"), *hash = json_str(b, "hash");
@@ -178,7 +179,6 @@ blocks_map(struct blocks_ctx *c, uint64_t n, const cJSON *b, int write, char **w
 	const cJSON *t;
 	char *ts;
 	char *err = NULL;
-	int rc = 0;
 
 	if (!cJSON_IsObject(b)) {
 		*why = xasprintf("block %llu: the node returned %s", (unsigned long long)n,
@@ -193,8 +193,8 @@ blocks_map(struct blocks_ctx *c, uint64_t n, const cJSON *b, int write, char **w
 	}
 	if (map_block(b, &c->brow, &err) < 0)
 		goto bad;
-	if (write && c->blocks && itemout_write(c->blocks, &c->brow) < 0)
-		return -2;
+	if (c->blocks)
+		pending_row(rd, 0, c->blocks, &c->brow);
 	if (!c->with_txs)
 		return 0;
 	ts = ethval_dec(json_str(b, "timestamp"));
@@ -208,14 +208,11 @@ blocks_map(struct blocks_ctx *c, uint64_t n, const cJSON *b, int write, char **w
 		}
 		if (map_tx(t, ts, &c->trow, &err) < 0)
 			break;
-		if (write && c->txs && itemout_write(c->txs, &c->trow) < 0) {
-			rc = -2;
-			break;
-		}
+		pending_row(rd, 1, c->txs, &c->trow);
 	}
 	free(ts);
 	if (err == NULL)
-		return rc;
+		return 0;
 bad:
 	*why = xasprintf("block %llu: %s", (unsigned long long)n, err);
 	free(err);
@@ -226,27 +223,20 @@ static int
 blocks_check(void *vctx, size_t job, size_t k, const cJSON *result, char **why)
 {
 	struct blocks_ctx *c = vctx;
+	struct rendered *rd = pending_at(&c->pending, job, k == 0);
 
-	return blocks_map(c, c->start + job * c->batch + k, result, 0, why) < 0 ? -1 : 0;
+	return blocks_map(c, c->start + job * c->batch + k, result, rd, why);
 }
 
 static int
 blocks_done(void *vctx, size_t job, cJSON *results[], size_t n)
 {
 	struct blocks_ctx *c = vctx;
+	struct itemout *outs[] = {c->blocks, c->txs};
 
-	for (size_t k = 0; k < n; k++) {
-		char *why = NULL;
-
-		if (blocks_map(c, c->start + job * c->batch + k, results[k], 1, &why) < 0) {
-			if (why)
-				log_error("%s", why);
-			free(why);
-			return -1;
-		}
-	}
+	(void)results;
 	progress_add(c->progress, n);
-	return 0;
+	return pending_flush(&c->pending, job, outs, 2);
 }
 
 static int
@@ -294,6 +284,7 @@ out:
 	itemout_abort(c.txs);
 	row_free(&c.brow);
 	row_free(&c.trow);
+	pending_free(&c.pending);
 	rpc_close(r);
 	return rc;
 }

@@ -197,6 +197,7 @@ struct receipts_ctx {
 	uint64_t batch;
 	struct itemout *receipts, *logs;
 	struct row rrow, lrow;
+	struct pending pending;
 	struct progress *progress;
 };
 
@@ -221,7 +222,8 @@ receipts_make(void *vctx, size_t job, char **label)
 }
 
 static int
-receipt_map(struct receipts_ctx *c, const char *hash, const cJSON *t, int write, char **why)
+receipt_map(struct receipts_ctx *c, const char *hash, const cJSON *t, struct rendered *rd,
+    char **why)
 {
 	const cJSON *logs = cJSON_GetObjectItemCaseSensitive(t, "logs"), *l;
 	const char *h = json_str(t, "transactionHash");
@@ -236,8 +238,8 @@ receipt_map(struct receipts_ctx *c, const char *hash, const cJSON *t, int write,
 	}
 	if (map_receipt(t, &c->rrow, &err) < 0)
 		goto bad;
-	if (write && c->receipts && itemout_write(c->receipts, &c->rrow) < 0)
-		return -2;
+	if (c->receipts)
+		pending_row(rd, 0, c->receipts, &c->rrow);
 	cJSON_ArrayForEach(l, logs) {
 		const char *lh = json_str(l, "transactionHash");
 
@@ -247,8 +249,8 @@ receipt_map(struct receipts_ctx *c, const char *hash, const cJSON *t, int write,
 		}
 		if (map_log(l, &c->lrow, &err) < 0)
 			goto bad;
-		if (write && c->logs && itemout_write(c->logs, &c->lrow) < 0)
-			return -2;
+		if (c->logs)
+			pending_row(rd, 1, c->logs, &c->lrow);
 	}
 	return 0;
 bad:
@@ -261,27 +263,20 @@ static int
 receipts_check(void *vctx, size_t job, size_t k, const cJSON *result, char **why)
 {
 	struct receipts_ctx *c = vctx;
+	struct rendered *rd = pending_at(&c->pending, job, k == 0);
 
-	return receipt_map(c, c->hashes.v[job * c->batch + k], result, 0, why) < 0 ? -1 : 0;
+	return receipt_map(c, c->hashes.v[job * c->batch + k], result, rd, why);
 }
 
 static int
 receipts_done(void *vctx, size_t job, cJSON *results[], size_t n)
 {
 	struct receipts_ctx *c = vctx;
+	struct itemout *outs[] = {c->receipts, c->logs};
 
-	for (size_t k = 0; k < n; k++) {
-		char *why = NULL;
-
-		if (receipt_map(c, c->hashes.v[job * c->batch + k], results[k], 1, &why) < 0) {
-			if (why)
-				log_error("%s", why);
-			free(why);
-			return -1;
-		}
-	}
+	(void)results;
 	progress_add(c->progress, n);
-	return 0;
+	return pending_flush(&c->pending, job, outs, 2);
 }
 
 /* Reads transaction hashes, one per line; blank lines are skipped. */
@@ -377,6 +372,7 @@ out:
 	itemout_abort(c.logs);
 	row_free(&c.rrow);
 	row_free(&c.lrow);
+	pending_free(&c.pending);
 	strv_free(&c.hashes);
 	rpc_close(r);
 	return rc;

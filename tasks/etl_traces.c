@@ -342,6 +342,7 @@ struct traces_ctx {
 	struct itemout *out;
 	struct traces ts;
 	struct row row;
+	struct pending pending;
 	struct progress *progress;
 };
 
@@ -404,8 +405,15 @@ static int
 traces_check(void *vctx, size_t job, size_t k, const cJSON *result, char **why)
 {
 	struct traces_ctx *c = vctx;
+	struct rendered *rd = pending_at(&c->pending, job, k == 0);
 
-	return traces_map(c, c->start + job * c->batch + k, result, why);
+	if (traces_map(c, c->start + job * c->batch + k, result, why) < 0)
+		return -1;
+	for (size_t i = 0; i < c->ts.n; i++) {
+		trace_row(&c->ts.v[i], &c->row);
+		pending_row(rd, 0, c->out, &c->row);
+	}
+	return 0;
 }
 
 static int
@@ -413,22 +421,9 @@ traces_done(void *vctx, size_t job, cJSON *results[], size_t n)
 {
 	struct traces_ctx *c = vctx;
 
-	for (size_t k = 0; k < n; k++) {
-		char *why = NULL;
-
-		if (traces_map(c, c->start + job * c->batch + k, results[k], &why) < 0) {
-			log_error("%s", why);
-			free(why);
-			return -1;
-		}
-		for (size_t i = 0; i < c->ts.n; i++) {
-			trace_row(&c->ts.v[i], &c->row);
-			if (itemout_write(c->out, &c->row) < 0)
-				return -1;
-		}
-	}
+	(void)results;
 	progress_add(c->progress, n);
-	return 0;
+	return pending_flush(&c->pending, job, &c->out, 1);
 }
 
 static int
@@ -469,6 +464,7 @@ out:
 	itemout_abort(c.out);
 	traces_free(&c.ts);
 	row_free(&c.row);
+	pending_free(&c.pending);
 	rpc_close(r);
 	return rc;
 }

@@ -342,32 +342,44 @@ fail:
 	return NULL;
 }
 
+void
+itemout_render(const struct itemout *o, const struct row *r, struct buf *b)
+{
+	if (o->json)
+		buf_putc(b, '{');
+	for (size_t i = 0; i < o->ncols; i++) {
+		if (o->json) {
+			if (i)
+				buf_puts(b, ", ");
+			json_quote_ascii(b, o->cols[i]);
+			buf_puts(b, ": ");
+			render_json(b, &r->cells[i]);
+		} else {
+			if (i)
+				buf_putc(b, ',');
+			render_csv(b, &r->cells[i]);
+		}
+	}
+	buf_puts(b, o->json ? "}\n" : "\r\n");
+}
+
+int
+itemout_write_text(struct itemout *o, const char *text, size_t len, unsigned long long nrows)
+{
+	if (len && fwrite(text, 1, len, o->f) != len) {
+		log_error("%s: write: %s", o->path, strerror(errno));
+		return -1;
+	}
+	o->rows += nrows;
+	return 0;
+}
+
 int
 itemout_write(struct itemout *o, const struct row *r)
 {
 	buf_reset(&o->line);
-	if (o->json)
-		buf_putc(&o->line, '{');
-	for (size_t i = 0; i < o->ncols; i++) {
-		if (o->json) {
-			if (i)
-				buf_puts(&o->line, ", ");
-			json_quote_ascii(&o->line, o->cols[i]);
-			buf_puts(&o->line, ": ");
-			render_json(&o->line, &r->cells[i]);
-		} else {
-			if (i)
-				buf_putc(&o->line, ',');
-			render_csv(&o->line, &r->cells[i]);
-		}
-	}
-	buf_puts(&o->line, o->json ? "}\n" : "\r\n");
-	if (fwrite(o->line.data, 1, o->line.len, o->f) != o->line.len) {
-		log_error("%s: write: %s", o->path, strerror(errno));
-		return -1;
-	}
-	o->rows++;
-	return 0;
+	itemout_render(o, r, &o->line);
+	return itemout_write_text(o, o->line.data, o->line.len, 1);
 }
 
 unsigned long long

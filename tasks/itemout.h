@@ -66,6 +66,11 @@ struct itemout;
 struct itemout *itemout_open(const char *path, const char *const *cols, size_t ncols);
 /* Writes one row; -1 on a write error (printed). */
 int itemout_write(struct itemout *o, const struct row *r);
+/* Appends the text itemout_write would write for r to b, so rows can be
+ * rendered ahead and written later with itemout_write_text. */
+void itemout_render(const struct itemout *o, const struct row *r, struct buf *b);
+/* Writes text holding nrows rendered rows; -1 on a write error. */
+int itemout_write_text(struct itemout *o, const char *text, size_t len, unsigned long long nrows);
 unsigned long long itemout_rows(const struct itemout *o);
 /* Flushes, syncs and renames into place, then frees o; -1 on error. */
 int itemout_commit(struct itemout *o);

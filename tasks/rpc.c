@@ -30,7 +30,8 @@ struct provider {
 	int64_t down_until_ms;
 };
 
-enum job_state { JOB_WAITING, JOB_RUNNING, JOB_DONE };
+/* RECEIVED: the HTTP exchange ended, the answer is not judged yet. */
+enum job_state { JOB_WAITING, JOB_RUNNING, JOB_RECEIVED, JOB_DONE };
 
 struct job {
 	size_t index;
@@ -42,6 +43,7 @@ struct job {
 	size_t provider;
 	int64_t not_before_ms;
 	char *last_error;
+	char *recv_error;	/* JOB_RECEIVED: the transport error, if any */
 	cJSON *response;	/* JOB_DONE: the parsed array */
 	cJSON **results;	/* JOB_DONE: results[k] answers id k */
 	/* JOB_RUNNING over HTTP */
@@ -466,7 +468,7 @@ job_start(struct rpc *r, const struct rpc_work *w, struct job *j)
 }
 
 static int
-on_http_done(struct rpc *r, const struct rpc_work *w, CURLMsg *msg)
+on_http_done(struct rpc *r, CURLMsg *msg)
 {
 	struct job *j = NULL;
 	long status = 0;
@@ -486,7 +488,9 @@ on_http_done(struct rpc *r, const struct rpc_work *w, CURLMsg *msg)
 		return -1;
 	}
 	job_release_easy(r, j);
-	return job_finish_attempt(r, w, j, why);
+	j->state = JOB_RECEIVED;
+	j->recv_error = why;
+	return 0;
 }
 
 static void
@@ -527,77 +531,117 @@ job_new(const struct rpc_work *w, size_t index)
 	return j;
 }
 
+/* The jobs of rpc_run between the oldest undelivered and the newest. */
+struct run {
+	struct rpc *r;
+	const struct rpc_work *w;
+	struct job **live;
+	size_t window, delivered, started;
+	int running;
+};
+
+/* Starts waiting jobs whose backoff has passed, oldest first, while
+ * workers are free; lowers *wait_ms to the next backoff deadline. */
+static int
+start_waiting(struct run *u, int64_t *wait_ms)
+{
+	int64_t now = now_ms();
+
+	for (size_t i = u->delivered; i < u->started && u->running < u->r->max_workers; i++) {
+		struct job *j = u->live[i % u->window];
+
+		if (j->state != JOB_WAITING)
+			continue;
+		if (j->not_before_ms > now) {
+			if (j->not_before_ms - now < *wait_ms)
+				*wait_ms = j->not_before_ms - now;
+			continue;
+		}
+		if (job_start(u->r, u->w, j) < 0)
+			return -1;
+		if (j->state == JOB_RUNNING)
+			u->running++;
+		else
+			*wait_ms = 0;	/* IPC finished at once */
+	}
+	return 0;
+}
+
 int
 rpc_run(struct rpc *r, const struct rpc_work *w)
 {
 	/* Jobs [delivered, started) are live; the window bounds how far
 	 * ahead of the oldest undelivered job new ones may start. */
-	size_t window = (size_t)r->max_workers * 2 + 2;
-	struct job **live = xcalloc(window, sizeof(*live));
-	size_t delivered = 0, started = 0;
-	int running = 0, rc = 0;
+	struct run u = {r, w, NULL, (size_t)r->max_workers * 2 + 2, 0, 0, 0};
+	int rc = 0;
 
-	while (delivered < w->njobs && rc == 0) {
-		int64_t now = now_ms(), wait_ms = 1000;
-		int still = 0;
+	u.live = xcalloc(u.window, sizeof(*u.live));
+	while (u.delivered < w->njobs && rc == 0) {
+		int64_t wait_ms = 1000;
+		int still = 0, received = 0;
 		CURLMsg *msg;
 
 		/* Deliver finished jobs in order. */
-		while (delivered < started && live[delivered % window]->state == JOB_DONE) {
-			struct job *j = live[delivered % window];
+		while (u.delivered < u.started && u.live[u.delivered % u.window]->state == JOB_DONE) {
+			struct job *j = u.live[u.delivered % u.window];
 
 			if (w->done(w->ctx, j->index, j->results, j->nreq) < 0)
 				rc = -1;
 			job_free(j);
-			live[delivered % window] = NULL;
-			delivered++;
+			u.live[u.delivered++ % u.window] = NULL;
 			if (rc)
 				break;
 		}
-		if (rc || delivered == w->njobs)
+		if (rc || u.delivered == w->njobs)
 			break;
-		while (started < w->njobs && started < delivered + window)
-			live[started % window] = job_new(w, started), started++;
-		/* Start waiting jobs whose backoff has passed, oldest first. */
-		for (size_t i = delivered; i < started && running < r->max_workers && rc == 0; i++) {
-			struct job *j = live[i % window];
-
-			if (j->state != JOB_WAITING)
-				continue;
-			if (j->not_before_ms > now) {
-				if (j->not_before_ms - now < wait_ms)
-					wait_ms = j->not_before_ms - now;
-				continue;
-			}
-			if (job_start(r, w, j) < 0)
-				rc = -1;
-			else if (j->state == JOB_RUNNING)
-				running++;
-			else
-				wait_ms = 0;	/* IPC finished at once */
+		while (u.started < w->njobs && u.started < u.delivered + u.window) {
+			u.live[u.started % u.window] = job_new(w, u.started);
+			u.started++;
 		}
-		if (rc)
+		if (start_waiting(&u, &wait_ms) < 0)
 			break;
 		curl_multi_perform(r->multi, &still);
 		while ((msg = curl_multi_info_read(r->multi, &still)) != NULL) {
 			if (msg->msg != CURLMSG_DONE)
 				continue;
-			running--;
-			if (on_http_done(r, w, msg) < 0)
+			u.running--;
+			received++;
+			if (on_http_done(r, msg) < 0)
 				rc = -1;
-			wait_ms = 0;
 		}
-		if (rc == 0 && wait_ms > 0)
+		if (rc)
+			break;
+		if (received) {
+			/* Keep the node busy: send the next requests before
+			 * spending time on the answers that came in. */
+			if (start_waiting(&u, &wait_ms) < 0)
+				break;
+			curl_multi_perform(r->multi, &still);
+			for (size_t i = u.delivered; i < u.started && rc == 0; i++) {
+				struct job *j = u.live[i % u.window];
+
+				if (j->state != JOB_RECEIVED)
+					continue;
+				rc = job_finish_attempt(r, w, j, j->recv_error);
+				j->recv_error = NULL;
+			}
+			continue;
+		}
+		if (wait_ms > 0)
 			curl_multi_poll(r->multi, NULL, 0, (int)wait_ms, NULL);
 	}
-	for (size_t i = delivered; i < started; i++) {
-		struct job *j = live[i % window];
+	if (rc == 0 && u.delivered < w->njobs)
+		rc = -1;
+	for (size_t i = u.delivered; i < u.started; i++) {
+		struct job *j = u.live[i % u.window];
 
 		if (j && j->easy)
 			job_release_easy(r, j);
+		if (j)
+			free(j->recv_error);
 		job_free(j);
 	}
-	free(live);
+	free(u.live);
 	return rc;
 }
 
