@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-# rpc_replay.py FIXTURE_JSON PORT_FILE: a JSON-RPC server that answers from
-# recorded calls ({"calls": [{"method", "params", "result"}]}), single or
-# batched, so exports can be checked on chain data a devnet cannot make.
-# A call that is not in the fixture gets JSON-RPC error -32601 naming it.
-# Listens on a free loopback port, written to PORT_FILE.
+# rpc_replay.py FIXTURE_JSON PORT_FILE [IPC_PATH]: a JSON-RPC server that
+# answers from recorded calls ({"calls": [{"method", "params", "result"}]}),
+# single or batched, so exports can be checked on chain data a devnet
+# cannot make.  A call that is not in the fixture gets JSON-RPC error -32601
+# naming it.  Listens on a free loopback port, written to PORT_FILE, and
+# with IPC_PATH also on a Unix socket speaking geth's IPC framing (JSON
+# values back to back on one connection).
 import json
 import os
 import sys
@@ -40,6 +42,38 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+def serve_ipc(path):
+    import socket
+    import threading
+
+    def client(conn):
+        dec, buf = json.JSONDecoder(), ""
+        with conn:
+            while True:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                buf += chunk.decode()
+                while buf.strip():
+                    try:
+                        req, end = dec.raw_decode(buf.lstrip())
+                    except ValueError:
+                        break
+                    buf = buf.lstrip()[end:]
+                    resp = [answer(r) for r in req] if isinstance(req, list) else answer(req)
+                    conn.sendall(json.dumps(resp).encode() + b"\n")
+
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(path)
+    sock.listen(8)
+    while True:
+        conn, _ = sock.accept()
+        threading.Thread(target=client, args=(conn,), daemon=True).start()
+
+
+if len(sys.argv) > 3:
+    import threading
+    threading.Thread(target=serve_ipc, args=(sys.argv[3],), daemon=True).start()
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 with open(sys.argv[2] + ".tmp", "w") as f:
     f.write(str(server.server_address[1]))

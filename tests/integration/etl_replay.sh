@@ -8,7 +8,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 F=$STA_SRCDIR/tests/fixtures/rpc
-python3 "$STA_SRCDIR/tests/fakes/rpc_replay.py" "$F/legacy.json" "$T/port" &
+python3 "$STA_SRCDIR/tests/fakes/rpc_replay.py" "$F/legacy.json" "$T/port" "$T/node.ipc" &
 t_pids+=($!)
 wait_for 10 test -s "$T/port" || { not_ok "replay server starts"; done_testing; exit 1; }
 P=http://127.0.0.1:$(cat "$T/port")
@@ -44,6 +44,12 @@ check "the skipped event is reported with its file and line" grep -q 'logs.csv:3
 
 $STA etl export_traces -s 1000000 -e 1000000 -p "$P" -o traces.csv >/dev/null 2>err || cat err
 golden traces.csv "traces: rewards, callcode, reverted call with create and selfdestruct below, staticcall without value"
+
+# The same over an IPC socket, as geth --ipcpath serves it.
+$STA etl export_blocks_and_transactions -s 1000000 -e 1000000 -p "file://$T/node.ipc" \
+	--blocks-output ipc.csv --transactions-output ipc_tx.csv >/dev/null 2>err || cat err
+check "IPC provider: the same blocks and transactions" cmp -s ipc.csv a.csv
+check "IPC provider: the same transactions" cmp -s ipc_tx.csv transactions.csv
 
 # A method the node does not know is not retried and names the request.
 $STA etl export_geth_traces -s 1000000 -e 1000000 -p "$P" -o g.json >/dev/null 2>err
