@@ -13,6 +13,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "runner/cmd.h"
+#include "runner/duration.h"
 #include "runner/ops.h"
 #include "runner/sched.h"
 
@@ -490,6 +491,105 @@ dags_trigger(const struct cli_env *env, int argc, char **argv)
 	return rc;
 }
 
+/* ------------------------------------------------------------- wait */
+
+/* The state to wait on: the run's, or one task instance's.  Returns 1 when
+ * it succeeded, -1 when it failed, 0 while pending (or not created yet). */
+static int
+wait_poke(const struct cli_env *env, const char *dag_id, sta_time logical, const char *task_id,
+    char *what, size_t whatlen)
+{
+	struct store *st = cmd_store_open(env);
+	struct store_run run = {0};
+	struct store_ti ti = {0};
+	struct by_date f = { logical, &run, 0 };
+	int verdict = 0;
+
+	if (st == NULL)
+		return 0;
+	if (store_runs_list(st, dag_id, -1, 0, 0, by_date_cb, &f) != 0 || !f.found) {
+		snprintf(what, whatlen, "no run yet");
+		goto out;
+	}
+	if (task_id == NULL) {
+		snprintf(what, whatlen, "run %s is %s", run.run_id, run_state_name(run.state));
+		verdict = run.state == RUN_SUCCESS ? 1 : run.state == RUN_FAILED ? -1 : 0;
+	} else if (store_ti_get(st, run.pk, task_id, &ti) != 0) {
+		snprintf(what, whatlen, "run %s has no task %s yet", run.run_id, task_id);
+	} else {
+		snprintf(what, whatlen, "task %s of run %s is %s", task_id, run.run_id,
+		    ti_state_name(ti.state));
+		verdict = ti.state == TI_SUCCESS ? 1 :
+		    ti.state == TI_FAILED || ti.state == TI_UPSTREAM_FAILED ? -1 : 0;
+		store_ti_clear(&ti);
+	}
+out:
+	store_run_clear(&run);
+	store_close(st);
+	return verdict;
+}
+
+/* `dags wait`: a sensor task.  Waits until another DAG's run of a logical
+ * date (or one of its tasks) succeeded: exit 0; it failed, or the timeout
+ * passed: exit 1, so the runner retries as it would any task. */
+static int
+dags_wait(const struct cli_env *env, int argc, char **argv)
+{
+	const char *dag_id = NULL, *date = NULL, *task_id = NULL;
+	int64_t timeout = 7 * 86400, poke = 10;
+	sta_time logical, deadline;
+	char err[128], what[256] = "";
+
+	for (int i = 1; i < argc; i++) {
+		int64_t *dur = NULL;
+
+		if (strcmp(argv[i], "--task") == 0 && i + 1 < argc)
+			task_id = argv[++i];
+		else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
+			dur = &timeout;
+		else if (strcmp(argv[i], "--poke-interval") == 0 && i + 1 < argc)
+			dur = &poke;
+		else if (argv[i][0] != '-' && dag_id == NULL)
+			dag_id = argv[i];
+		else if (argv[i][0] != '-' && date == NULL)
+			date = argv[i];
+		else {
+			fprintf(stderr, "sta dags wait: unexpected argument '%s'\n", argv[i]);
+			return EX_USAGE;
+		}
+		if (dur && duration_parse(argv[++i], dur, err, sizeof(err)) != 0) {
+			fprintf(stderr, "sta dags wait: %s: %s\n", argv[i - 1], err);
+			return EX_USAGE;
+		}
+	}
+	if (dag_id == NULL || date == NULL) {
+		fprintf(stderr, "usage: sta dags wait DAG_ID LOGICAL_DATE [--task TASK_ID] "
+		    "[--timeout DURATION] [--poke-interval DURATION]\n");
+		return EX_USAGE;
+	}
+	if (parse_date_arg("LOGICAL_DATE", date, &logical) != 0)
+		return EX_USAGE;
+	deadline = time_now() + timeout;
+	for (;;) {
+		int v = wait_poke(env, dag_id, logical, task_id, what, sizeof(what));
+
+		if (v != 0) {
+			printf("%s: %s\n", dag_id, what);
+			return v > 0 ? 0 : 1;
+		}
+		if (time_now() >= deadline) {
+			char d[32];
+
+			duration_format(timeout, d, sizeof(d));
+			fprintf(stderr, "sta dags wait: %s %s: still not done after %s (%s)\n", dag_id,
+			    date, d, what);
+			return 1;
+		}
+		log_info("waiting for %s %s: %s", dag_id, date, what);
+		sleep((unsigned)(poke > 0 ? poke : 1));
+	}
+}
+
 /* `dags test`: one run in the foreground.  A second test of the same date
  * reuses that test run, cleared. */
 static int
@@ -660,10 +760,14 @@ static const struct cli_cmd c_pause = { "dags", "pause", "DAG_ID",
 	"stop creating and starting runs of a DAG", dags_pause };
 static const struct cli_cmd c_unpause = { "dags", "unpause", "DAG_ID",
 	"resume a paused DAG", dags_unpause };
+static const struct cli_cmd c_wait = { "dags", "wait",
+	"DAG_ID LOGICAL_DATE [--task TASK_ID] [--timeout DUR] [--poke-interval DUR]",
+	"wait until a DAG's run (or task) of that logical date succeeded (a sensor task)",
+	dags_wait };
 static const struct cli_cmd c_test = { "dags", "test", "DAG_ID [LOGICAL_DATE]",
 	"run one DAG run in the foreground; exit 0 only if it succeeded", dags_test };
 
 const struct cli_cmd *const cmd_dags_table[] = {
 	&c_list, &c_show, &c_validate, &c_trigger, &c_backfill, &c_pause,
-	&c_unpause, &c_test, NULL,
+	&c_unpause, &c_test, &c_wait, NULL,
 };
