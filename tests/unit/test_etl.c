@@ -17,6 +17,7 @@
 #include "lib/fsutil.h"
 #include "lib/keccak.h"
 #include "tasks/bytecode.h"
+#include "tasks/decimal.h"
 #include "tasks/ethval.h"
 #include "tasks/itemin.h"
 #include "tasks/itemout.h"
@@ -269,6 +270,48 @@ test_csv_in(void **state)
 	unlink(path);
 }
 
+static void
+check_div(const char *a, const char *b, int scale, const char *want)
+{
+	char *got = dec_div(a, b, scale);
+
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void
+test_decimal(void **state)
+{
+	char *s;
+
+	(void)state;
+	s = dec_add("99999999999999999999", "1");
+	assert_string_equal(s, "100000000000000000000");
+	free(s);
+	s = dec_add("0", "0");
+	assert_string_equal(s, "0");
+	free(s);
+	assert_true(dec_cmp("0010", "9") > 0);
+	assert_true(dec_cmp("123", "123") == 0);
+	assert_true(dec_cmp("122", "123") < 0);
+	/* Python: (Decimal(a) / Decimal(b)).quantize(..., ROUND_HALF_UP) */
+	check_div("1500000000000000000", "1000000000000000000", 6, "1.500000");
+	check_div("1", "3", 6, "0.333333");
+	check_div("2", "3", 6, "0.666667");
+	check_div("999999999", "1000000000", 6, "1.000000");
+	check_div("5", "2", 0, "3");
+	check_div("7", "2", 0, "4");
+	check_div("0", "7", 6, "0.000000");
+	check_div("10", "4", 0, "3");
+	check_div("9999995", "1000000000000", 6, "0.000010");
+	check_div("115792089237316195423570985008687907853269984665640564039457584007913129639935",
+	    "1000000000000000000", 6,
+	    "115792089237316195423570985008687907853269984665640564039457.584008");
+	assert_null(dec_div("1", "0", 2));
+	assert_true(dec_valid("012") && !dec_valid("") && !dec_valid("1.5") && !dec_valid("-1"));
+}
+
 int
 main(void)
 {
@@ -280,6 +323,7 @@ main(void)
 		cmocka_unit_test(test_push4),
 		cmocka_unit_test(test_csv_and_json_out),
 		cmocka_unit_test(test_csv_in),
+		cmocka_unit_test(test_decimal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

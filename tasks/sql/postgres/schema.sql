@@ -1,0 +1,33 @@
+-- Aggregate tables of the PostgreSQL (and Redshift) store; the exported
+-- tables are created from tasks/warehouse.c's column lists.
+CREATE TABLE IF NOT EXISTS aggregate_transaction_metrics_by_block (
+  block_number BIGINT PRIMARY KEY,
+  block_date DATE NOT NULL,
+  transactions_cnt BIGINT NOT NULL,
+  new_addresses BIGINT NOT NULL,        -- senders of a first transaction (nonce 0)
+  unique_senders BIGINT NOT NULL,
+  unique_receivers BIGINT NOT NULL,
+  value_transferred_wei NUMERIC(38, 0) NOT NULL,
+  value_transferred_eth NUMERIC(38, 6) NOT NULL,  -- wei / 10^18, rounded to 6 places
+  total_gas_provided BIGINT NOT NULL,   -- sum of the transactions' gas limits
+  avg_gas_price NUMERIC(38, 0) NOT NULL -- wei, rounded to an integer
+);
+CREATE INDEX IF NOT EXISTS aggregate_transaction_metrics_by_block_date
+  ON aggregate_transaction_metrics_by_block (block_date);
+CREATE TABLE IF NOT EXISTS aggregate_metrics_by_day (
+  day DATE PRIMARY KEY,
+  blocks_cnt BIGINT NOT NULL,
+  unique_miners BIGINT NOT NULL,
+  avg_difficulty NUMERIC(38, 0),        -- rounded to an integer
+  cumulative_difficulty NUMERIC(38, 0), -- the day's highest total difficulty
+  total_blocksize_bytes BIGINT NOT NULL,
+  gas_used BIGINT NOT NULL,
+  transactions_cnt_from_blocks BIGINT NOT NULL,
+  transactions_cnt BIGINT NOT NULL,
+  new_addresses BIGINT NOT NULL,
+  unique_senders BIGINT NOT NULL,       -- distinct over the day
+  unique_receivers BIGINT NOT NULL,
+  value_transferred_wei NUMERIC(38, 0) NOT NULL,
+  value_transferred_eth NUMERIC(38, 6) NOT NULL,
+  total_gas_provided BIGINT NOT NULL
+);
