@@ -19,6 +19,8 @@
 #include "tasks/ethval.h"
 #include "tasks/rpc.h"
 
+static int result_quiet;
+
 static const struct etl_cmd *const commands[] = {
 	&etl_cmd_export_blocks,
 	&etl_cmd_export_receipts,
@@ -208,7 +210,22 @@ etl_main(int argc, char **argv)
 		if (strcmp(commands[i]->name, argv[1]) != 0)
 			continue;
 		rc = parse_args(commands[i], argc - 1, argv + 1, &a);
-		rc = rc != 0 ? (rc > 0 ? 0 : EX_USAGE) : commands[i]->run(&a);
+		if (rc != 0) {
+			rc = rc > 0 ? 0 : EX_USAGE;
+		} else if (etl_lake_supported(commands[i]->name) &&
+		    (etl_str(&a, "date") || etl_str(&a, "lake"))) {
+			struct lake_run *lr = NULL;
+
+			rc = etl_lake_prepare(&a, &lr);
+			if (rc == 0) {
+				/* the manifests' STA_RESULT replaces the command's */
+				result_quiet = etl_str(&a, "lake") != NULL;
+				rc = a.cmd->run(&a);
+			}
+			rc = etl_lake_finish(lr, rc, argc, argv);
+		} else {
+			rc = commands[i]->run(&a);
+		}
 		for (size_t k = 0; k < ETL_MAX_OPTS; k++)
 			free(a.owned[k]);
 		return rc;
@@ -508,7 +525,7 @@ etl_result(const char *const *names, const unsigned long long *rows, const char 
 		cJSON_AddItemToArray(files, cJSON_CreateString(paths[i]));
 	}
 	s = cJSON_PrintUnformatted(res);
-	if (cJSON_GetArraySize(files) > 0)
+	if (cJSON_GetArraySize(files) > 0 && !result_quiet)
 		printf("STA_RESULT %s\n", s);
 	fflush(stdout);
 	free(s);

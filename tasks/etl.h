@@ -56,6 +56,10 @@ struct rpc *etl_rpc_open(const struct etl_args *a);
 /* Checks -s/-e/-b: 0, or EX_USAGE after printing why. */
 int etl_block_range(const struct etl_args *a, uint64_t *start, uint64_t *end, uint64_t *batch);
 
+/* The first and last block of a UTC date, as get_block_range_for_date
+ * finds them.  0, or an exit status after printing why. */
+int etl_date_range(struct rpc *r, const char *date, uint64_t *start, uint64_t *end);
+
 /* A JSON-RPC request object {method, params}. */
 cJSON *etl_request(const char *method, cJSON *params);
 /* "0x..." for n, as JSON-RPC block numbers are written. */
@@ -108,6 +112,19 @@ void pending_free(struct pending *p);
 	"several, comma-separated, share the load and fail over"}
 #define ETL_OPT_WORKERS {"max-workers", 'w', OPT_INT, "5", "Batches in flight at once"}
 #define ETL_OPT_CHAIN {"chain", 'c', OPT_STR, "ethereum", "Chain name (accepted for compatibility)"}
+#define ETL_OPT_DATE {"date", 0, OPT_STR, NULL, "Export this UTC day (YYYY-MM-DD): its block range"}
+#define ETL_OPT_LAKE {"lake", 0, OPT_STR, NULL, \
+	"Data lake (file:// or s3://): inputs and outputs are the day's partitions, with manifests"}, \
+	{"output-lake", 0, OPT_STR, NULL, "Write the partitions to this lake instead (sta verify)"}
+
+/* --date/--lake around a command (etl_lake.c): prepare resolves the day
+ * and points the options at local files; finish uploads them with their
+ * manifests.  Both return 0 or an exit status. */
+struct lake_run;
+int etl_lake_prepare(struct etl_args *a, struct lake_run **lr);
+int etl_lake_finish(struct lake_run *lr, int rc, int argc, char **argv);
+/* Whether the command can work on lake partitions. */
+int etl_lake_supported(const char *cmd);
 
 /* Helpers the exporters share to turn JSON-RPC fields into cells; each
  * returns -1 if the field is present but malformed. */

@@ -293,7 +293,7 @@ static const struct etl_opt export_blocks_opts[] = {
 	ETL_OPT_START, ETL_OPT_END, ETL_OPT_BATCH, ETL_OPT_PROVIDER, ETL_OPT_WORKERS,
 	{"blocks-output", 0, OPT_STR, NULL, "Blocks file (.csv or .json); - for stdout"},
 	{"transactions-output", 0, OPT_STR, NULL, "Transactions file (.csv or .json)"},
-	ETL_OPT_CHAIN,
+	ETL_OPT_CHAIN, ETL_OPT_DATE, ETL_OPT_LAKE,
 	{NULL, 0, 0, NULL, NULL},
 };
 
@@ -359,54 +359,61 @@ first_block_at(struct rpc *r, uint64_t lo, uint64_t hi, int64_t ts, uint64_t *ou
 	return 0;
 }
 
-static int
-run_block_range_for_date(struct etl_args *a)
+int
+etl_date_range(struct rpc *r, const char *date, uint64_t *start, uint64_t *end)
 {
-	const char *date = etl_str(a, "date"), *opath = etl_str(a, "output");
-	struct rpc *r;
 	sta_time day;
-	uint64_t latest, latest_ts, start, after, num, ts1;
-	int rc = 1;
-	char line[64];
+	uint64_t latest, latest_ts, after, num, ts1;
 
-	if (date == NULL || strlen(date) != 10 || time_parse(date, &day) < 0)
-		return etl_usage_error(a, "-d/--date must be a date YYYY-MM-DD, got '%s'",
-		    date ? date : "");
-	if ((r = etl_rpc_open(a)) == NULL)
+	if (date == NULL || strlen(date) != 10 || time_parse(date, &day) < 0) {
+		log_error("'%s' is not a date YYYY-MM-DD", date ? date : "");
 		return EX_USAGE;
+	}
 	/* As ethereum-etl: blocks whose timestamps fall in [00:00:00,
 	 * 23:59:59] UTC of the date; the genesis block goes with block 1, and
 	 * the chain must reach past the end of the day. */
 	if (block_point(r, UINT64_MAX, &latest, &latest_ts) < 0 ||
 	    (latest >= 1 && block_point(r, 1, &num, &ts1) < 0))
-		goto out;
+		return 1;
 	if (latest < 1 || (int64_t)latest_ts < day + 86399) {
-		log_error("get_block_range_for_date %s: the chain's latest block %llu (timestamp %llu) "
-		    "does not cover the whole day", date, (unsigned long long)latest,
-		    (unsigned long long)latest_ts);
-		rc = EX_DATAERR;
-		goto out;
+		log_error("%s: the chain's latest block %llu (timestamp %llu) does not cover the whole "
+		    "day", date, (unsigned long long)latest, (unsigned long long)latest_ts);
+		return EX_DATAERR;
 	}
-	if (first_block_at(r, 1, latest, day, &start) < 0 ||
+	if (first_block_at(r, 1, latest, day, start) < 0 ||
 	    first_block_at(r, 1, latest, day + 86400, &after) < 0)
-		goto out;
-	if (after <= start) {
-		log_error("get_block_range_for_date %s: no block has a timestamp in that day", date);
-		rc = EX_DATAERR;
-		goto out;
+		return 1;
+	if (after <= *start) {
+		log_error("%s: no block has a timestamp in that day", date);
+		return EX_DATAERR;
 	}
-	if (start == 1)
-		start = 0;
-	snprintf(line, sizeof(line), "%llu,%llu\n", (unsigned long long)start,
-	    (unsigned long long)(after - 1));
+	if (*start == 1)
+		*start = 0;
+	*end = after - 1;
+	return 0;
+}
+
+static int
+run_block_range_for_date(struct etl_args *a)
+{
+	const char *opath = etl_str(a, "output");
+	struct rpc *r;
+	uint64_t start, end;
+	int rc;
+	char line[64];
+
+	if ((r = etl_rpc_open(a)) == NULL)
+		return EX_USAGE;
+	if ((rc = etl_date_range(r, etl_str(a, "date"), &start, &end)) != 0)
+		goto out;
+	snprintf(line, sizeof(line), "%llu,%llu\n", (unsigned long long)start, (unsigned long long)end);
 	if (strcmp(opath, "-") == 0) {
 		fputs(line, stdout);
 		fflush(stdout);
 	} else if (fs_write_atomic(opath, line, strlen(line), 1) < 0) {
 		log_error("%s: cannot write", opath);
-		goto out;
+		rc = 1;
 	}
-	rc = 0;
 out:
 	rpc_close(r);
 	return rc;

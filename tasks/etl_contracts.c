@@ -29,6 +29,7 @@
 #include "lib/log.h"
 #include "tasks/bytecode.h"
 #include "tasks/ethval.h"
+#include "tasks/itemin.h"
 #include "tasks/rpc.h"
 
 /* Reads addresses, one per line (blank lines skipped), lower-cased.
@@ -69,6 +70,65 @@ read_addresses(const char *path, struct strv *out)
 	return rc;
 }
 
+/* Reads addresses and their block numbers from an item file: created
+ * contracts from traces (create traces that succeeded), or contracts from
+ * a contracts file.  Returns 0, or -1 after naming file and line. */
+static int
+read_created(const char *path, int from_traces, struct strv *addrs, struct strv *blocks)
+{
+	struct itemin *in = itemin_open(path);
+	cJSON *it;
+	int got;
+
+	if (in == NULL)
+		return -1;
+	while ((got = itemin_next(in, &it)) > 0) {
+		const char *addr = json_str(it, from_traces ? "to_address" : "address");
+		const cJSON *bn = cJSON_GetObjectItemCaseSensitive(it, "block_number");
+		char *a = addr && *addr ? ethval_address(addr) : NULL;
+		int take = 1;
+
+		if (from_traces) {
+			const char *type = json_str(it, "trace_type"), *status = json_str(it, "status");
+
+			take = type && strcmp(type, "create") == 0 && status && strcmp(status, "1") == 0;
+		}
+		if (take && a == NULL) {
+			log_error("%s:%zu: no address", path, itemin_line(in));
+			cJSON_Delete(it);
+			itemin_close(in);
+			return -1;
+		}
+		if (take) {
+			strv_push_take(addrs, a);
+			a = NULL;
+			if (cJSON_IsNumber(bn))
+				strv_push_take(blocks, xasprintf("%.0f", bn->valuedouble));
+			else
+				strv_push(blocks, cJSON_IsString(bn) ? bn->valuestring : "");
+		}
+		free(a);
+		cJSON_Delete(it);
+	}
+	itemin_close(in);
+	return got < 0 ? -1 : 0;
+}
+
+/* Where the addresses come from: an address list (-c/-t), or an item file
+ * of traces or contracts with block numbers.  0, or an exit status. */
+static int
+read_sources(struct etl_args *a, const char *list_opt, const char *items_opt, int from_traces,
+    struct strv *addrs, struct strv *blocks)
+{
+	const char *list = etl_str(a, list_opt), *items = etl_str(a, items_opt);
+
+	if ((list == NULL) == (items == NULL))
+		return etl_usage_error(a, "give either --%s or --%s", list_opt, items_opt);
+	if ((list ? read_addresses(list, addrs) : read_created(items, from_traces, addrs, blocks)) < 0)
+		return EX_DATAERR;
+	return 0;
+}
+
 /* ---- export_contracts ---- */
 
 static const char *const contract_cols[] = {
@@ -107,7 +167,8 @@ is_erc721(const struct strv *s)
 }
 
 struct contracts_ctx {
-	struct strv addrs;
+	struct strv addrs, blocks;
+	const char *block_tag;
 	size_t batch;
 	struct itemout *out;
 	struct row row;
@@ -127,7 +188,7 @@ contracts_make(void *vctx, size_t job, char **label)
 		cJSON *params = cJSON_CreateArray();
 
 		cJSON_AddItemToArray(params, cJSON_CreateString(c->addrs.v[i]));
-		cJSON_AddItemToArray(params, cJSON_CreateString("latest"));
+		cJSON_AddItemToArray(params, cJSON_CreateString(c->block_tag));
 		cJSON_AddItemToArray(reqs, etl_request("eth_getCode", params));
 	}
 	*label = xasprintf("code of contracts %zu-%zu (%s...)", first, last - 1, c->addrs.v[first]);
@@ -162,6 +223,8 @@ contracts_done(void *vctx, size_t job, cJSON *results[], size_t n)
 		free(bytes);
 		row_clear(&c->row);
 		row_str(&c->row, 0, c->addrs.v[job * c->batch + k]);
+		if (c->blocks.n > job * c->batch + k && *c->blocks.v[job * c->batch + k])
+			row_num(&c->row, 5, c->blocks.v[job * c->batch + k]);
 		row_str(&c->row, 1, code);
 		row_bool(&c->row, 3, is_erc20(&sighashes));
 		row_bool(&c->row, 4, is_erc721(&sighashes));
@@ -182,15 +245,18 @@ run_export_contracts(struct etl_args *a)
 	unsigned long long rows;
 	int rc;
 
-	if (ipath == NULL || opath == NULL)
-		return etl_usage_error(a, "--contract-addresses and -o/--output are required");
+	if (opath == NULL)
+		return etl_usage_error(a, "-o/--output is required");
 	c.batch = (size_t)etl_int(a, "batch-size");
+	c.block_tag = etl_str(a, "block");
 	if (c.batch == 0 || etl_int(a, "max-workers") < 1)
 		return etl_usage_error(a, "--batch-size and --max-workers must be at least 1");
-	if (read_addresses(ipath, &c.addrs) < 0) {
+	if ((rc = read_sources(a, "contract-addresses", "traces", 1, &c.addrs, &c.blocks)) != 0) {
 		strv_free(&c.addrs);
-		return EX_DATAERR;
+		strv_free(&c.blocks);
+		return rc;
 	}
+	(void)ipath;
 	if ((r = etl_rpc_open(a)) == NULL) {
 		strv_free(&c.addrs);
 		return EX_USAGE;
@@ -215,6 +281,7 @@ out:
 	itemout_abort(c.out);
 	row_free(&c.row);
 	strv_free(&c.addrs);
+	strv_free(&c.blocks);
 	rpc_close(r);
 	return rc;
 }
@@ -222,8 +289,11 @@ out:
 static const struct etl_opt export_contracts_opts[] = {
 	ETL_OPT_BATCH,
 	{"contract-addresses", 'c', OPT_STR, NULL, "File with one contract address per line"},
+	{"traces", 0, OPT_STR, NULL, "Instead: the contracts created in this traces file, with their blocks"},
 	{"output", 'o', OPT_STR, NULL, "Contracts file (.csv or .json)"},
 	ETL_OPT_WORKERS, ETL_OPT_PROVIDER,
+	{"block", 0, OPT_STR, "latest", "Block whose code is read (number in hex, or latest)"},
+	ETL_OPT_DATE, ETL_OPT_LAKE,
 	{"chain", 0, OPT_STR, "ethereum", "Chain name (accepted for compatibility)"},
 	{NULL, 0, 0, NULL, NULL},
 };
@@ -349,7 +419,9 @@ token_value(const cJSON *res, char type)
 }
 
 struct tokens_ctx {
-	struct strv addrs;
+	struct strv addrs, blocks;
+	const char *block_tag;
+	int only_tokens;
 	size_t batch;
 	struct itemout *out;
 	struct row row;
@@ -374,7 +446,7 @@ tokens_make(void *vctx, size_t job, char **label)
 			cJSON_AddStringToObject(call, "to", c->addrs.v[i]);
 			cJSON_AddStringToObject(call, "data", sel);
 			cJSON_AddItemToArray(params, call);
-			cJSON_AddItemToArray(params, cJSON_CreateString("latest"));
+			cJSON_AddItemToArray(params, cJSON_CreateString(c->block_tag));
 			cJSON_AddItemToArray(reqs, etl_request("eth_call", params));
 		}
 	}
@@ -421,6 +493,12 @@ tokens_done(void *vctx, size_t job, cJSON *results[], size_t n)
 				row_num_take(&c->row, (size_t)tc->col, v);
 			}
 		}
+		if (c->blocks.n > job * c->batch + t && *c->blocks.v[job * c->batch + t])
+			row_num(&c->row, 5, c->blocks.v[job * c->batch + t]);
+		if (c->only_tokens && c->row.cells[1].kind == CELL_NULL &&
+		    c->row.cells[2].kind == CELL_NULL && c->row.cells[3].kind == CELL_NULL &&
+		    c->row.cells[4].kind == CELL_NULL)
+			continue;	/* a contract that answers no token call */
 		if (itemout_write(c->out, &c->row) < 0)
 			return -1;
 	}
@@ -437,15 +515,19 @@ run_export_tokens(struct etl_args *a)
 	unsigned long long rows;
 	int rc;
 
-	if (ipath == NULL || opath == NULL)
-		return etl_usage_error(a, "-t/--token-addresses and -o/--output are required");
+	if (opath == NULL)
+		return etl_usage_error(a, "-o/--output is required");
 	c.batch = 10;
+	c.block_tag = etl_str(a, "block");
+	c.only_tokens = etl_str(a, "contracts") != NULL;
 	if (etl_int(a, "max-workers") < 1)
 		return etl_usage_error(a, "--max-workers must be at least 1");
-	if (read_addresses(ipath, &c.addrs) < 0) {
+	if ((rc = read_sources(a, "token-addresses", "contracts", 0, &c.addrs, &c.blocks)) != 0) {
 		strv_free(&c.addrs);
-		return EX_DATAERR;
+		strv_free(&c.blocks);
+		return rc;
 	}
+	(void)ipath;
 	if ((r = etl_rpc_open(a)) == NULL) {
 		strv_free(&c.addrs);
 		return EX_USAGE;
@@ -470,14 +552,19 @@ out:
 	itemout_abort(c.out);
 	row_free(&c.row);
 	strv_free(&c.addrs);
+	strv_free(&c.blocks);
 	rpc_close(r);
 	return rc;
 }
 
 static const struct etl_opt export_tokens_opts[] = {
 	{"token-addresses", 't', OPT_STR, NULL, "File with one token address per line"},
+	{"contracts", 0, OPT_STR, NULL, "Instead: the contracts of this contracts file; rows only "
+	    "for those answering a token call"},
 	{"output", 'o', OPT_STR, NULL, "Tokens file (.csv or .json)"},
 	ETL_OPT_WORKERS, ETL_OPT_PROVIDER, ETL_OPT_CHAIN,
+	{"block", 0, OPT_STR, "latest", "Block the calls read (number in hex, or latest)"},
+	ETL_OPT_DATE, ETL_OPT_LAKE,
 	{NULL, 0, 0, NULL, NULL},
 };
 

@@ -384,7 +384,7 @@ static const struct etl_opt export_receipts_opts[] = {
 	ETL_OPT_PROVIDER, ETL_OPT_WORKERS,
 	{"receipts-output", 0, OPT_STR, NULL, "Receipts file (.csv or .json)"},
 	{"logs-output", 0, OPT_STR, NULL, "Logs file (.csv or .json)"},
-	ETL_OPT_CHAIN,
+	ETL_OPT_CHAIN, ETL_OPT_DATE, ETL_OPT_LAKE,
 	{NULL, 0, 0, NULL, NULL},
 };
 
@@ -499,7 +499,7 @@ static const struct etl_opt extract_transfers_opts[] = {
 	{"logs", 'l', OPT_STR, NULL, "Logs file (.csv or .json) from export_receipts_and_logs"},
 	ETL_OPT_BATCH, ETL_OPT_WORKERS,
 	{"output", 'o', OPT_STR, NULL, "Token transfers file (.csv or .json)"},
-	ETL_OPT_CHAIN,
+	ETL_OPT_CHAIN, ETL_OPT_DATE, ETL_OPT_LAKE, ETL_OPT_PROVIDER,
 	{NULL, 0, 0, NULL, NULL},
 };
 
@@ -667,7 +667,7 @@ static const struct etl_opt export_transfers_opts[] = {
 	{"output", 'o', OPT_STR, NULL, "Token transfers file (.csv or .json)"},
 	ETL_OPT_WORKERS, ETL_OPT_PROVIDER,
 	{"tokens", 't', OPT_LIST, NULL, "Only these token addresses (comma-separated)"},
-	ETL_OPT_CHAIN,
+	ETL_OPT_CHAIN, ETL_OPT_DATE, ETL_OPT_LAKE,
 	{NULL, 0, 0, NULL, NULL},
 };
 

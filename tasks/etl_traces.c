@@ -477,7 +477,7 @@ static const struct etl_opt export_traces_opts[] = {
 	{"genesis-traces", 0, OPT_FLAG, NULL, "Mainnet genesis allocations (not supported)"},
 	{"daofork-traces", 0, OPT_FLAG, NULL, "Mainnet DAO fork transfers (not supported)"},
 	{"timeout", 't', OPT_INT, "60", "Seconds per request (as STA_RPC_TIMEOUT)"},
-	ETL_OPT_CHAIN,
+	ETL_OPT_CHAIN, ETL_OPT_DATE, ETL_OPT_LAKE,
 	{NULL, 0, 0, NULL, NULL},
 };
 
