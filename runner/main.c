@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/log.h"
 #include "runner/cli.h"
@@ -15,7 +16,7 @@
 #include "tasks/etl.h"
 
 static const struct cli_cmd *const *const tables[] = {
-	cmd_dags_table, cmd_tasks_table,
+	cmd_dags_table, cmd_tasks_table, cmd_lake_table, cmd_warehouse_table,
 };
 static const struct cli_cmd *commands[64];
 
@@ -47,6 +48,17 @@ usage(FILE *f)
 	fprintf(f, "  %-18s %s\n", "etl", "ethereum-etl compatible tasks (sta etl --help)");
 	fprintf(f, "\nenvironment: STA_HOME (default ./.sta), STA_DAGS_FOLDER "
 	    "(default ./workflows), STA_LOG_LEVEL\n");
+}
+
+/* path made absolute against the working folder (caller frees). */
+static char *
+absolute(const char *path)
+{
+	char cwd[4096];
+
+	if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		return xstrdup(path);
+	return xasprintf("%s/%s", cwd, path[0] == '.' && path[1] == '/' ? path + 2 : path);
 }
 
 static int
@@ -106,6 +118,7 @@ main(int argc, char **argv)
 {
 	struct cli_env env = {0};
 	const char *group;
+	char *abs_home, *abs_dags;
 
 	log_init_from_env();
 	commands_init();
@@ -121,6 +134,14 @@ main(int argc, char **argv)
 	env.home = env.home ? env.home : "./.sta";
 	env.dags_folder = env.dags_folder ? env.dags_folder : getenv("STA_DAGS_FOLDER");
 	env.dags_folder = env.dags_folder ? env.dags_folder : "./workflows";
+	/* Tasks inherit these, so `sta ...` inside a task (a sensor, a load)
+	 * sees the same state and lake. */
+	abs_home = absolute(env.home);
+	abs_dags = absolute(env.dags_folder);
+	setenv("STA_HOME", abs_home, 1);
+	setenv("STA_DAGS_FOLDER", abs_dags, 1);
+	free(abs_home);
+	free(abs_dags);
 
 	if (argc == 0 || is_help(argv[0])) {
 		usage(argc == 0 ? stderr : stdout);

@@ -239,14 +239,20 @@ struct rpc *
 etl_rpc_open(const struct etl_args *a)
 {
 	int workers = find_opt(a->cmd, "max-workers", NULL) ? (int)etl_int(a, "max-workers") : 1;
-
-	size_t t;
+	const char *env = getenv("STA_PROVIDER_URI"), *p;
+	size_t t = 0;
 
 	/* ethereum-etl's -t/--timeout, where a command has it and it is given. */
 	if (find_opt(a->cmd, "timeout", &t) && a->val[t])
 		setenv("STA_RPC_TIMEOUT", a->val[t], 1);
-
-	return rpc_open(etl_str(a, "provider-uri"), workers);
+	/* -p as given; unset or empty (a DAG param left empty), then
+	 * $STA_PROVIDER_URI, then the default. */
+	if (find_opt(a->cmd, "provider-uri", &t) == NULL)
+		return NULL;
+	p = a->val[t];
+	if (p == NULL || *p == '\0')
+		p = env && *env ? env : a->cmd->opts[t].def;
+	return rpc_open(p, workers);
 }
 
 int

@@ -68,7 +68,24 @@ struct lake_run {
 	char *input_local, *input_key;
 	char *owned[8];
 	size_t nowned;
+	char *lake_default;
 };
+
+/* An empty --lake (a DAG param left empty): $STA_LAKE, else the lake in
+ * $STA_HOME (caller frees). */
+static char *
+default_lake(void)
+{
+	const char *e = getenv("STA_LAKE"), *home = getenv("STA_HOME");
+	char cwd[4096];
+
+	if (e && *e)
+		return xstrdup(e);
+	home = home && *home ? home : ".sta";
+	if (home[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		return xasprintf("file://%s/lake", home);
+	return xasprintf("file://%s/%s/lake", cwd, home);
+}
 
 static const struct lake_spec *
 spec_of(const char *cmd)
@@ -242,6 +259,8 @@ etl_lake_prepare(struct etl_args *a, struct lake_run **out)
 		set_opt(a, lr, lr->spec->block_opt, xasprintf("0x%llx", (unsigned long long)lr->end));
 	if (lake == NULL)
 		return 0;
+	if (*lake == '\0')
+		lake = lr->lake_default = default_lake();
 	if ((lr->in = lake_open(lake)) == NULL || (lr->out = lake_open(olake ? olake : lake)) == NULL)
 		return EX_CONFIG;
 	for (int i = 0; i < 2 && lr->spec->out[i].opt; i++) {
@@ -407,6 +426,7 @@ etl_lake_finish(struct lake_run *lr, int rc, int argc, char **argv)
 	free(lr->input_local);
 	free(lr->input_key);
 	free(lr->tmpdir);
+	free(lr->lake_default);
 	free(lr->first_hash);
 	free(lr->last_hash);
 	free(lr->client);

@@ -124,6 +124,8 @@ wh_open(const char *uri, const char *home)
 	struct wh *w;
 
 	if (uri == NULL || *uri == '\0')
+		uri = getenv("STA_STORE");
+	if (uri == NULL || *uri == '\0')
 		uri = def = xasprintf("sqlite://%s%s/analytics.db", home[0] == '/' ? "" : "./", home);
 	for (size_t i = 0; i < ARRAY_LEN(backends); i++) {
 		const char *sch = backends[i]->scheme;

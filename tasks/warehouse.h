@@ -38,7 +38,8 @@ size_t wh_ncols(const struct wh_table *t);
 
 struct wh;
 
-/* Opens the store named by uri (NULL: sqlite:///$STA_HOME/analytics.db)
+/* Opens the store named by uri (NULL or empty: $STA_STORE, else
+ * sqlite://$STA_HOME/analytics.db)
  * and creates missing tables.  NULL after printing why. */
 struct wh *wh_open(const char *uri, const char *home);
 void wh_close(struct wh *w);
