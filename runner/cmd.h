@@ -13,6 +13,7 @@
 extern const struct cli_cmd *const cmd_dags_table[];
 extern const struct cli_cmd *const cmd_tasks_table[];
 extern const struct cli_cmd *const cmd_lake_table[];
+extern const struct cli_cmd *const cmd_warehouse_table[];
 
 /* Opens $home/sta.db; NULL with the reason logged. */
 struct store *cmd_store_open(const struct cli_env *env);

@@ -87,6 +87,14 @@ cmd_load(const struct cli_env *env, int argc, char **argv)
 			rc = EX_CONFIG;
 			goto out;
 		}
+	}
+	if (store == NULL || *store == '\0')
+		store = getenv("STA_STORE");
+	if (file == NULL && store && str_has_prefix(store, "redshift:")) {
+		/* Redshift reads the partition from S3 itself. */
+		s3 = lake_uri(lake, key);
+		file = s3;
+	} else if (file == NULL) {
 		tmp = xasprintf("%s/sta-load-%ld.csv", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
 		    (long)getpid());
 		rc = lake_get_file(lake, key, tmp);
@@ -100,8 +108,6 @@ cmd_load(const struct cli_env *env, int argc, char **argv)
 			rc = EX_DATAERR;
 			goto out;
 		}
-		if (str_has_prefix(root, "s3://"))
-			s3 = lake_uri(lake, key);
 		file = tmp;
 	}
 	rc = 1;
@@ -195,4 +201,8 @@ static const struct cli_cmd c_aggregate = { NULL, "aggregate",
 static const struct cli_cmd c_query = { NULL, "query", "SQL [--store URI]",
 	"run a query on the analytical store, rows tab-separated", cmd_query };
 
-const struct cli_cmd *const cmd_warehouse_table[] = { &c_load, &c_aggregate, &c_query, NULL };
+extern const struct cli_cmd cmd_verify_entry;	/* verify.c */
+
+const struct cli_cmd *const cmd_warehouse_table[] = {
+	&c_load, &c_aggregate, &c_query, &cmd_verify_entry, NULL,
+};
