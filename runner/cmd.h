@@ -14,6 +14,16 @@ extern const struct cli_cmd *const cmd_dags_table[];
 extern const struct cli_cmd *const cmd_tasks_table[];
 extern const struct cli_cmd *const cmd_lake_table[];
 extern const struct cli_cmd *const cmd_warehouse_table[];
+extern const struct cli_cmd *const cmd_web_table[];
+
+struct web;
+struct web_opts;
+/* The web options `sta web` and `sta scheduler --web` share: takes
+ * --analytics-db FILE, --static-dir DIR or --require-auth at argv[*i]
+ * into o (moving *i past a value).  Returns 1 when it took one. */
+int cmd_web_options(int argc, char **argv, int *i, struct web_opts *o);
+/* Prints "sta web: http://HOST:PORT/ (...)" on stdout for scripts. */
+void cmd_web_announce(struct web *w, const char *bind);
 
 /* Opens $home/sta.db; NULL with the reason logged. */
 struct store *cmd_store_open(const struct cli_env *env);

@@ -3,6 +3,7 @@
  * `sta pools ...`, `sta variables ...` and `sta scheduler`.
  */
 #include <regex.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "runner/cmd.h"
 #include "runner/ops.h"
 #include "runner/sched.h"
+#include "web/web.h"
 
 /* Opens what most task commands need: the DAG, the store and the run. */
 struct task_ctx {
@@ -559,6 +561,9 @@ static int
 scheduler_cmd(const struct cli_env *env, int argc, char **argv)
 {
 	struct sched_opts o = { .home = env->home, .dags_folder = env->dags_folder };
+	struct web_opts wo = { .home = env->home, .dags_folder = env->dags_folder,
+		.in_scheduler = 1 };
+	struct web *web = NULL;
 	long holder;
 	int64_t v;
 	int lock, rc;
@@ -574,9 +579,11 @@ scheduler_cmd(const struct cli_env *env, int argc, char **argv)
 		    parse_int64(argv[i + 1], &v) == 0 && v > 0) {
 			o.rescan_seconds = v;
 			i++;
-		} else {
+		} else if (strcmp(argv[i], "--web") == 0 && i + 1 < argc) {
+			wo.bind = argv[++i];
+		} else if (!cmd_web_options(argc, argv, &i, &wo)) {
 			fprintf(stderr, "usage: sta scheduler [--exit-when-idle] [--parallelism N] "
-			    "[--rescan-seconds N]\n");
+			    "[--rescan-seconds N] [--web [ADDR:]PORT]\n");
 			return EX_USAGE;
 		}
 	}
@@ -587,7 +594,18 @@ scheduler_cmd(const struct cli_env *env, int argc, char **argv)
 		return EX_TEMPFAIL;
 	}
 	log_info("scheduler: home %s, DAG folder %s", env->home, env->dags_folder);
+	if (wo.bind != NULL) {
+		/* sched_main runs the default loop: the server joins it. */
+		signal(SIGPIPE, SIG_IGN);
+		web = web_start(ev_default_loop(EVFLAG_AUTO), &wo);
+		if (web == NULL) {
+			close(lock);
+			return EX_UNAVAILABLE;
+		}
+		cmd_web_announce(web, wo.bind);
+	}
 	rc = sched_main(&o);
+	web_stop(web);
 	close(lock);
 	return rc;
 }
@@ -614,8 +632,8 @@ static const struct cli_cmd c_vars = { NULL, "variables",
 	"list | get KEY | set KEY VALUE [--secret] | delete KEY",
 	"manage variables (var.value.KEY in templates)", variables_cmd };
 static const struct cli_cmd c_sched = { NULL, "scheduler",
-	"[--exit-when-idle] [--parallelism N] [--rescan-seconds N]",
-	"run the scheduler", scheduler_cmd };
+	"[--exit-when-idle] [--parallelism N] [--rescan-seconds N] [--web [ADDR:]PORT]",
+	"run the scheduler (with --web, also the web UI and API)", scheduler_cmd };
 
 const struct cli_cmd *const cmd_tasks_table[] = {
 	&c_tlist, &c_tstate, &c_tclear, &c_tmark, &c_tlogs, &c_rlist, &c_pools,

@@ -17,6 +17,7 @@
 
 static const struct cli_cmd *const *const tables[] = {
 	cmd_dags_table, cmd_tasks_table, cmd_lake_table, cmd_warehouse_table,
+	cmd_web_table,
 };
 static const struct cli_cmd *commands[64];
 

@@ -62,6 +62,19 @@ static const char *const migrations[] = {
 	"  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
 	"CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
 	"  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+	/* 2: users, API tokens and sessions of the web server (web/auth.c
+	 * knows their columns); tokens and session ids only as SHA-256 */
+	"CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE,"
+	"  role TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),"
+	"  password_hash TEXT NOT NULL, created_ms INTEGER NOT NULL);"
+	"CREATE TABLE api_tokens (id INTEGER PRIMARY KEY,"
+	"  user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
+	"  name TEXT, token_sha256 TEXT NOT NULL UNIQUE, created_ms INTEGER NOT NULL);"
+	"CREATE INDEX api_tokens_by_user ON api_tokens (user_id);"
+	"CREATE TABLE sessions (id_sha256 TEXT PRIMARY KEY,"
+	"  user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
+	"  created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL);"
+	"CREATE INDEX sessions_by_user ON sessions (user_id);",
 };
 
 enum stmt_id {

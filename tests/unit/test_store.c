@@ -81,7 +81,7 @@ test_runs(void **state)
 	struct buf b = {0};
 	int64_t pk;
 
-	assert_int_equal(store_schema_version(s), 1);
+	assert_int_equal(store_schema_version(s), 2);
 	assert_int_equal(store_begin(s), 0);
 	pk = add_run(s, "d", "r1", "scheduled", 100, RUN_SUCCESS);
 	add_run(s, "d", "r2", "scheduled", 200, RUN_RUNNING);

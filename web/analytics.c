@@ -1,0 +1,197 @@
+/*
+ * analytics.c: /api/v1/analytics: rows of the aggregate tables from the
+ * analytical SQLite store, for the UI's charts.  Only the tables named
+ * here can be read, so the table name in a request never reaches SQL;
+ * a database or table that does not exist yet gives an empty list with a
+ * note, since a fresh deployment has run no aggregate yet.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/fsutil.h"
+#include "lib/log.h"
+#include "web/http.h"
+
+#define ROWS_DEFAULT 1000
+#define ROWS_MAX 20000
+
+static const char *const tables[] = {
+	"aggregate_metrics_by_day",
+	"aggregate_transaction_metrics_by_block",
+	"security_token_metrics_by_day",
+};
+
+/* Opens the analytical store read-only; NULL (with *note) when it is
+ * missing or unreadable. */
+static sqlite3 *
+open_analytics(struct web *w, const char **note)
+{
+	sqlite3 *db = NULL;
+
+	if (!fs_exists(w->analytics_db)) {
+		*note = "the analytical store does not exist yet (--analytics-db or "
+		    "STA_ANALYTICS_DB; default $STA_HOME/analytics.db)";
+		return NULL;
+	}
+	if (sqlite3_open_v2(w->analytics_db, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+	    NULL) != SQLITE_OK) {
+		log_warn("web: analytics store %s: %s", w->analytics_db,
+		    db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		*note = "the analytical store cannot be opened (see the server log)";
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, 1000);
+	return db;
+}
+
+/* Whether table exists and has column col (col NULL: any). */
+static int
+has_table(sqlite3 *db, const char *table, const char *col)
+{
+	sqlite3_stmt *st = NULL;
+	int found = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT name FROM pragma_table_info(?1)", -1, &st,
+	    NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	while (!found && sqlite3_step(st) == SQLITE_ROW)
+		found = col == NULL || strcmp((const char *)sqlite3_column_text(st, 0), col) == 0;
+	sqlite3_finalize(st);
+	return found;
+}
+
+static cJSON *
+empty_with_note(const char *table, const char *note)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (table != NULL)
+		cJSON_AddStringToObject(o, "table", table);
+	cJSON_AddItemToObject(o, "columns", cJSON_CreateArray());
+	cJSON_AddItemToObject(o, "rows", cJSON_CreateArray());
+	cJSON_AddStringToObject(o, "note", note);
+	return o;
+}
+
+void
+api_analytics_list(struct web_req *r)
+{
+	const char *note = NULL;
+	sqlite3 *db = open_analytics(r->w, &note);
+	cJSON *o = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(o, "tables");
+
+	for (size_t i = 0; i < ARRAY_LEN(tables); i++) {
+		cJSON *t = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(t, "name", tables[i]);
+		cJSON_AddBoolToObject(t, "available", db != NULL && has_table(db, tables[i], NULL));
+		cJSON_AddItemToArray(a, t);
+	}
+	if (note != NULL)
+		cJSON_AddStringToObject(o, "note", note);
+	sqlite3_close(db);
+	web_reply_json(r, 200, o);
+}
+
+/* Rows as objects; a column is numeric when every non-null value in the
+ * rows sent is an integer or a real, and at least one is. */
+static cJSON *
+table_rows(sqlite3 *db, const char *table, int64_t limit)
+{
+	int by_date = has_table(db, table, "block_date");
+	char *sql = by_date ?
+	    xasprintf("SELECT * FROM (SELECT * FROM \"%s\" ORDER BY block_date DESC LIMIT ?1)"
+	    " ORDER BY block_date", table) :
+	    xasprintf("SELECT * FROM \"%s\" ORDER BY rowid LIMIT ?1", table);
+	sqlite3_stmt *st = NULL;
+	cJSON *o = NULL, *cols, *rows;
+	int n, *numeric = NULL, *seen = NULL;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		log_warn("web: analytics: %s: %s", sql, sqlite3_errmsg(db));
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, limit);
+	n = sqlite3_column_count(st);
+	numeric = xcalloc((size_t)n + 1, sizeof(int));
+	seen = xcalloc((size_t)n + 1, sizeof(int));
+	for (int c = 0; c < n; c++)
+		numeric[c] = 1;
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "table", table);
+	cols = cJSON_AddArrayToObject(o, "columns");
+	rows = cJSON_AddArrayToObject(o, "rows");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		cJSON *row = cJSON_CreateObject();
+
+		for (int c = 0; c < n; c++) {
+			const char *name = sqlite3_column_name(st, c);
+
+			switch (sqlite3_column_type(st, c)) {
+			case SQLITE_INTEGER:
+				cJSON_AddNumberToObject(row, name, (double)sqlite3_column_int64(st, c));
+				seen[c] = 1;
+				break;
+			case SQLITE_FLOAT:
+				cJSON_AddNumberToObject(row, name, sqlite3_column_double(st, c));
+				seen[c] = 1;
+				break;
+			case SQLITE_NULL:
+				cJSON_AddNullToObject(row, name);
+				break;
+			default:
+				cJSON_AddStringToObject(row, name, (const char *)sqlite3_column_text(st, c));
+				numeric[c] = 0;
+			}
+		}
+		cJSON_AddItemToArray(rows, row);
+	}
+	for (int c = 0; c < n; c++) {
+		cJSON *col = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(col, "name", sqlite3_column_name(st, c));
+		cJSON_AddBoolToObject(col, "numeric", numeric[c] && seen[c]);
+		cJSON_AddItemToArray(cols, col);
+	}
+	cJSON_AddItemToObject(o, "x", by_date ? cJSON_CreateString("block_date") :
+	    cJSON_CreateNull());
+out:
+	sqlite3_finalize(st);
+	free(numeric);
+	free(seen);
+	free(sql);
+	return o;
+}
+
+void
+api_analytics_table(struct web_req *r)
+{
+	const char *table = NULL, *note = NULL;
+	int64_t limit;
+	sqlite3 *db;
+	cJSON *o;
+
+	for (size_t i = 0; i < ARRAY_LEN(tables); i++)
+		if (strcmp(r->seg[3], tables[i]) == 0)
+			table = tables[i];
+	if (table == NULL) {
+		web_reply_error(r, 404, "no analytics table '%s' (see /api/v1/analytics)", r->seg[3]);
+		return;
+	}
+	if (web_query_int(r, "limit", ROWS_DEFAULT, 1, ROWS_MAX, &limit) != 0)
+		return;
+	db = open_analytics(r->w, &note);
+	if (db == NULL) {
+		web_reply_json(r, 200, empty_with_note(table, note));
+		return;
+	}
+	if (!has_table(db, table, NULL))
+		o = empty_with_note(table, "the table does not exist yet: its aggregate has not run");
+	else if ((o = table_rows(db, table, limit)) == NULL)
+		o = empty_with_note(table, "the table cannot be read (see the server log)");
+	sqlite3_close(db);
+	web_reply_json(r, 200, o);
+}
