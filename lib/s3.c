@@ -741,8 +741,10 @@ sts_assume(struct s3 *s)
 	/* "2024-03-01T12:00:00Z", maybe with fractions of a second. */
 	char *dot = exp != NULL ? strchr(exp, '.') : NULL;
 
-	if (dot != NULL)
-		strcpy(dot, "Z");
+	if (dot != NULL) {
+		dot[0] = 'Z';	/* the fraction is at least one digit long */
+		dot[1] = '\0';
+	}
 	if (exp == NULL || time_parse(exp, &s->expires) != 0)
 		s->expires = time_now() + 900;	/* STS's shortest duration */
 	log_debug("s3: credentials for %s from STS until %s", s->role_arn, exp ? exp : "?");
