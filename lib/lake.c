@@ -904,7 +904,7 @@ lake_delete(struct lake *l, const char *key)
 int
 lake_split_uri(const char *uri, char **root, char **key)
 {
-	const char *slash;
+	const char *slash, *why;
 	char *path;
 
 	*root = *key = NULL;
@@ -912,6 +912,10 @@ lake_split_uri(const char *uri, char **root, char **key)
 		slash = strchr(uri + strlen("s3://"), '/');
 		if (slash == NULL || slash[1] == '\0') {
 			log_error("%s: names a bucket, not an object", uri);
+			return -1;
+		}
+		if ((why = key_problem(slash + 1, 0)) != NULL) {
+			log_error("%s: bad key: %s", uri, why);
 			return -1;
 		}
 		*root = xstrndup(uri, (size_t)(slash - uri));

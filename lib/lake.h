@@ -50,7 +50,8 @@ int lake_delete(struct lake *l, const char *key);
 
 /* Splits the URI of one object into a root lake_open accepts and a key:
  * s3://bucket/a/b.csv -> "s3://bucket", "a/b.csv"; a file URI or path ->
- * its folder and file name.  0 (caller frees both) or -1 (printed). */
+ * its folder and file name.  0 (caller frees both) or -1 (printed: no
+ * key, or an S3 key lake functions would refuse). */
 int lake_split_uri(const char *uri, char **root, char **key);
 
 #endif

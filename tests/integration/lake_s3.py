@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-# lake_s3.py: `sta lake` against two S3 endpoints the test starts itself.
+# lake_s3.py: `sta lake` against two S3 endpoints the test starts itself
+# (and, briefly, against a local folder).
 #
 # tests/fakes/sigv4_check.py recomputes the SigV4 signature of every
 # request independently (checked first against AWS's published examples)
@@ -122,6 +123,26 @@ big_path = write("big.bin", BIG)
 small_path = write("small.csv", CSV)
 
 try:
+    # ---- a local lake through the same commands ----
+    root = os.path.join(T, "lake")
+    furi = "file://" + root + "/export/blocks/block_date=2024-03-01/blocks%20a.csv"
+    r = lake("put", small_path, furi)
+    stored = os.path.join(root, "export", "blocks", "block_date=2024-03-01", "blocks a.csv")
+    ok(r.returncode == 0 and open(stored, "rb").read() == CSV,
+       "local: put to a file:// URI (%20 decoded) stores the bytes in the partition folder", r.stderr)
+    r = lake("ls", root)
+    is_(r.stdout, furi + "\n", "local: ls of a plain path prints the file:// URI")
+    r = lake("get", stored, "-", binary=True)
+    is_(r.stdout, CSV, "local: get of a plain path to stdout")
+    r1 = lake("rm", furi)
+    r2 = lake("exists", furi)
+    is_((r1.returncode, r2.returncode, os.path.exists(stored)), (0, 1, False), "local: rm, then exists says 1")
+    r = lake("put", small_path, "s3://bucket/a/../b.csv")
+    ok(r.returncode == 64 and "'..'" in r.stderr, "a key with '..' is a usage error (64), before any request",
+       r.stderr)
+    r = lake("get")
+    is_(r.returncode, 64, "get without a URI: usage (64)")
+
     # ---- the signature checker ----
     r = subprocess.run([sys.executable, CHECK, "--self-test"], capture_output=True, text=True)
     ok(r.returncode == 0, "the signature checker reproduces AWS's published SigV4 examples", r.stdout)
@@ -258,6 +279,8 @@ try:
     r1 = lake("rm", uri, env=env)
     r2 = lake("exists", uri, env=env)
     is_((r1.returncode, r2.returncode), (0, 1), "s3rver: rm, then exists says it is gone")
+except Exception as e:  # a broken step must show as a failure, not a traceback
+    ok(False, "the test ran to its end", f"{type(e).__name__}: {e}")
 finally:
     for p in procs:
         p.kill()

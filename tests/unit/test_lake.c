@@ -482,6 +482,7 @@ test_uris(void **state)
 	free(key);
 	assert_int_equal(lake_split_uri("s3://bucket/", &root, &key), -1);
 	assert_int_equal(lake_split_uri("s3://bucket", &root, &key), -1);
+	assert_int_equal(lake_split_uri("s3://bucket/a/../b.csv", &root, &key), -1);
 	assert_int_equal(lake_split_uri("/x/y/z.csv", &root, &key), 0);
 	assert_string_equal(root, "/x/y");
 	assert_string_equal(key, "z.csv");
