@@ -882,7 +882,7 @@ lake_list(struct lake *l, const char *prefix, struct strv *keys)
 	if (key_check(l, prefix, 1) < 0)
 		return -1;
 	rc = l->ops->list(l, prefix, &found);
-	if (rc == 0) {
+	if (rc == 0 && found.n > 0) {
 		qsort(found.v, found.n, sizeof(*found.v), cmp_str);
 		for (size_t i = 0; i < found.n; i++) {
 			strv_push_take(keys, found.v[i]);
