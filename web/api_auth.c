@@ -236,7 +236,8 @@ ui_login_page(struct web_req *r)
 	auth_random_hex(csrf, 16);
 	buf_puts(&b, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-	    "<title>sta: log in</title><link rel=\"stylesheet\" href=\"/static/style.css\">"
+	    "<title>sta: log in</title><link rel=\"icon\" href=\"data:,\">"
+	    "<link rel=\"stylesheet\" href=\"/static/style.css\">"
 	    "</head><body class=\"login\"><main class=\"login-box\"><h1>sta</h1>"
 	    "<form method=\"post\" action=\"/login\" id=\"login-form\">");
 	if (err != NULL)
@@ -255,7 +256,8 @@ ui_login_page(struct web_req *r)
 	cookie = xasprintf(LOGIN_CSRF_COOKIE "=%s; Path=/login; HttpOnly; SameSite=Strict", csrf);
 	MHD_add_response_header(r->resp, MHD_HTTP_HEADER_SET_COOKIE, cookie);
 	MHD_add_response_header(r->resp, "Content-Security-Policy",
-	    "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'");
+	    "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self';"
+	    " base-uri 'none'");
 	free(cookie);
 }
 
