@@ -5,6 +5,7 @@
  * a database or table that does not exist yet gives an empty list with a
  * note, since a fresh deployment has run no aggregate yet.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,15 +97,42 @@ api_analytics_list(struct web_req *r)
 	web_reply_json(r, 200, o);
 }
 
-/* Rows as objects; a column is numeric when every non-null value in the
- * rows sent is an integer or a real, and at least one is. */
+/* Whether text is a decimal number ("12", "-0.5", "1e18"): the stores
+ * keep wei amounts and rounded averages as exact decimal text. */
+static int
+decimal_text(const char *s)
+{
+	char *end;
+
+	if (s == NULL || *s == '\0')
+		return 0;
+	errno = 0;
+	(void)strtod(s, &end);
+	return *end == '\0' && errno != ERANGE;
+}
+
+/* The column the charts use as x: the first of these the table has. */
+static const char *
+x_column(sqlite3 *db, const char *table)
+{
+	static const char *const names[] = { "block_date", "day", "date" };
+
+	for (size_t i = 0; i < ARRAY_LEN(names); i++)
+		if (has_table(db, table, names[i]))
+			return names[i];
+	return NULL;
+}
+
+/* The latest rows as objects, oldest first.  A column is numeric when
+ * every non-null value sent is an integer, a real or decimal text (sent
+ * as text, exact), and at least one is. */
 static cJSON *
 table_rows(sqlite3 *db, const char *table, int64_t limit)
 {
-	int by_date = has_table(db, table, "block_date");
-	char *sql = by_date ?
-	    xasprintf("SELECT * FROM (SELECT * FROM \"%s\" ORDER BY block_date DESC LIMIT ?1)"
-	    " ORDER BY block_date", table) :
+	const char *x = x_column(db, table);
+	char *sql = x != NULL ?
+	    xasprintf("SELECT * FROM (SELECT * FROM \"%s\" ORDER BY \"%s\" DESC, rowid DESC"
+	    " LIMIT ?1) ORDER BY \"%s\", rowid", table, x, x) :
 	    xasprintf("SELECT * FROM \"%s\" ORDER BY rowid LIMIT ?1", table);
 	sqlite3_stmt *st = NULL;
 	cJSON *o = NULL, *cols, *rows;
@@ -142,9 +170,15 @@ table_rows(sqlite3 *db, const char *table, int64_t limit)
 			case SQLITE_NULL:
 				cJSON_AddNullToObject(row, name);
 				break;
-			default:
-				cJSON_AddStringToObject(row, name, (const char *)sqlite3_column_text(st, c));
-				numeric[c] = 0;
+			default: {
+				const char *v = (const char *)sqlite3_column_text(st, c);
+
+				cJSON_AddStringToObject(row, name, v != NULL ? v : "");
+				if (decimal_text(v))
+					seen[c] = 1;
+				else
+					numeric[c] = 0;
+			}
 			}
 		}
 		cJSON_AddItemToArray(rows, row);
@@ -156,8 +190,7 @@ table_rows(sqlite3 *db, const char *table, int64_t limit)
 		cJSON_AddBoolToObject(col, "numeric", numeric[c] && seen[c]);
 		cJSON_AddItemToArray(cols, col);
 	}
-	cJSON_AddItemToObject(o, "x", by_date ? cJSON_CreateString("block_date") :
-	    cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "x", x != NULL ? cJSON_CreateString(x) : cJSON_CreateNull());
 out:
 	sqlite3_finalize(st);
 	free(numeric);
