@@ -20,10 +20,9 @@
 
 #include "lib/log.h"
 #include "web/http.h"
+#include "web/logmask.h"
 
 #define READ_CHUNK (64 * 1024)
-#define SECRET_MIN 4            /* shorter values would mask ordinary text */
-#define MASK "***"
 
 struct log_stream {
 	struct web *w;
@@ -36,9 +35,7 @@ struct log_stream {
 	int suspended;
 	struct buf out;             /* masked, ready to send */
 	size_t out_pos;
-	struct buf carry;           /* read but not yet masked */
-	struct strv secrets;        /* longest first */
-	size_t max_secret;
+	struct logmask *mask;       /* holds back what may begin a secret */
 	struct log_stream *next;
 };
 
@@ -61,78 +58,34 @@ try_running(struct web *w, int64_t pk)
 
 /* ------------------------------------------------------------ masking */
 
-struct secrets_ctx {
-	struct strv *sv;
-};
-
 static int
 secret_cb(void *arg, const char *key, const char *value, int is_secret)
 {
 	struct strv *sv = arg;
 
 	(void)key;
-	if (is_secret && value != NULL && strlen(value) >= SECRET_MIN)
+	if (is_secret && value != NULL)
 		strv_push(sv, value);
 	return 0;
 }
 
-static int
-longer_first(const void *a, const void *b)
+static struct logmask *
+load_secrets(struct web *w)
 {
-	size_t la = strlen(*(char *const *)a), lb = strlen(*(char *const *)b);
+	struct strv sv = {0};
+	struct logmask *m;
 
-	return la < lb ? 1 : la > lb ? -1 : 0;
-}
-
-static void
-load_secrets(struct log_stream *s)
-{
-	store_vars_list(s->w->store, secret_cb, &s->secrets);
-	if (s->secrets.n > 1)
-		qsort(s->secrets.v, s->secrets.n, sizeof(char *), longer_first);
-	if (s->secrets.n > 0)
-		s->max_secret = strlen(s->secrets.v[0]);
-}
-
-/* Moves carry to out with secrets masked, holding back the last
- * max_secret - 1 bytes unless final: a secret that starts before the
- * held-back tail always ends inside carry, so it is never split. */
-static void
-mask(struct log_stream *s, int final)
-{
-	struct buf *c = &s->carry;
-	size_t keep = final || s->max_secret == 0 ? 0 : s->max_secret - 1;
-	size_t limit = c->len > keep ? c->len - keep : 0, i = 0;
-
-	if (s->secrets.n == 0) {
-		buf_append(&s->out, c->data, c->len);
-		c->len = 0;
-		return;
-	}
-	while (i < limit) {
-		size_t m = 0;
-
-		for (size_t k = 0; k < s->secrets.n && m == 0; k++) {
-			size_t len = strlen(s->secrets.v[k]);
-
-			if (i + len <= c->len && memcmp(c->data + i, s->secrets.v[k], len) == 0)
-				m = len;
-		}
-		if (m > 0) {
-			buf_puts(&s->out, MASK);
-			i += m;
-		} else {
-			buf_putc(&s->out, c->data[i++]);
-		}
-	}
-	memmove(c->data, c->data + i, c->len - i);
-	c->len -= i;
+	store_vars_list(w->store, secret_cb, &sv);
+	m = logmask_new((const char *const *)sv.v, sv.n);
+	strv_free(&sv);
+	return m;
 }
 
 /* ------------------------------------------------------------ reading */
 
-/* Reads what the file has beyond what was read.  Returns bytes read, 0 at
- * its end (or while it does not exist yet), -1 on an error. */
+/* Reads what the file has beyond what was read into out, masked.
+ * Returns bytes read, 0 at its end (or while it does not exist yet), -1
+ * on an error. */
 static ssize_t
 read_more(struct log_stream *s)
 {
@@ -148,7 +101,7 @@ read_more(struct log_stream *s)
 		n = read(s->fd, chunk, sizeof(chunk));
 	while (n < 0 && errno == EINTR);
 	if (n > 0)
-		buf_append(&s->carry, chunk, (size_t)n);
+		logmask_feed(s->mask, chunk, (size_t)n, &s->out);
 	return n;
 }
 
@@ -180,10 +133,8 @@ reader(void *cls, uint64_t pos, char *buf, size_t max)
 		}
 		s->out.len = s->out_pos = 0;
 		n = read_more(s);
-		if (n > 0) {
-			mask(s, 0);
+		if (n > 0)
 			continue;
-		}
 		if (n < 0) {
 			log_warn("web: reading %s: %s", s->path, strerror(errno));
 			return MHD_CONTENT_READER_END_WITH_ERROR;
@@ -192,8 +143,8 @@ reader(void *cls, uint64_t pos, char *buf, size_t max)
 			stream_wait(s);
 			return 0;
 		}
-		if (s->carry.len > 0) {
-			mask(s, 1);
+		if (logmask_pending(s->mask) > 0) {
+			logmask_flush(s->mask, &s->out);
 			continue;
 		}
 		return MHD_CONTENT_READER_END_OF_STREAM;
@@ -214,8 +165,7 @@ stream_free(void *cls)
 	if (s->fd >= 0)
 		close(s->fd);
 	buf_free(&s->out);
-	buf_free(&s->carry);
-	strv_free(&s->secrets);
+	logmask_free(s->mask);
 	free(s->path);
 	free(s);
 }
@@ -317,7 +267,7 @@ api_try_log(struct web_req *r)
 		stream_free(s);
 		goto out;
 	}
-	load_secrets(s);
+	s->mask = load_secrets(r->w);
 	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, reader, s,
 	    stream_free);
 	if (resp == NULL) {
