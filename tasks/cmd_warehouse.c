@@ -92,6 +92,12 @@ cmd_load(const struct cli_env *env, int argc, char **argv)
 		store = getenv("STA_STORE");
 	if (file == NULL && store && str_has_prefix(store, "redshift:")) {
 		/* Redshift reads the partition from S3 itself. */
+		if (!str_has_prefix(root, "s3://")) {
+			fprintf(stderr, "sta load: Redshift loads %s %s from S3: the lake must be an "
+			    "s3:// URI, not %s\n", t->name, date, root);
+			rc = 1;
+			goto out;
+		}
 		s3 = lake_uri(lake, key);
 		file = s3;
 	} else if (file == NULL) {

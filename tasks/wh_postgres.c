@@ -70,6 +70,15 @@ libpq_uri(const char *uri, int redshift)
 	return buf_detach(&b);
 }
 
+/* Server notices ("relation ... already exists, skipping") go to the
+ * debug log, not the task's output. */
+static void
+quiet_notice(void *arg, const char *message)
+{
+	(void)arg;
+	log_debug("postgres: %s", message);
+}
+
 static void *
 open_common(const char *uri, int redshift)
 {
@@ -95,6 +104,7 @@ open_common(const char *uri, int redshift)
 		log_error("store %s: %s", uri, PQerrorMessage(p->conn));
 		goto fail;
 	}
+	PQsetNoticeProcessor(p->conn, quiet_notice, NULL);
 	return p;
 fail:
 	PQfinish(p->conn);
@@ -288,7 +298,9 @@ pg_load(void *conn, const struct wh_table *t, const char *date, const char *path
 	}
 	if (run(p, "BEGIN", NULL) < 0)
 		goto out;
-	buf_printf(&sql, "CREATE TEMP TABLE stage_%s (LIKE %s)", t->name, t->name);
+	/* The stage has the data columns only, without the table's constraints. */
+	buf_printf(&sql, "CREATE TEMP TABLE stage_%s AS SELECT %s FROM %s WHERE 1 = 0", t->name,
+	    cols.data, t->name);
 	if (run(p, sql.data, NULL) < 0)
 		goto rollback;
 	buf_reset(&sql);
