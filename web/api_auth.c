@@ -20,6 +20,18 @@
 static const char DUMMY_HASH[] = "$argon2id$v=19$m=65536,t=2,p=1$QKEnCN/olZYPeuCgQS5KNA$"
     "Wv0fVy35kENLQuAg8oflI8Qdf1tbTLLro6fFoz2krqo";
 
+/* Records a change of users or tokens in the audit log. */
+static void
+audit(struct web_req *r, const char *action, cJSON *detail)
+{
+	char *d = cJSON_PrintUnformatted(detail);
+
+	if (store_audit(r->w->store, r->actor, action, NULL, NULL, NULL, 0, d) != 0)
+		log_warn("web: could not audit %s by %s", action, r->actor);
+	free(d);
+	cJSON_Delete(detail);
+}
+
 /* -------------------------------------------------------------- session */
 
 static cJSON *
@@ -385,8 +397,11 @@ new_user_done(struct web_job *j)
 	}
 	log_info("web: %s added user %s (%s)", r->actor, u->name, auth_role_name(u->role));
 	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "name", u->name);
+	cJSON_AddStringToObject(o, "user", u->name);
 	cJSON_AddStringToObject(o, "role", auth_role_name(u->role));
+	audit(r, "user_add", cJSON_Duplicate(o, 1));
+	cJSON_ReplaceItemInObject(o, "user", cJSON_CreateString(u->name));
+	cJSON_AddItemToObject(o, "name", cJSON_DetachItemFromObject(o, "user"));
 	web_reply_json(r, 201, o);
 }
 
@@ -446,8 +461,13 @@ api_users_delete(struct web_req *r)
 		web_reply_error(r, 404, "no user '%s'", r->seg[3]);
 	else if (rc != 0)
 		web_reply_error(r, 503, "could not remove the user");
-	else
+	else {
+		cJSON *d = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(d, "user", r->seg[3]);
+		audit(r, "user_remove", d);
 		reply_no_content(r);
+	}
 }
 
 void
@@ -498,6 +518,7 @@ api_tokens_create(struct web_req *r)
 	cJSON_AddStringToObject(o, "user", user);
 	cJSON_AddItemToObject(o, "name", cJSON_IsString(n) ? cJSON_CreateString(n->valuestring) :
 	    cJSON_CreateNull());
+	audit(r, "token_create", cJSON_Duplicate(o, 1));
 	cJSON_AddStringToObject(o, "token", token);
 	web_reply_json(r, 201, o);
 	sodium_memzero(token, strlen(token));
@@ -521,6 +542,11 @@ api_tokens_delete(struct web_req *r)
 		web_reply_error(r, 404, "no token %lld", (long long)id);
 	else if (rc != 0)
 		web_reply_error(r, 503, "could not revoke the token");
-	else
+	else {
+		cJSON *d = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(d, "token_id", (double)id);
+		audit(r, "token_revoke", d);
 		reply_no_content(r);
+	}
 }

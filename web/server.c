@@ -426,16 +426,15 @@ web_defer(struct web_req *r, struct web_job *j)
 	return 0;
 }
 
-/* Delivers finished jobs on the loop: their done callback replies and the
- * connection resumes, so MHD calls the request handler again to send it. */
+/* Delivers finished jobs: their done callback replies (it may write to
+ * the database, hence from the check watcher, see the top of this file)
+ * and the connection resumes, so MHD calls the request handler again to
+ * send the reply. */
 static void
-async_cb(struct ev_loop *loop, ev_async *a, int revents)
+jobs_deliver(struct web *w)
 {
-	struct web *w = a->data;
 	struct web_job *list;
 
-	(void)loop;
-	(void)revents;
 	pthread_mutex_lock(&w->jobs_lock);
 	list = w->jobs_done;
 	w->jobs_done = NULL;
@@ -453,6 +452,14 @@ async_cb(struct ev_loop *loop, ev_async *a, int revents)
 			j->free_fn(j->arg);
 		free(j);
 	}
+}
+
+static void
+async_cb(struct ev_loop *loop, ev_async *a, int revents)
+{
+	(void)loop;
+	(void)a;
+	(void)revents;          /* woke the loop: the check watcher delivers */
 }
 
 /* -------------------------------------------------------- static files */
@@ -894,6 +901,15 @@ check_cb(struct ev_loop *loop, ev_check *c, int revents)
 	MHD_UNSIGNED_LONG_LONG ms;
 
 	(void)revents;
+	/* Connections resume here, right before MHD_run: MHD handles a
+	 * resumption on its next run, and a resume from another callback
+	 * might wait for an unrelated wake-up. */
+	if (w->jobs_running > 0)
+		jobs_deliver(w);
+	if (ev_is_pending(&w->tick)) {
+		ev_clear_pending(loop, &w->tick);
+		logs_tick(w);
+	}
 	MHD_run(w->mhd);
 	ev_timer_stop(loop, &w->timer);
 	if (MHD_get_timeout(w->mhd, &ms) == MHD_YES) {
@@ -1072,7 +1088,7 @@ web_stop(struct web *w)
 		 * must have every connection resumed before it stops. */
 		while (w->jobs_running > 0) {
 			usleep(10000);
-			async_cb(w->loop, &w->async, 0);
+			jobs_deliver(w);
 		}
 		logs_stop_all(w);
 		MHD_run(w->mhd);
