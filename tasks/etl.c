@@ -31,6 +31,8 @@ static const struct etl_cmd *const commands[] = {
 	&etl_cmd_extract_geth_traces,
 	&etl_cmd_export_contracts,
 	&etl_cmd_export_tokens,
+	&etl_cmd_extract_security_token_events,
+	&etl_cmd_security_token_catalog,
 	&etl_cmd_get_block_range_for_date,
 	&etl_cmd_extract_csv_column,
 	&etl_cmd_extract_field,

@@ -147,5 +147,7 @@ extern const struct etl_cmd etl_cmd_export_contracts;
 extern const struct etl_cmd etl_cmd_export_tokens;
 extern const struct etl_cmd etl_cmd_extract_csv_column;
 extern const struct etl_cmd etl_cmd_extract_field;
+extern const struct etl_cmd etl_cmd_extract_security_token_events;
+extern const struct etl_cmd etl_cmd_security_token_catalog;
 
 #endif

@@ -30,6 +30,7 @@
 #include "tasks/bytecode.h"
 #include "tasks/ethval.h"
 #include "tasks/itemin.h"
+#include "tasks/sectoken.h"
 #include "tasks/rpc.h"
 
 /* Reads addresses, one per line (blank lines skipped), lower-cased.
@@ -133,6 +134,7 @@ read_sources(struct etl_args *a, const char *list_opt, const char *items_opt, in
 
 static const char *const contract_cols[] = {
 	"address", "bytecode", "function_sighashes", "is_erc20", "is_erc721", "block_number",
+	"standards",
 };
 
 static int
@@ -169,6 +171,7 @@ is_erc721(const struct strv *s)
 struct contracts_ctx {
 	struct strv addrs, blocks;
 	const char *block_tag;
+	int with_standards;
 	size_t batch;
 	struct itemout *out;
 	struct row row;
@@ -215,11 +218,20 @@ contracts_done(void *vctx, size_t job, cJSON *results[], size_t n)
 	for (size_t k = 0; k < n; k++) {
 		const char *code = results[k]->valuestring;
 		struct strv sighashes = {0};
+		struct buf std = {0};
 		unsigned char *bytes;
 		size_t len;
 
 		ethval_unhex(code, &bytes, &len);
 		bytecode_push4(bytes, len, 1, &sighashes);
+		if (c->with_standards) {
+			/* every PUSH4 of the code, not only the first block's */
+			struct strv all = {0};
+
+			bytecode_push4(bytes, len, 0, &all);
+			st_standards_of(&all, &std);
+			strv_free(&all);
+		}
 		free(bytes);
 		row_clear(&c->row);
 		row_str(&c->row, 0, c->addrs.v[job * c->batch + k]);
@@ -229,6 +241,9 @@ contracts_done(void *vctx, size_t job, cJSON *results[], size_t n)
 		row_bool(&c->row, 3, is_erc20(&sighashes));
 		row_bool(&c->row, 4, is_erc721(&sighashes));
 		row_list(&c->row, 2, &sighashes, 0);
+		if (c->with_standards)
+			row_str(&c->row, 6, std.data ? std.data : "");
+		buf_free(&std);
 		if (itemout_write(c->out, &c->row) < 0)
 			return -1;
 	}
@@ -249,6 +264,7 @@ run_export_contracts(struct etl_args *a)
 		return etl_usage_error(a, "-o/--output is required");
 	c.batch = (size_t)etl_int(a, "batch-size");
 	c.block_tag = etl_str(a, "block");
+	c.with_standards = etl_flag(a, "with-standards");
 	if (c.batch == 0 || etl_int(a, "max-workers") < 1)
 		return etl_usage_error(a, "--batch-size and --max-workers must be at least 1");
 	if ((rc = read_sources(a, "contract-addresses", "traces", 1, &c.addrs, &c.blocks)) != 0) {
@@ -263,7 +279,8 @@ run_export_contracts(struct etl_args *a)
 	}
 	rc = 1;
 	row_init(&c.row, ARRAY_LEN(contract_cols));
-	if ((c.out = itemout_open(opath, contract_cols, ARRAY_LEN(contract_cols))) == NULL)
+	if ((c.out = itemout_open(opath, contract_cols, ARRAY_LEN(contract_cols) - !c.with_standards)) ==
+	    NULL)
 		goto out;
 	c.progress = progress_start("contracts", c.addrs.n);
 	{
@@ -293,6 +310,8 @@ static const struct etl_opt export_contracts_opts[] = {
 	{"output", 'o', OPT_STR, NULL, "Contracts file (.csv or .json)"},
 	ETL_OPT_WORKERS, ETL_OPT_PROVIDER,
 	{"block", 0, OPT_STR, "latest", "Block whose code is read (number in hex, or latest)"},
+	{"with-standards", 0, OPT_FLAG, NULL, "Add a standards column: the token standards whose "
+	    "functions the code has (docs/security-tokens.md)"},
 	ETL_OPT_DATE, ETL_OPT_LAKE,
 	{"chain", 0, OPT_STR, "ethereum", "Chain name (accepted for compatibility)"},
 	{NULL, 0, 0, NULL, NULL},

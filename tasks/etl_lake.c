@@ -55,6 +55,8 @@ static const struct lake_spec specs[] = {
 	{"export_traces", 1, NULL, {{"output", "traces"}, {NULL, NULL}}, NULL, NULL},
 	{"export_contracts", 0, "block", {{"output", "contracts"}, {NULL, NULL}}, "traces", "traces"},
 	{"export_tokens", 0, "block", {{"output", "tokens"}, {NULL, NULL}}, "contracts", "contracts"},
+	{"extract_security_token_events", 0, NULL,
+	    {{"output", "security_token_events"}, {NULL, NULL}}, "logs", "logs"},
 };
 
 struct lake_run {
