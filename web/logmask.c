@@ -79,8 +79,11 @@ static void
 drain(struct logmask *m, int final, struct buf *out)
 {
 	struct buf *c = &m->carry;
-	size_t limit = c->len - (final ? 0 : held_back(m)), i = 0;
+	size_t limit, i = 0;
 
+	if (c->len == 0)
+		return;
+	limit = c->len - (final ? 0 : held_back(m));
 	while (i < limit) {
 		size_t hit = 0;
 

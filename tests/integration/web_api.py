@@ -16,7 +16,7 @@ import sys
 from datetime import datetime, timedelta, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from web_common import (ENV, HOME, STA, T, dag, done, is_, ok, procs, q, quote, start,  # noqa: E402
+from web_common import (ENV, HOME, SRC, STA, T, dag, done, is_, ok, procs, q, quote, start,  # noqa: E402
                         sta, stop, wait_for)
 
 SECRET = "s3cr3t-Value-42"
@@ -330,6 +330,18 @@ s, d = get("/api/v1/session")
 is_((s, d["user"], d["role"], d["auth_required"]), (200, "local", "admin", False),
     "on loopback requests are the local admin")
 
+# ------------------------------------------- the OpenAPI file's paths
+
+spec = open(os.path.join(SRC, "docs", "openapi.yaml")).read()
+doc_paths = re.findall(r"^  (/\S+):$", spec, re.M)
+ok(len(doc_paths) >= 20, "docs/openapi.yaml lists the paths", doc_paths)
+values = {"dag_id": "fan", "run_id": quote(RUN), "task_id": "start", "try_number": "1",
+          "table": "aggregate_metrics_by_day", "name": "nobody", "id": "999"}
+for p in doc_paths:
+    real = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], p)
+    s, d = srv.json("OPTIONS", real)
+    ok(s == 405, f"documented path {p} exists (a wrong method gets 405, not 404)", (s, d))
+
 # ---------------------------------------------- a log that follows a try
 
 sched = subprocess.Popen([STA, "scheduler", "--rescan-seconds", "1"], stdout=subprocess.DEVNULL,
@@ -365,6 +377,6 @@ ok(SECRET[:7].encode() not in got + rest, "no half of the secret was sent")
 is_(q(TRY_STATE, SLOW), [("success",)], "the stream ended once the try had ended")
 ok(srv.alive(), "the server answers after all of the above")
 sched.terminate()
-sched.wait()
+is_(sched.wait(), 0, "the scheduler stops cleanly")
 is_(stop(srv), 0, "sta web exits 0 on SIGTERM")
 done()

@@ -280,7 +280,7 @@ is_(q("select actor, action, detail from audit_log where actor like 'api:%' and 
      ("api:admin1", "token_revoke", json.dumps({"token_id": created_token["admin"]},
                                                separators=(",", ":")))],
     "user and token changes through the API are audited, with no token in them")
-stop(srv)
+is_(stop(srv), 0, "sta web stops cleanly")
 
 # ---------------------------------------- a public address needs a login
 
@@ -288,5 +288,5 @@ pub = start("web", "--bind", "0.0.0.0:0")
 s, h, b = pub.request("GET", "/api/v1/dags")
 is_(s, 401, "bound to 0.0.0.0, requests need credentials without --require-auth")
 is_(pub.request("GET", "/api/v1/dags", headers=bearer("admin"))[0], 200, "and a token opens it")
-stop(pub)
+is_(stop(pub), 0, "and it stops cleanly")
 done()

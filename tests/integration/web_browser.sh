@@ -61,7 +61,8 @@ check "an analytical store with $rows days" test "$(sqlite3 "$STA_HOME/analytics
 
 "$STA" scheduler --web 127.0.0.1:0 --require-auth --rescan-seconds 1 \
 	> "$T/scheduler.out" 2> "$T/scheduler.err" &
-t_pids+=($!)
+spid=$!
+t_pids+=("$spid")
 wait_for 60 grep -q 'http://' "$T/scheduler.out"
 url=$(sed -n 's|^sta web: \(http://[^ ]*\) .*|\1|p' "$T/scheduler.out")
 check "the scheduler serves the UI ($url)" test -n "$url"
@@ -85,6 +86,15 @@ is "and is audited as alice's" "$(sql "select actor from audit_log where action 
 is "every task instance of it succeeded (store)" \
 	"$(sql "select group_concat(ti.state) from task_instances ti join dag_runs r on r.id = ti.run_pk where r.run_id = '$run'")" \
 	"success,success,success"
+kill -TERM "$spid"
+wait "$spid"
+is "the scheduler with its web server stops cleanly on SIGTERM" "$?" 0
+if grep -q 'runtime error:\|Sanitizer' "$T/scheduler.err"; then
+	not_ok "no sanitizer reports from the scheduler"
+	grep -m 5 'runtime error:\|Sanitizer' "$T/scheduler.err" | sed 's/^/# /'
+else
+	ok "no sanitizer reports from the scheduler"
+fi
 ls "$shots"/*.png > /dev/null 2>&1
 check "screenshots were taken" test $? -eq 0
 artifacts

@@ -46,6 +46,14 @@ def is_(got, want, desc):
 
 
 def done():
+    # Servers built with sanitizers report to their stderr: any report fails.
+    reports = []
+    for name in sorted(os.listdir(T)):
+        if name.endswith(".log"):
+            text = open(os.path.join(T, name), errors="replace").read()
+            if "runtime error:" in text or "Sanitizer" in text:
+                reports.append(f"{name}: " + text[text.find("ERROR") if "ERROR" in text else 0:][:2000])
+    ok(not reports, "no sanitizer reports from the servers", "\n".join(reports))
     print(f"1..{n}")
     sys.exit(1 if failed else 0)
 
