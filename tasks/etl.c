@@ -500,6 +500,31 @@ pending_free(struct pending *p)
 }
 
 int
+etl_export(struct etl_args *a, struct etl_export *e)
+{
+	unsigned long long rows[ETL_MAX_OUTS];
+	struct rpc *r = etl_rpc_open(a);
+	int rc = 1;
+
+	if (r == NULL)
+		return EX_USAGE;
+	for (size_t i = 0; i < e->nout; i++)
+		if (e->paths[i] && (e->out[i] = itemout_open(e->paths[i], e->cols[i], e->ncols[i])) == NULL)
+			goto out;
+	e->progress = progress_start(e->what, e->total);
+	if (rpc_run(r, &e->work) < 0 || etl_commit_all(e->out, rows, e->nout) < 0)
+		goto out;
+	etl_result(e->names, rows, e->paths, e->nout);
+	rc = 0;
+out:
+	progress_end(e->progress);
+	for (size_t i = 0; i < e->nout; i++)
+		itemout_abort(e->out[i]);
+	rpc_close(r);
+	return rc;
+}
+
+int
 etl_commit_all(struct itemout **outs, unsigned long long *rows, size_t n)
 {
 	int rc = 0;

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "tasks/itemout.h"
+#include "tasks/rpc.h"
 
 /* Entry point from main(): argv[0] is "etl". Returns the exit status. */
 int etl_main(int argc, char **argv);
@@ -102,6 +103,24 @@ void pending_row(struct rendered *rd, size_t i, const struct itemout *o, const s
 /* Writes a job's rows to outs[] (NULL entries skipped) and forgets them. */
 int pending_flush(struct pending *p, size_t job, struct itemout *const *outs, size_t nouts);
 void pending_free(struct pending *p);
+
+/* An export over JSON-RPC, the part every such command shares: opens the
+ * outputs (out[i] for the callbacks; NULL where paths[i] is NULL) and the
+ * client, shows progress, runs the jobs, commits the outputs and prints
+ * the result, then closes everything.  Returns 0 or an exit status. */
+struct etl_export {
+	size_t nout;
+	const char *names[ETL_MAX_OUTS];
+	const char *paths[ETL_MAX_OUTS];
+	const char *const *cols[ETL_MAX_OUTS];
+	size_t ncols[ETL_MAX_OUTS];
+	struct itemout *out[ETL_MAX_OUTS];
+	const char *what;		/* progress unit: "blocks" */
+	uint64_t total;
+	struct progress *progress;
+	struct rpc_work work;		/* njobs, callbacks, ctx */
+};
+int etl_export(struct etl_args *a, struct etl_export *e);
 
 /* Options most commands share, as ethereum-etl spells them. */
 #define ETL_OPT_START {"start-block", 's', OPT_INT, "0", "Start block"}

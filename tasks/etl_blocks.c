@@ -143,10 +143,9 @@ map_tx(const cJSON *t, const char *timestamp_dec, struct row *r, char **why)
 struct blocks_ctx {
 	uint64_t start, end, batch;
 	int with_txs;
-	struct itemout *blocks, *txs;
+	struct etl_export ex;	/* out[0] blocks, out[1] transactions */
 	struct row brow, trow;
 	struct pending pending;
-	struct progress *progress;
 };
 
 static cJSON *
@@ -193,8 +192,8 @@ blocks_map(struct blocks_ctx *c, uint64_t n, const cJSON *b, struct rendered *rd
 	}
 	if (map_block(b, &c->brow, &err) < 0)
 		goto bad;
-	if (c->blocks)
-		pending_row(rd, 0, c->blocks, &c->brow);
+	if (c->ex.out[0])
+		pending_row(rd, 0, c->ex.out[0], &c->brow);
 	if (!c->with_txs)
 		return 0;
 	ts = ethval_dec(json_str(b, "timestamp"));
@@ -208,7 +207,7 @@ blocks_map(struct blocks_ctx *c, uint64_t n, const cJSON *b, struct rendered *rd
 		}
 		if (map_tx(t, ts, &c->trow, &err) < 0)
 			break;
-		pending_row(rd, 1, c->txs, &c->trow);
+		pending_row(rd, 1, c->ex.out[1], &c->trow);
 	}
 	free(ts);
 	if (err == NULL)
@@ -232,11 +231,9 @@ static int
 blocks_done(void *vctx, size_t job, cJSON *results[], size_t n)
 {
 	struct blocks_ctx *c = vctx;
-	struct itemout *outs[] = {c->blocks, c->txs};
-
 	(void)results;
-	progress_add(c->progress, n);
-	return pending_flush(&c->pending, job, outs, 2);
+	progress_add(c->ex.progress, n);
+	return pending_flush(&c->pending, job, c->ex.out, 2);
 }
 
 static int
@@ -244,48 +241,24 @@ run_export_blocks(struct etl_args *a)
 {
 	struct blocks_ctx c = {0};
 	const char *bpath = etl_str(a, "blocks-output"), *tpath = etl_str(a, "transactions-output");
-	struct rpc *r = NULL;
-	int rc = EX_USAGE;
+	int rc;
 
 	if ((rc = etl_block_range(a, &c.start, &c.end, &c.batch)) != 0)
 		return rc;
 	if (bpath == NULL && tpath == NULL)
 		return etl_usage_error(a, "either --blocks-output or --transactions-output must be given");
-	rc = 1;
-	if ((r = etl_rpc_open(a)) == NULL)
-		return EX_USAGE;
 	c.with_txs = tpath != NULL;
 	row_init(&c.brow, B_NCOLS);
 	row_init(&c.trow, T_NCOLS);
-	if (bpath && (c.blocks = itemout_open(bpath, block_cols, B_NCOLS)) == NULL)
-		goto out;
-	if (tpath && (c.txs = itemout_open(tpath, tx_cols, T_NCOLS)) == NULL)
-		goto out;
-	c.progress = progress_start("blocks", c.end - c.start + 1);
-	{
-		struct rpc_work w = {(size_t)((c.end - c.start) / c.batch + 1), blocks_make,
-		    blocks_check, blocks_done, &c, 0};
-		const char *names[] = {"blocks", "transactions"};
-		const char *paths[] = {bpath, tpath};
-		struct itemout *outs[] = {c.blocks, c.txs};
-		unsigned long long rows[2];
-
-		if (rpc_run(r, &w) < 0)
-			goto out;
-		c.blocks = c.txs = NULL;
-		if (etl_commit_all(outs, rows, 2) < 0)
-			goto out;
-		etl_result(names, rows, paths, 2);
-	}
-	rc = 0;
-out:
-	progress_end(c.progress);
-	itemout_abort(c.blocks);
-	itemout_abort(c.txs);
+	c.ex = (struct etl_export){.nout = 2, .names = {"blocks", "transactions"},
+	    .paths = {bpath, tpath}, .cols = {block_cols, tx_cols}, .ncols = {B_NCOLS, T_NCOLS},
+	    .what = "blocks", .total = c.end - c.start + 1,
+	    .work = {(size_t)((c.end - c.start) / c.batch + 1), blocks_make, blocks_check,
+	    blocks_done, &c, 0}};
+	rc = etl_export(a, &c.ex);
 	row_free(&c.brow);
 	row_free(&c.trow);
 	pending_free(&c.pending);
-	rpc_close(r);
 	return rc;
 }
 

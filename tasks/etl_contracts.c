@@ -173,9 +173,8 @@ struct contracts_ctx {
 	const char *block_tag;
 	int with_standards;
 	size_t batch;
-	struct itemout *out;
+	struct etl_export ex;
 	struct row row;
-	struct progress *progress;
 };
 
 static cJSON *
@@ -244,10 +243,10 @@ contracts_done(void *vctx, size_t job, cJSON *results[], size_t n)
 		if (c->with_standards)
 			row_str(&c->row, 6, std.data ? std.data : "");
 		buf_free(&std);
-		if (itemout_write(c->out, &c->row) < 0)
+		if (itemout_write(c->ex.out[0], &c->row) < 0)
 			return -1;
 	}
-	progress_add(c->progress, n);
+	progress_add(c->ex.progress, n);
 	return 0;
 }
 
@@ -256,8 +255,6 @@ run_export_contracts(struct etl_args *a)
 {
 	struct contracts_ctx c = {0};
 	const char *ipath = etl_str(a, "contract-addresses"), *opath = etl_str(a, "output");
-	struct rpc *r = NULL;
-	unsigned long long rows;
 	int rc;
 
 	if (opath == NULL)
@@ -273,33 +270,15 @@ run_export_contracts(struct etl_args *a)
 		return rc;
 	}
 	(void)ipath;
-	if ((r = etl_rpc_open(a)) == NULL) {
-		strv_free(&c.addrs);
-		return EX_USAGE;
-	}
-	rc = 1;
 	row_init(&c.row, ARRAY_LEN(contract_cols));
-	if ((c.out = itemout_open(opath, contract_cols, ARRAY_LEN(contract_cols) - !c.with_standards)) ==
-	    NULL)
-		goto out;
-	c.progress = progress_start("contracts", c.addrs.n);
-	{
-		struct rpc_work w = {(c.addrs.n + c.batch - 1) / c.batch, contracts_make,
-		    contracts_check, contracts_done, &c, 0};
-		const char *names[] = {"contracts"};
-
-		if (rpc_run(r, &w) < 0 || etl_commit_all(&c.out, &rows, 1) < 0)
-			goto out;
-		etl_result(names, &rows, &opath, 1);
-		rc = 0;
-	}
-out:
-	progress_end(c.progress);
-	itemout_abort(c.out);
+	c.ex = (struct etl_export){.nout = 1, .names = {"contracts"}, .paths = {opath},
+	    .cols = {contract_cols}, .ncols = {ARRAY_LEN(contract_cols) - !c.with_standards},
+	    .what = "contracts", .total = c.addrs.n, .work = {(c.addrs.n + c.batch - 1) / c.batch,
+	    contracts_make, contracts_check, contracts_done, &c, 0}};
+	rc = etl_export(a, &c.ex);
 	row_free(&c.row);
 	strv_free(&c.addrs);
 	strv_free(&c.blocks);
-	rpc_close(r);
 	return rc;
 }
 
@@ -442,9 +421,8 @@ struct tokens_ctx {
 	const char *block_tag;
 	int only_tokens;
 	size_t batch;
-	struct itemout *out;
+	struct etl_export ex;
 	struct row row;
-	struct progress *progress;
 };
 
 static cJSON *
@@ -518,10 +496,10 @@ tokens_done(void *vctx, size_t job, cJSON *results[], size_t n)
 		    c->row.cells[2].kind == CELL_NULL && c->row.cells[3].kind == CELL_NULL &&
 		    c->row.cells[4].kind == CELL_NULL)
 			continue;	/* a contract that answers no token call */
-		if (itemout_write(c->out, &c->row) < 0)
+		if (itemout_write(c->ex.out[0], &c->row) < 0)
 			return -1;
 	}
-	progress_add(c->progress, n / NCALLS);
+	progress_add(c->ex.progress, n / NCALLS);
 	return 0;
 }
 
@@ -530,8 +508,6 @@ run_export_tokens(struct etl_args *a)
 {
 	struct tokens_ctx c = {0};
 	const char *ipath = etl_str(a, "token-addresses"), *opath = etl_str(a, "output");
-	struct rpc *r = NULL;
-	unsigned long long rows;
 	int rc;
 
 	if (opath == NULL)
@@ -547,32 +523,15 @@ run_export_tokens(struct etl_args *a)
 		return rc;
 	}
 	(void)ipath;
-	if ((r = etl_rpc_open(a)) == NULL) {
-		strv_free(&c.addrs);
-		return EX_USAGE;
-	}
-	rc = 1;
 	row_init(&c.row, ARRAY_LEN(token_cols));
-	if ((c.out = itemout_open(opath, token_cols, ARRAY_LEN(token_cols))) == NULL)
-		goto out;
-	c.progress = progress_start("tokens", c.addrs.n);
-	{
-		struct rpc_work w = {(c.addrs.n + c.batch - 1) / c.batch, tokens_make, tokens_check,
-		    tokens_done, &c, 1};
-		const char *names[] = {"tokens"};
-
-		if (rpc_run(r, &w) < 0 || etl_commit_all(&c.out, &rows, 1) < 0)
-			goto out;
-		etl_result(names, &rows, &opath, 1);
-		rc = 0;
-	}
-out:
-	progress_end(c.progress);
-	itemout_abort(c.out);
+	c.ex = (struct etl_export){.nout = 1, .names = {"tokens"}, .paths = {opath},
+	    .cols = {token_cols}, .ncols = {ARRAY_LEN(token_cols)}, .what = "tokens",
+	    .total = c.addrs.n, .work = {(c.addrs.n + c.batch - 1) / c.batch, tokens_make,
+	    tokens_check, tokens_done, &c, 1}};
+	rc = etl_export(a, &c.ex);
 	row_free(&c.row);
 	strv_free(&c.addrs);
 	strv_free(&c.blocks);
-	rpc_close(r);
 	return rc;
 }
 

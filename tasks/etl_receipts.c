@@ -195,10 +195,9 @@ rpc_log_view(const cJSON *l, struct log_view *v, char *dec[2])
 struct receipts_ctx {
 	struct strv hashes;
 	uint64_t batch;
-	struct itemout *receipts, *logs;
+	struct etl_export ex;	/* out[0] receipts, out[1] logs */
 	struct row rrow, lrow;
 	struct pending pending;
-	struct progress *progress;
 };
 
 static cJSON *
@@ -238,8 +237,8 @@ receipt_map(struct receipts_ctx *c, const char *hash, const cJSON *t, struct ren
 	}
 	if (map_receipt(t, &c->rrow, &err) < 0)
 		goto bad;
-	if (c->receipts)
-		pending_row(rd, 0, c->receipts, &c->rrow);
+	if (c->ex.out[0])
+		pending_row(rd, 0, c->ex.out[0], &c->rrow);
 	cJSON_ArrayForEach(l, logs) {
 		const char *lh = json_str(l, "transactionHash");
 
@@ -249,8 +248,8 @@ receipt_map(struct receipts_ctx *c, const char *hash, const cJSON *t, struct ren
 		}
 		if (map_log(l, &c->lrow, &err) < 0)
 			goto bad;
-		if (c->logs)
-			pending_row(rd, 1, c->logs, &c->lrow);
+		if (c->ex.out[1])
+			pending_row(rd, 1, c->ex.out[1], &c->lrow);
 	}
 	return 0;
 bad:
@@ -272,11 +271,9 @@ static int
 receipts_done(void *vctx, size_t job, cJSON *results[], size_t n)
 {
 	struct receipts_ctx *c = vctx;
-	struct itemout *outs[] = {c->receipts, c->logs};
-
 	(void)results;
-	progress_add(c->progress, n);
-	return pending_flush(&c->pending, job, outs, 2);
+	progress_add(c->ex.progress, n);
+	return pending_flush(&c->pending, job, c->ex.out, 2);
 }
 
 /* Reads transaction hashes, one per line; blank lines are skipped. */
@@ -324,7 +321,6 @@ run_export_receipts(struct etl_args *a)
 	struct receipts_ctx c = {0};
 	const char *rpath = etl_str(a, "receipts-output"), *lpath = etl_str(a, "logs-output");
 	const char *hpath = etl_str(a, "transaction-hashes");
-	struct rpc *r = NULL;
 	int rc;
 
 	if (hpath == NULL)
@@ -338,43 +334,17 @@ run_export_receipts(struct etl_args *a)
 		strv_free(&c.hashes);
 		return EX_DATAERR;
 	}
-	rc = 1;
-	if ((r = etl_rpc_open(a)) == NULL) {
-		strv_free(&c.hashes);
-		return EX_USAGE;
-	}
 	row_init(&c.rrow, R_NCOLS);
 	row_init(&c.lrow, L_NCOLS);
-	if (rpath && (c.receipts = itemout_open(rpath, receipt_cols, R_NCOLS)) == NULL)
-		goto out;
-	if (lpath && (c.logs = itemout_open(lpath, log_cols, L_NCOLS)) == NULL)
-		goto out;
-	c.progress = progress_start("receipts", c.hashes.n);
-	{
-		struct rpc_work w = {(c.hashes.n + c.batch - 1) / c.batch, receipts_make,
-		    receipts_check, receipts_done, &c, 0};
-		const char *names[] = {"receipts", "logs"};
-		const char *paths[] = {rpath, lpath};
-		struct itemout *outs[] = {c.receipts, c.logs};
-		unsigned long long rows[2];
-
-		if (rpc_run(r, &w) < 0)
-			goto out;
-		c.receipts = c.logs = NULL;
-		if (etl_commit_all(outs, rows, 2) < 0)
-			goto out;
-		etl_result(names, rows, paths, 2);
-		rc = 0;
-	}
-out:
-	progress_end(c.progress);
-	itemout_abort(c.receipts);
-	itemout_abort(c.logs);
+	c.ex = (struct etl_export){.nout = 2, .names = {"receipts", "logs"}, .paths = {rpath, lpath},
+	    .cols = {receipt_cols, log_cols}, .ncols = {R_NCOLS, L_NCOLS}, .what = "receipts",
+	    .total = c.hashes.n, .work = {(c.hashes.n + c.batch - 1) / c.batch, receipts_make,
+	    receipts_check, receipts_done, &c, 0}};
+	rc = etl_export(a, &c.ex);
 	row_free(&c.rrow);
 	row_free(&c.lrow);
 	pending_free(&c.pending);
 	strv_free(&c.hashes);
-	rpc_close(r);
 	return rc;
 }
 
@@ -514,10 +484,9 @@ const struct etl_cmd etl_cmd_extract_token_transfers = {
 struct transfers_ctx {
 	uint64_t start, end, batch;
 	struct strv tokens;
-	struct itemout *out;
+	struct etl_export ex;
 	struct row row;
 	unsigned long long bad;
-	struct progress *progress;
 };
 
 static cJSON *
@@ -594,10 +563,10 @@ transfers_done(void *vctx, size_t job, cJSON *results[], size_t n)
 		strv_free(&v.topics);
 		free(dec[0]);
 		free(dec[1]);
-		if (t > 0 && itemout_write(c->out, &c->row) < 0)
+		if (t > 0 && itemout_write(c->ex.out[0], &c->row) < 0)
 			return -1;
 	}
-	progress_add(c->progress, last - first + 1);
+	progress_add(c->ex.progress, last - first + 1);
 	return 0;
 }
 
@@ -606,8 +575,6 @@ run_export_token_transfers(struct etl_args *a)
 {
 	struct transfers_ctx c = {0};
 	const char *opath = etl_str(a, "output"), *tokens = etl_str(a, "tokens");
-	struct rpc *r = NULL;
-	unsigned long long rows;
 	int rc;
 
 	if ((rc = etl_block_range(a, &c.start, &c.end, &c.batch)) != 0)
@@ -629,36 +596,16 @@ run_export_token_transfers(struct etl_args *a)
 		}
 		free(list);
 	}
-	rc = 1;
-	if ((r = etl_rpc_open(a)) == NULL) {
-		strv_free(&c.tokens);
-		return EX_USAGE;
-	}
 	row_init(&c.row, X_NCOLS);
-	if ((c.out = itemout_open(opath, transfer_cols, X_NCOLS)) == NULL)
-		goto out;
-	c.progress = progress_start("blocks", c.end - c.start + 1);
-	{
-		struct rpc_work w = {(size_t)((c.end - c.start) / c.batch + 1), transfers_make,
-		    transfers_check, transfers_done, &c, 0};
-		const char *names[] = {"token_transfers"};
-		const char *paths[] = {opath};
-
-		if (rpc_run(r, &w) < 0)
-			goto out;
-		if (c.bad)
-			log_warn("%llu Transfer events skipped as malformed", c.bad);
-		if (etl_commit_all(&c.out, &rows, 1) < 0)
-			goto out;
-		etl_result(names, &rows, paths, 1);
-		rc = 0;
-	}
-out:
-	progress_end(c.progress);
-	itemout_abort(c.out);
+	c.ex = (struct etl_export){.nout = 1, .names = {"token_transfers"}, .paths = {opath},
+	    .cols = {transfer_cols}, .ncols = {X_NCOLS}, .what = "blocks",
+	    .total = c.end - c.start + 1, .work = {(size_t)((c.end - c.start) / c.batch + 1),
+	    transfers_make, transfers_check, transfers_done, &c, 0}};
+	rc = etl_export(a, &c.ex);
+	if (c.bad)
+		log_warn("%llu Transfer events skipped as malformed", c.bad);
 	row_free(&c.row);
 	strv_free(&c.tokens);
-	rpc_close(r);
 	return rc;
 }
 

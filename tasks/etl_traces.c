@@ -339,11 +339,10 @@ trace_row(struct trace *t, struct row *r)
 
 struct traces_ctx {
 	uint64_t start, end, batch;
-	struct itemout *out;
+	struct etl_export ex;
 	struct traces ts;
 	struct row row;
 	struct pending pending;
-	struct progress *progress;
 };
 
 static cJSON *
@@ -411,7 +410,7 @@ traces_check(void *vctx, size_t job, size_t k, const cJSON *result, char **why)
 		return -1;
 	for (size_t i = 0; i < c->ts.n; i++) {
 		trace_row(&c->ts.v[i], &c->row);
-		pending_row(rd, 0, c->out, &c->row);
+		pending_row(rd, 0, c->ex.out[0], &c->row);
 	}
 	return 0;
 }
@@ -422,51 +421,43 @@ traces_done(void *vctx, size_t job, cJSON *results[], size_t n)
 	struct traces_ctx *c = vctx;
 
 	(void)results;
-	progress_add(c->progress, n);
-	return pending_flush(&c->pending, job, &c->out, 1);
+	progress_add(c->ex.progress, n);
+	return pending_flush(&c->pending, job, c->ex.out, 1);
+}
+
+/* The export_traces and export_geth_traces commands around their jobs. */
+static int
+run_traces_export(struct etl_args *a, struct traces_ctx *c, const char *name,
+    const char *const *cols, size_t ncols, rpc_make_fn make, rpc_check_fn check,
+    rpc_done_fn done)
+{
+	int rc;
+
+	if ((rc = etl_block_range(a, &c->start, &c->end, &c->batch)) != 0)
+		return rc;
+	if (etl_str(a, "output") == NULL)
+		return etl_usage_error(a, "missing option -o/--output");
+	row_init(&c->row, ncols);
+	c->ex = (struct etl_export){.nout = 1, .names = {name}, .paths = {etl_str(a, "output")},
+	    .cols = {cols}, .ncols = {ncols}, .what = "blocks", .total = c->end - c->start + 1,
+	    .work = {(size_t)((c->end - c->start) / c->batch + 1), make, check, done, c, 0}};
+	rc = etl_export(a, &c->ex);
+	traces_free(&c->ts);
+	row_free(&c->row);
+	pending_free(&c->pending);
+	return rc;
 }
 
 static int
 run_export_traces(struct etl_args *a)
 {
 	struct traces_ctx c = {0};
-	const char *opath = etl_str(a, "output");
-	struct rpc *r = NULL;
-	unsigned long long rows;
-	int rc;
 
-	if ((rc = etl_block_range(a, &c.start, &c.end, &c.batch)) != 0)
-		return rc;
-	if (opath == NULL)
-		return etl_usage_error(a, "missing option -o/--output");
 	if (etl_flag(a, "genesis-traces") || etl_flag(a, "daofork-traces"))
 		return etl_usage_error(a, "--genesis-traces and --daofork-traces (mainnet's built-in "
 		    "allocations) are not supported");
-	if ((r = etl_rpc_open(a)) == NULL)
-		return EX_USAGE;
-	rc = 1;
-	row_init(&c.row, C_NCOLS);
-	if ((c.out = itemout_open(opath, trace_cols, C_NCOLS)) == NULL)
-		goto out;
-	c.progress = progress_start("blocks", c.end - c.start + 1);
-	{
-		struct rpc_work w = {(size_t)((c.end - c.start) / c.batch + 1), traces_make,
-		    traces_check, traces_done, &c, 0};
-		const char *names[] = {"traces"};
-
-		if (rpc_run(r, &w) < 0 || etl_commit_all(&c.out, &rows, 1) < 0)
-			goto out;
-		etl_result(names, &rows, &opath, 1);
-		rc = 0;
-	}
-out:
-	progress_end(c.progress);
-	itemout_abort(c.out);
-	traces_free(&c.ts);
-	row_free(&c.row);
-	pending_free(&c.pending);
-	rpc_close(r);
-	return rc;
+	return run_traces_export(a, &c, "traces", trace_cols, C_NCOLS, traces_make, traces_check,
+	    traces_done);
 }
 
 static const struct etl_opt export_traces_opts[] = {
@@ -542,10 +533,10 @@ geth_done(void *vctx, size_t job, cJSON *results[], size_t n)
 		row_u64(&c->row, 0, c->start + job * c->batch + k);
 		csv = xstrdup(json.data);
 		row_objlist_take(&c->row, 1, csv, buf_detach(&json));
-		if (itemout_write(c->out, &c->row) < 0)
+		if (itemout_write(c->ex.out[0], &c->row) < 0)
 			return -1;
 	}
-	progress_add(c->progress, n);
+	progress_add(c->ex.progress, n);
 	return 0;
 }
 
@@ -553,38 +544,9 @@ static int
 run_export_geth_traces(struct etl_args *a)
 {
 	struct traces_ctx c = {0};
-	const char *opath = etl_str(a, "output");
-	struct rpc *r = NULL;
-	unsigned long long rows;
-	int rc;
 
-	if ((rc = etl_block_range(a, &c.start, &c.end, &c.batch)) != 0)
-		return rc;
-	if (opath == NULL)
-		return etl_usage_error(a, "missing option -o/--output");
-	if ((r = etl_rpc_open(a)) == NULL)
-		return EX_USAGE;
-	rc = 1;
-	row_init(&c.row, 2);
-	if ((c.out = itemout_open(opath, geth_cols, 2)) == NULL)
-		goto out;
-	c.progress = progress_start("blocks", c.end - c.start + 1);
-	{
-		struct rpc_work w = {(size_t)((c.end - c.start) / c.batch + 1), geth_make, geth_check,
-		    geth_done, &c, 0};
-		const char *names[] = {"geth_traces"};
-
-		if (rpc_run(r, &w) < 0 || etl_commit_all(&c.out, &rows, 1) < 0)
-			goto out;
-		etl_result(names, &rows, &opath, 1);
-		rc = 0;
-	}
-out:
-	progress_end(c.progress);
-	itemout_abort(c.out);
-	row_free(&c.row);
-	rpc_close(r);
-	return rc;
+	return run_traces_export(a, &c, "geth_traces", geth_cols, 2, geth_make, geth_check,
+	    geth_done);
 }
 
 static const struct etl_opt export_geth_traces_opts[] = {
