@@ -11,25 +11,15 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fakes"))
+from tap import ok, done  # noqa: E402
+
 STA = os.environ["STA"]
 SRC = os.environ.get("STA_SRCDIR", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 CAST = os.path.join(SRC, "node_modules", ".bin", "cast")
 T = tempfile.mkdtemp(prefix="sta-etl-")
-n = 0
-failed = 0
 
 
-def ok(cond, desc, detail=""):
-    global n, failed
-    n += 1
-    if cond:
-        print(f"ok {n} - {desc}")
-    else:
-        failed += 1
-        print(f"not ok {n} - {desc}")
-        for line in str(detail).splitlines()[:20]:
-            print(f"#   {line}")
-    sys.stdout.flush()
 
 
 def sta(*args, check=True, env=None):
@@ -231,9 +221,9 @@ try:
     ok(p.returncode == 64 and "after end block" in p.stderr, "start after end: 64")
 finally:
     subprocess.run(["bash", os.path.join(SRC, "devnet", "stop.sh"), dn])
-    print(f"1..{n}")
-    if failed == 0:
+    status = done()
+    if status == 0:
         shutil.rmtree(T, ignore_errors=True)
     else:
         print(f"# kept {T}")
-sys.exit(1 if failed else 0)
+sys.exit(status)

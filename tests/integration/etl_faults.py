@@ -14,22 +14,15 @@ import tempfile
 import time
 import json
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fakes"))
+from tap import ok, done  # noqa: E402
+
 STA = os.environ["STA"]
 SRC = os.environ.get("STA_SRCDIR", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 T = tempfile.mkdtemp(prefix="sta-faults-")
-n = failed = 0
 procs = []
 
 
-def ok(cond, desc, detail=""):
-    global n, failed
-    n += 1
-    print(f"{'ok' if cond else 'not ok'} {n} - {desc}")
-    if not cond:
-        failed += 1
-        for line in str(detail).splitlines()[:20]:
-            print(f"#   {line}")
-    sys.stdout.flush()
 
 
 def sta(*args, env=None):
@@ -109,9 +102,9 @@ finally:
     for p in procs:
         p.kill()
     subprocess.run(["bash", os.path.join(SRC, "devnet", "stop.sh"), dn])
-    print(f"1..{n}")
-    if failed == 0:
+    status = done()
+    if status == 0:
         shutil.rmtree(T, ignore_errors=True)
     else:
         print(f"# kept {T}")
-sys.exit(1 if failed else 0)
+sys.exit(status)

@@ -27,25 +27,16 @@ from decimal import ROUND_HALF_UP, Decimal
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fakes"))
 import servers  # noqa: E402  (tests/fakes/servers.py)
+from tap import ok, done  # noqa: E402
 
 STA = os.environ["STA"]
 SRC = os.environ.get("STA_SRCDIR", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 MODE = sys.argv[1] if len(sys.argv) > 1 else "sqlite"
 T = tempfile.mkdtemp(prefix=f"sta-pipeline-{MODE}-")
 HOME = os.path.join(T, "home")
-n = failed = 0
 cleanup = []
 
 
-def ok(cond, desc, detail=""):
-    global n, failed
-    n += 1
-    print(f"{'ok' if cond else 'not ok'} {n} - {desc}")
-    if not cond:
-        failed += 1
-        for line in str(detail).splitlines()[:25]:
-            print(f"#   {line}")
-    sys.stdout.flush()
 
 
 def sta(*args, check=True, **kw):
@@ -232,9 +223,9 @@ finally:
             c()
         except Exception:
             pass
-    print(f"1..{n}")
-    if failed == 0:
+    status = done()
+    if status == 0:
         shutil.rmtree(T, ignore_errors=True)
     else:
         print(f"# kept {T}")
-sys.exit(1 if failed else 0)
+sys.exit(status)
