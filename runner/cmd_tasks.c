@@ -3,7 +3,6 @@
  * `sta pools ...`, `sta variables ...` and `sta scheduler`.
  */
 #include <regex.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -596,7 +595,6 @@ scheduler_cmd(const struct cli_env *env, int argc, char **argv)
 	log_info("scheduler: home %s, DAG folder %s", env->home, env->dags_folder);
 	if (wo.bind != NULL) {
 		/* sched_main runs the default loop: the server joins it. */
-		signal(SIGPIPE, SIG_IGN);
 		web = web_start(ev_default_loop(EVFLAG_AUTO), &wo);
 		if (web == NULL) {
 			close(lock);

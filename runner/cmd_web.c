@@ -83,7 +83,7 @@ web_cmd(const struct cli_env *env, int argc, char **argv)
 			return EX_USAGE;
 		}
 	}
-	signal(SIGPIPE, SIG_IGN);
+	/* libmicrohttpd sends with MSG_NOSIGNAL: no SIGPIPE to ignore. */
 	loop = ev_default_loop(EVFLAG_AUTO);
 	w = web_start(loop, &o);
 	if (w == NULL)

@@ -93,6 +93,17 @@ for junk in [b"GARBAGE\r\n\r\n", b"GET\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n",
        f"garbage {junk[:20]!r} gets an error or a close", r[:200])
 ok(srv.alive(), "the server answers afterwards")
 
+# ------------------------------------------ clients that leave early
+
+for i in range(20):
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=60)
+    path = b"/static/app.js" if i % 2 else b"/api/v1/dags"
+    s.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n\r\n" * 50)   # pipelined
+    s.recv(10)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    s.close()      # reset while answers are still being sent
+ok(wait_for(srv.alive), "clients that reset mid-answer do not hurt the server (no SIGPIPE)")
+
 # ---------------------------------------------------------- slow clients
 
 slow = []
