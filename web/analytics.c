@@ -26,18 +26,18 @@ static const char *const tables[] = {
 /* Opens the analytical store read-only; NULL (with *note) when it is
  * missing or unreadable. */
 static sqlite3 *
-open_analytics(struct web *w, const char **note)
+open_analytics(const char *path, const char **note)
 {
 	sqlite3 *db = NULL;
 
-	if (!fs_exists(w->analytics_db)) {
+	if (!fs_exists(path)) {
 		*note = "the analytical store does not exist yet (--analytics-db or "
 		    "STA_ANALYTICS_DB; default $STA_HOME/analytics.db)";
 		return NULL;
 	}
-	if (sqlite3_open_v2(w->analytics_db, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
 	    NULL) != SQLITE_OK) {
-		log_warn("web: analytics store %s: %s", w->analytics_db,
+		log_warn("web: analytics store %s: %s", path,
 		    db ? sqlite3_errmsg(db) : "out of memory");
 		sqlite3_close(db);
 		*note = "the analytical store cannot be opened (see the server log)";
@@ -81,7 +81,7 @@ void
 api_analytics_list(struct web_req *r)
 {
 	const char *note = NULL;
-	sqlite3 *db = open_analytics(r->w, &note);
+	sqlite3 *db = open_analytics(r->w->analytics_db, &note);
 	cJSON *o = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(o, "tables");
 
 	for (size_t i = 0; i < ARRAY_LEN(tables); i++) {
@@ -199,13 +199,59 @@ out:
 	return o;
 }
 
+/* Reading and converting up to ROWS_MAX rows takes a while: a worker
+ * thread does it on a connection of its own. */
+struct table_read {
+	char *db_path;
+	const char *table;          /* from tables[] */
+	int64_t limit;
+	cJSON *out;
+};
+
+static void
+table_read_free(void *arg)
+{
+	struct table_read *t = arg;
+
+	cJSON_Delete(t->out);
+	free(t->db_path);
+	free(t);
+}
+
+static void
+table_read_work(struct web_job *j)
+{
+	struct table_read *t = j->arg;
+	const char *note = NULL;
+	sqlite3 *db = open_analytics(t->db_path, &note);
+
+	if (db == NULL) {
+		t->out = empty_with_note(t->table, note);
+		return;
+	}
+	if (!has_table(db, t->table, NULL))
+		t->out = empty_with_note(t->table, "the table does not exist yet: its aggregate has not run");
+	else if ((t->out = table_rows(db, t->table, t->limit)) == NULL)
+		t->out = empty_with_note(t->table, "the table cannot be read (see the server log)");
+	sqlite3_close(db);
+}
+
+static void
+table_read_done(struct web_job *j)
+{
+	struct table_read *t = j->arg;
+
+	web_reply_json(j->req, 200, t->out);
+	t->out = NULL;
+}
+
 void
 api_analytics_table(struct web_req *r)
 {
-	const char *table = NULL, *note = NULL;
+	struct table_read *t;
+	struct web_job *j;
+	const char *table = NULL;
 	int64_t limit;
-	sqlite3 *db;
-	cJSON *o;
 
 	for (size_t i = 0; i < ARRAY_LEN(tables); i++)
 		if (strcmp(r->seg[3], tables[i]) == 0)
@@ -216,15 +262,18 @@ api_analytics_table(struct web_req *r)
 	}
 	if (web_query_int(r, "limit", ROWS_DEFAULT, 1, ROWS_MAX, &limit) != 0)
 		return;
-	db = open_analytics(r->w, &note);
-	if (db == NULL) {
-		web_reply_json(r, 200, empty_with_note(table, note));
-		return;
+	t = xcalloc(1, sizeof(*t));
+	j = xcalloc(1, sizeof(*j));
+	t->db_path = xstrdup(r->w->analytics_db);
+	t->table = table;
+	t->limit = limit;
+	j->work = table_read_work;
+	j->done = table_read_done;
+	j->free_fn = table_read_free;
+	j->arg = t;
+	if (web_defer(r, j) != 0) {
+		table_read_free(t);
+		free(j);
+		web_reply_error(r, 503, "busy: try again");
 	}
-	if (!has_table(db, table, NULL))
-		o = empty_with_note(table, "the table does not exist yet: its aggregate has not run");
-	else if ((o = table_rows(db, table, limit)) == NULL)
-		o = empty_with_note(table, "the table cannot be read (see the server log)");
-	sqlite3_close(db);
-	web_reply_json(r, 200, o);
 }

@@ -127,6 +127,9 @@ int web_query_int(struct web_req *r, const char *key, int64_t def, int64_t min,
  * for a malformed escape or an encoded NUL. */
 int web_unescape(char *s, int plus);
 
+/* A read-only connection of its own to the database at path, for a
+ * worker thread (caller closes).  NULL with the reason logged. */
+sqlite3 *web_db_open_ro(const char *path);
 /* A cached prepared statement on w->db for this SQL text (reset, with no
  * bindings), or NULL with the error logged. */
 sqlite3_stmt *web_stmt(struct web *w, const char *sql);

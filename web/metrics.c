@@ -88,68 +88,114 @@ web_metrics_get(enum web_metric m)
 /* Writes one gauge family with a sample per state, 0 for states without
  * rows, so series do not vanish when a state empties. */
 static int
-by_state(struct web *w, struct buf *b, const char *sql, const char *name,
+by_state(sqlite3 *db, struct buf *b, const char *sql, const char *name,
     const char *help, const char *const *states, size_t n)
 {
-	sqlite3_stmt *st = web_stmt(w, sql);
-	int64_t *count = xcalloc(n, sizeof(*count));
+	sqlite3_stmt *st = NULL;
+	int64_t *count;
+	int rc;
 
-	if (st == NULL) {
-		free(count);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		return -1;
-	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	count = xcalloc(n, sizeof(*count));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *s = (const char *)sqlite3_column_text(st, 0);
 
 		for (size_t i = 0; i < n; i++)
 			if (s != NULL && strcmp(s, states[i]) == 0)
 				count[i] = sqlite3_column_int64(st, 1);
 	}
-	sqlite3_reset(st);
+	sqlite3_finalize(st);
 	buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
 	for (size_t i = 0; i < n; i++)
 		buf_printf(b, "%s{state=\"%s\"} %lld\n", name, states[i], (long long)count[i]);
 	free(count);
-	return 0;
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-void
-api_metrics(struct web_req *r)
+/* The counts scan whole tables (a second or so with millions of tries),
+ * so they run in a worker thread on a connection of its own: the loop,
+ * which the scheduler may share, does not wait for them. */
+struct scrape {
+	char *db_path;
+	struct buf text;
+};
+
+static void
+scrape_free(void *arg)
+{
+	struct scrape *sc = arg;
+
+	buf_free(&sc->text);
+	free(sc->db_path);
+	free(sc);
+}
+
+static void
+scrape_work(struct web_job *j)
 {
 	static const char *const run_states[] = { "queued", "running", "success", "failed" };
 	static const char *const try_states[] = { "running", "success", "failed", "skipped" };
 	static const char *const queue_states[] = { "scheduled", "queued", "up_for_retry" };
-	static const char *const classes[] = { "", "1xx", "2xx", "3xx", "4xx", "5xx" };
-	struct buf b = {0};
-	int rc;
+	struct scrape *sc = j->arg;
+	sqlite3 *db = web_db_open_ro(sc->db_path);
+	int rc = db != NULL ? 0 : -1;
 
-	rc = by_state(r->w, &b, SQL_RUNS, "sta_dag_runs", "DAG runs by state.",
-	    run_states, ARRAY_LEN(run_states));
-	rc = rc == 0 ? by_state(r->w, &b, SQL_TRIES, "sta_task_tries", "Task tries by state.",
+	rc = rc == 0 ? by_state(db, &sc->text, SQL_RUNS, "sta_dag_runs", "DAG runs by state.",
+	    run_states, ARRAY_LEN(run_states)) : rc;
+	rc = rc == 0 ? by_state(db, &sc->text, SQL_TRIES, "sta_task_tries", "Task tries by state.",
 	    try_states, ARRAY_LEN(try_states)) : rc;
-	rc = rc == 0 ? by_state(r->w, &b, SQL_QUEUE, "sta_queue_depth",
+	rc = rc == 0 ? by_state(db, &sc->text, SQL_QUEUE, "sta_queue_depth",
 	    "Task instances of active runs waiting to run, by state.",
 	    queue_states, ARRAY_LEN(queue_states)) : rc;
-	if (rc != 0) {
-		buf_free(&b);
-		web_reply_error(r, 503, "cannot read the state store");
+	sqlite3_close(db);
+	j->result = rc;
+}
+
+static void
+scrape_done(struct web_job *j)
+{
+	static const char *const classes[] = { "", "1xx", "2xx", "3xx", "4xx", "5xx" };
+	struct scrape *sc = j->arg;
+	struct web *w = j->req->w;
+	struct buf *b = &sc->text;
+
+	if (j->result != 0) {
+		web_reply_error(j->req, 503, "cannot read the state store");
 		return;
 	}
 	for (int m = 0; m < WEB_METRIC_COUNT; m++) {
 		double v = web_metrics_get((enum web_metric)m);
 
-		buf_printf(&b, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", gauge_info[m].name,
+		buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", gauge_info[m].name,
 		    gauge_info[m].help, gauge_info[m].name, gauge_info[m].name,
 		    isfinite(v) ? v : 0.0);
 	}
-	buf_printf(&b, "# HELP sta_http_responses_total HTTP responses sent, by status class.\n"
+	buf_printf(b, "# HELP sta_http_responses_total HTTP responses sent, by status class.\n"
 	    "# TYPE sta_http_responses_total counter\n");
 	for (size_t c = 1; c < ARRAY_LEN(classes); c++)
-		buf_printf(&b, "sta_http_responses_total{class=\"%s\"} %llu\n", classes[c],
-		    (unsigned long long)r->w->responses[c]);
-	buf_printf(&b, "# HELP sta_web_start_time_seconds When the server started.\n"
+		buf_printf(b, "sta_http_responses_total{class=\"%s\"} %llu\n", classes[c],
+		    (unsigned long long)w->responses[c]);
+	buf_printf(b, "# HELP sta_web_start_time_seconds When the server started.\n"
 	    "# TYPE sta_web_start_time_seconds gauge\nsta_web_start_time_seconds %lld\n",
-	    (long long)(r->w->started_ms / 1000));
-	web_reply_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
-	buf_free(&b);
+	    (long long)(w->started_ms / 1000));
+	web_reply_text(j->req, 200, "text/plain; version=0.0.4; charset=utf-8", b->data, b->len);
+}
+
+void
+api_metrics(struct web_req *r)
+{
+	struct scrape *sc = xcalloc(1, sizeof(*sc));
+	struct web_job *j = xcalloc(1, sizeof(*j));
+
+	sc->db_path = xasprintf("%s/sta.db", r->w->home);
+	j->work = scrape_work;
+	j->done = scrape_done;
+	j->free_fn = scrape_free;
+	j->arg = sc;
+	if (web_defer(r, j) != 0) {
+		scrape_free(sc);
+		free(j);
+		web_reply_error(r, 503, "busy: try again");
+	}
 }

@@ -306,6 +306,21 @@ web_body_json(struct web_req *r)
 
 /* ------------------------------------------------------------ database */
 
+sqlite3 *
+web_db_open_ro(const char *path)
+{
+	sqlite3 *db = NULL;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		log_warn("web: %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	return db;
+}
+
 sqlite3_stmt *
 web_stmt(struct web *w, const char *sql)
 {
