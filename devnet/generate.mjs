@@ -335,13 +335,12 @@ class Scenario {
           d.trexMint(this.dre, a[6], this.amount(13));
           d.stTransferByPartitionCall(this.dbond, a[5], U, a[3], this.part(partOf(this.dbond, a[5], U)));
         },
-        () => {
-          d.trexSetFrozen(this.dfs, a[3], false);
-          d.trexTransfer(this.dfs, a[3], a[5], 20n);
-        },
+        () => d.trexTransfer(this.dfs, a[3], a[5], 20n), // reverts: a[3] stays frozen overnight
       ],
       3: [
         () => {
+          d.trexSetFrozen(this.dfs, a[3], false);
+          d.trexTransfer(this.dfs, a[3], a[5], 20n);
           d.registerIdentity(this.registry, a[9], this.ids[2].address, 250); // a[2]'s new wallet
           d.trexFreezeTokens(this.dfs, a[4], 5n);
         },

@@ -51,7 +51,7 @@ fail() {
 # anvil prints "Listening on 127.0.0.1:PORT" once it accepts connections.
 listen=
 for _ in $(seq 100); do
-	listen=$(sed -n 's/^Listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$data/anvil.log")
+	listen=$(sed -n 's/^Listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$data/anvil.log" 2>/dev/null || true)
 	[ -n "$listen" ] && break
 	kill -0 "$pid" 2>/dev/null || fail "anvil exited at start (log: $data/anvil.log)"
 	sleep 0.1

@@ -56,11 +56,20 @@ static const struct wh_column traces_cols[] = {
 };
 static const struct wh_column contracts_cols[] = {
 	COL("address", 't'), COL("bytecode", 't'), COL("function_sighashes", 't'),
-	COL("is_erc20", 'b'), COL("is_erc721", 'b'), COL("block_number", 'i'), END_COLS,
+	COL("is_erc20", 'b'), COL("is_erc721", 'b'), COL("block_number", 'i'),
+	COL("standards", 'T'), END_COLS,
 };
 static const struct wh_column tokens_cols[] = {
 	COL("address", 't'), COL("symbol", 't'), COL("name", 't'), COL("decimals", 'u'),
 	COL("total_supply", 'u'), COL("block_number", 'i'), END_COLS,
+};
+
+static const struct wh_column security_token_events_cols[] = {
+	COL("token_address", 't'), COL("standard", 't'), COL("event", 't'), COL("block_number", 'i'),
+	COL("transaction_hash", 't'), COL("log_index", 'i'), COL("from_address", 't'),
+	COL("to_address", 't'), COL("operator_address", 't'), COL("partition", 't'),
+	COL("to_partition", 't'), COL("value", 'u'), COL("document_name", 't'),
+	COL("document_uri", 't'), COL("document_hash", 't'), COL("args", 't'), END_COLS,
 };
 
 static const char *const by_number[] = {"number", NULL};
@@ -83,10 +92,12 @@ static const struct wh_table t_contracts = {"contracts", contracts_cols, by_addr
 	"block_number", "address"};
 static const struct wh_table t_tokens = {"tokens", tokens_cols, by_address, "block_number",
 	"address"};
+static const struct wh_table t_security_token_events = {"security_token_events",
+	security_token_events_cols, by_token, "block_number", "token_address"};
 
 const struct wh_table *const wh_tables[] = {
 	&t_blocks, &t_transactions, &t_receipts, &t_logs, &t_token_transfers, &t_traces,
-	&t_contracts, &t_tokens, NULL,
+	&t_contracts, &t_tokens, &t_security_token_events, NULL,
 };
 
 const struct wh_table *

@@ -17,7 +17,9 @@
 
 /* Column kinds: 'i' 64-bit integer; 'n' an amount of wei (exact, fits 38
  * digits, Redshift's widest numeric); 'u' any uint256 (token amounts: text
- * in Redshift); 't' text; 'b' boolean; 'f' float; 'd' the partition's date. */
+ * in Redshift); 't' text; 'T' text a file may lack (sta's additions to
+ * ethereum-etl's columns: null then); 'b' boolean; 'f' float; 'd' the
+ * partition's date. */
 struct wh_column {
 	const char *name;
 	char kind;

@@ -281,17 +281,56 @@ copy_from_file(struct pg *p, const char *sql, const char *path, long long *rows)
 	return rc;
 }
 
+/* The header line of a local CSV file (caller frees), or NULL. */
+static char *
+first_line(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+
+	if (f == NULL)
+		return NULL;
+	if (getline(&line, &cap, f) < 0) {
+		free(line);
+		line = NULL;
+	}
+	fclose(f);
+	return line;
+}
+
+/* Whether a CSV header line names column. */
+static int
+has_column(const char *header, const char *column)
+{
+	size_t n = strlen(column);
+
+	for (const char *p = header; p && *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] != 0)) {
+		if (strncmp(p, column, n) == 0 && (p[n] == ',' || p[n] == '\r' || p[n] == '\n' ||
+		    p[n] == '\0'))
+			return 1;
+	}
+	return 0;
+}
+
 static int
 pg_load(void *conn, const struct wh_table *t, const char *date, const char *path,
     const char *s3_uri, long long *rows)
 {
 	struct pg *p = conn;
 	struct buf cols = {0}, sql = {0};
+	char *header;
 	int rc = -1;
 
 	*rows = 0;
-	for (size_t c = 0; t->cols[c].kind != 'd'; c++)
-		buf_printf(&cols, "%s%s", c ? ", " : "", t->cols[c].name);
+	header = first_line(path);
+	for (size_t c = 0, n = 0; t->cols[c].kind != 'd'; c++) {
+		/* a column sta adds to ethereum-etl's is loaded when the file has it */
+		if (t->cols[c].kind == 'T' && !p->redshift && !has_column(header, t->cols[c].name))
+			continue;
+		buf_printf(&cols, "%s%s", n++ ? ", " : "", t->cols[c].name);
+	}
+	free(header);
 	if (p->redshift && s3_uri == NULL) {
 		log_error("Redshift loads %s %s from S3: the lake must be an s3:// URI", t->name, date);
 		return -1;

@@ -292,6 +292,10 @@ sq_load(void *conn, const struct wh_table *t, const char *date, const char *path
 				sqlite3_bind_text(ins, (int)c + 1, date, -1, SQLITE_STATIC);
 				continue;
 			}
+			if (v == NULL && t->cols[c].kind == 'T') {
+				sqlite3_bind_null(ins, (int)c + 1);
+				continue;
+			}
 			if (v == NULL) {
 				why = xasprintf("no column %s", t->cols[c].name);
 				goto bad_row;

@@ -295,8 +295,8 @@ unverified=$(rec "$r1" 'r.chain.accounts.filter((a) => !txs.some((t) => t.logs.s
 registry=$(rec "$r1" 'r.contracts.find((c) => c.kind === "identity_registry").address')
 is "wallets without IdentityRegistered are not verified (cast)" \
 	"$(for a in $unverified; do "$cast" call "$registry" "isVerified(address)(bool)" "$a" --rpc-url "$url"; done | sort -u)" false
-is "a transfer to an unverified wallet and one to the blocked country reverted (record)" \
-	"$(rec "$r1" 'txs.filter((t) => t.kind === "erc3643_transfer" && t.status === 0).length')" 3
+is "transfers to an unverified wallet, to the blocked country and twice from a frozen wallet reverted (record)" \
+	"$(rec "$r1" 'txs.filter((t) => t.kind === "erc3643_transfer" && t.status === 0).length')" 4
 
 # Bytecode detection: the catalogue's selectors are in the tokens' code, and
 # none in the proxy's, which acts as ERC-3643 only through its events.

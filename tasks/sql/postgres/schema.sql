@@ -31,3 +31,27 @@ CREATE TABLE IF NOT EXISTS aggregate_metrics_by_day (
   value_transferred_eth NUMERIC(38, 6) NOT NULL,
   total_gas_provided BIGINT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS security_token_contracts (
+  address TEXT PRIMARY KEY,
+  standards TEXT NOT NULL,              -- from its code and from its events, comma-separated
+  name TEXT,
+  symbol TEXT,
+  decimals TEXT,
+  first_seen_block BIGINT,              -- its creation, or its first event if created earlier
+  first_seen_date DATE
+);
+CREATE TABLE IF NOT EXISTS security_token_metrics_by_day (
+  day DATE NOT NULL,
+  standard TEXT NOT NULL,
+  tokens_deployed BIGINT NOT NULL,      -- first seen that day
+  tokens_active BIGINT NOT NULL,        -- with a transfer or a catalogued event that day
+  transfers BIGINT NOT NULL,            -- Transfer events, mints and burns excluded
+  holders BIGINT NOT NULL,              -- addresses with a non-zero balance at the day's end
+  issued_amount NUMERIC(78, 0) NOT NULL,   -- minted (Transfer from the zero address)
+  redeemed_amount NUMERIC(78, 0) NOT NULL, -- burnt (Transfer to the zero address)
+  partitions_in_use BIGINT NOT NULL,    -- distinct (token, partition) in the day's events
+  documents_published BIGINT NOT NULL,  -- DocumentUpdated events
+  controller_transfers BIGINT NOT NULL, -- ControllerTransfer events (forced transfers)
+  frozen_addresses BIGINT NOT NULL,     -- frozen by AddressFrozen at the day's end
+  PRIMARY KEY (day, standard)
+);

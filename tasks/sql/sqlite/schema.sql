@@ -33,3 +33,27 @@ CREATE TABLE IF NOT EXISTS aggregate_metrics_by_day (
   value_transferred_eth TEXT NOT NULL,
   total_gas_provided INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS security_token_contracts (
+  address TEXT PRIMARY KEY,
+  standards TEXT NOT NULL,              -- from its code and from its events, comma-separated
+  name TEXT,
+  symbol TEXT,
+  decimals TEXT,
+  first_seen_block INTEGER,             -- its creation, or its first event if created earlier
+  first_seen_date TEXT
+);
+CREATE TABLE IF NOT EXISTS security_token_metrics_by_day (
+  day TEXT NOT NULL,
+  standard TEXT NOT NULL,
+  tokens_deployed INTEGER NOT NULL,     -- first seen that day
+  tokens_active INTEGER NOT NULL,       -- with a transfer or a catalogued event that day
+  transfers INTEGER NOT NULL,           -- Transfer events, mints and burns excluded
+  holders INTEGER NOT NULL,             -- addresses with a non-zero balance at the day's end
+  issued_amount TEXT NOT NULL,          -- minted (Transfer from the zero address), base units
+  redeemed_amount TEXT NOT NULL,        -- burnt (Transfer to the zero address), base units
+  partitions_in_use INTEGER NOT NULL,   -- distinct (token, partition) in the day's events
+  documents_published INTEGER NOT NULL, -- DocumentUpdated events
+  controller_transfers INTEGER NOT NULL,-- ControllerTransfer events (forced transfers)
+  frozen_addresses INTEGER NOT NULL,    -- frozen by AddressFrozen at the day's end
+  PRIMARY KEY (day, standard)
+);
