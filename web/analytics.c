@@ -123,6 +123,35 @@ x_column(sqlite3 *db, const char *table)
 	return NULL;
 }
 
+/* When rows share an x value (a day per standard), the first text column
+ * other than x tells the series apart: its name, or null. */
+static cJSON *
+group_column(const cJSON *rows, const cJSON *cols, const char *x)
+{
+	const cJSON *row, *col;
+	const char *prev = NULL;
+	int repeats = 0;
+
+	if (x == NULL)
+		return cJSON_CreateNull();
+	cJSON_ArrayForEach(row, rows) {
+		const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(row, x));
+
+		if (v != NULL && prev != NULL && strcmp(v, prev) == 0)
+			repeats = 1;
+		prev = v;
+	}
+	if (!repeats)
+		return cJSON_CreateNull();
+	cJSON_ArrayForEach(col, cols) {
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(col, "name"));
+
+		if (name != NULL && strcmp(name, x) != 0 && cJSON_IsFalse(cJSON_GetObjectItem(col, "numeric")))
+			return cJSON_CreateString(name);
+	}
+	return cJSON_CreateNull();
+}
+
 /* The latest rows as objects, oldest first.  A column is numeric when
  * every non-null value sent is an integer, a real or decimal text (sent
  * as text, exact), and at least one is. */
@@ -130,17 +159,24 @@ static cJSON *
 table_rows(sqlite3 *db, const char *table, int64_t limit)
 {
 	const char *x = x_column(db, table);
+	/* newest first, then put back in order; rowid keeps the order of
+	 * rows of one day (a table without one is ordered by x alone) */
 	char *sql = x != NULL ?
-	    xasprintf("SELECT * FROM (SELECT * FROM \"%s\" ORDER BY \"%s\" DESC, rowid DESC"
-	    " LIMIT ?1) ORDER BY \"%s\", rowid", table, x, x) :
+	    xasprintf("SELECT * FROM \"%s\" ORDER BY \"%s\" DESC, rowid DESC LIMIT ?1", table, x) :
 	    xasprintf("SELECT * FROM \"%s\" ORDER BY rowid LIMIT ?1", table);
 	sqlite3_stmt *st = NULL;
 	cJSON *o = NULL, *cols, *rows;
 	int n, *numeric = NULL, *seen = NULL;
 
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		log_warn("web: analytics: %s: %s", sql, sqlite3_errmsg(db));
-		goto out;
+		free(sql);
+		sql = x != NULL ?
+		    xasprintf("SELECT * FROM \"%s\" ORDER BY \"%s\" DESC LIMIT ?1", table, x) :
+		    xasprintf("SELECT * FROM \"%s\" LIMIT ?1", table);
+		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+			log_warn("web: analytics: %s: %s", sql, sqlite3_errmsg(db));
+			goto out;
+		}
 	}
 	sqlite3_bind_int64(st, 1, limit);
 	n = sqlite3_column_count(st);
@@ -181,7 +217,10 @@ table_rows(sqlite3 *db, const char *table, int64_t limit)
 			}
 			}
 		}
-		cJSON_AddItemToArray(rows, row);
+		if (x != NULL)
+			cJSON_InsertItemInArray(rows, 0, row);     /* O(1) at the head */
+		else
+			cJSON_AddItemToArray(rows, row);
 	}
 	for (int c = 0; c < n; c++) {
 		cJSON *col = cJSON_CreateObject();
@@ -191,6 +230,7 @@ table_rows(sqlite3 *db, const char *table, int64_t limit)
 		cJSON_AddItemToArray(cols, col);
 	}
 	cJSON_AddItemToObject(o, "x", x != NULL ? cJSON_CreateString(x) : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "group", group_column(rows, cols, x));
 out:
 	sqlite3_finalize(st);
 	free(numeric);

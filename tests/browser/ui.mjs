@@ -138,6 +138,11 @@ await step('the analytics page plots the aggregates', async () => {
     'a chart per numeric column', series);
   const points = await page.$$eval('svg.chart[data-series="gas_used"] circle', (els) => els.length);
   check(points === Number(analyticsRows), 'the gas chart has a point per row', points);
+  const lines = await page.$$eval(
+    'section[data-table="security_token_metrics_by_day"] svg.chart[data-series="transfers"] g.series',
+    (els) => els.map((e) => `${e.dataset.name}:${e.querySelectorAll('circle').length}`).sort());
+  check(JSON.stringify(lines) === '["ERC-1400:2","ERC-3643:2"]',
+    'security-token metrics: a line per standard', lines);
 });
 await shot('7-analytics');
 

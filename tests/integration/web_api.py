@@ -311,10 +311,25 @@ s, d = get("/api/v1/analytics/aggregate_metrics_by_day?limit=2")
 is_([r["day"] for r in d["rows"]], ["2024-01-02", "2024-01-03"], "limit keeps the latest rows")
 s, d = get("/api/v1/analytics/security_token_metrics_by_day")
 ok(s == 200 and d["rows"] == [] and "not exist" in d["note"], "a table not computed yet: a note", d)
+is_(get("/api/v1/analytics/aggregate_metrics_by_day")[1]["group"], None,
+    "one row per day: no series grouping")
+adb = sqlite3.connect(os.path.join(HOME, "analytics.db"))
+adb.execute("create table security_token_metrics_by_day (day text, standard text, transfers integer,"
+            " issued_amount text, primary key (day, standard))")
+adb.executemany("insert into security_token_metrics_by_day values (?, ?, ?, ?)",
+                [("2024-01-01", "ERC-1400", 3, "100"), ("2024-01-01", "ERC-3643", 5, "0"),
+                 ("2024-01-02", "ERC-1400", 4, "250")])
+adb.commit()
+adb.close()
+s, d = get("/api/v1/analytics/security_token_metrics_by_day")
+is_((d["x"], d["group"], [(r["day"], r["standard"], r["transfers"]) for r in d["rows"]]),
+    ("day", "standard", [("2024-01-01", "ERC-1400", 3), ("2024-01-01", "ERC-3643", 5),
+                         ("2024-01-02", "ERC-1400", 4)]),
+    "rows per day and standard: grouped by standard")
 s, d = get("/api/v1/analytics")
 is_([(t["name"], t["available"]) for t in d["tables"]],
     [("aggregate_metrics_by_day", True), ("aggregate_transaction_metrics_by_block", False),
-     ("security_token_metrics_by_day", False)], "the analytics list says what exists")
+     ("security_token_metrics_by_day", True)], "the analytics list says what exists")
 
 # --------------------------------------------------------- HTTP errors
 

@@ -55,7 +55,12 @@ insert into aggregate_metrics_by_day values
   ('2024-01-01', 7000, 100000000, 1200000, '12345.678901', null),
   ('2024-01-02', 7100, 120000000, 1100000, '22345.5', null),
   ('2024-01-03', 7050, 90000000, 1300000, '9345.1', null),
-  ('2024-01-04', 7200, 130000000, 1250000, '15000', null);"
+  ('2024-01-04', 7200, 130000000, 1250000, '15000', null);
+create table security_token_metrics_by_day (day text, standard text, transfers integer,
+  holders integer, primary key (day, standard));
+insert into security_token_metrics_by_day values
+  ('2024-01-01', 'ERC-1400', 3, 10), ('2024-01-01', 'ERC-3643', 5, 7),
+  ('2024-01-02', 'ERC-1400', 4, 11), ('2024-01-02', 'ERC-3643', 1, 7);"
 check "an analytical store with $rows days" test "$(sqlite3 "$STA_HOME/analytics.db" \
 	'select count(*) from aggregate_metrics_by_day')" -eq "$rows"
 

@@ -402,10 +402,22 @@ async function pageAnalytics() {
       continue;
     }
     const d = await get(`/api/v1/analytics/${seg(t.name)}`);
-    const x = d.x, xs = d.rows.map((r) => (x ? String(r[x]) : ''));
-    const charts = d.columns.filter((c) => c.numeric && c.name !== x && c.name !== 'block_number')
-      .map((c) => lineChart(c.name, xs, d.rows.map((r) => (r[c.name] === null ? NaN : Number(r[c.name])))))
-      .join('');
+    const x = d.x, g = d.group;
+    const num = (v) => (v === null || v === undefined ? NaN : Number(v));
+    const numeric = d.columns.filter((c) => c.numeric && c.name !== x && c.name !== 'block_number');
+    let charts;
+    if (g) {
+      // a series per group value (e.g. per standard), aligned on the dates
+      const xs = [...new Set(d.rows.map((r) => String(r[x])))];
+      const groups = [...new Set(d.rows.map((r) => String(r[g])))];
+      const at = new Map(d.rows.map((r) => [`${r[x]}\u0000${r[g]}`, r]));
+      charts = numeric.map((c) => lineChart(c.name, xs, groups.map((name) => ({
+        name, ys: xs.map((xv) => num((at.get(`${xv}\u0000${name}`) || {})[c.name])),
+      })))).join('');
+    } else {
+      const xs = d.rows.map((r) => (x ? String(r[x]) : ''));
+      charts = numeric.map((c) => lineChart(c.name, xs, d.rows.map((r) => num(r[c.name])))).join('');
+    }
     sec.innerHTML = `<h2>${esc(t.name)}</h2><p class="muted">${d.rows.length} rows` +
       `${x ? ` by ${esc(x)}` : ''}${d.note ? ' – ' + esc(d.note) : ''}</p><div class="charts">${charts}</div>`;
   }

@@ -12,16 +12,20 @@ function compact(v) {
   return Number.isInteger(v) ? String(v) : v.toPrecision(3);
 }
 
-// xs: labels; ys: numbers (NaN for missing).  Returns SVG markup.
-export function lineChart(title, xs, ys, opts = {}) {
-  const W = opts.width || 400, H = opts.height || 190;
-  const L = 52, R = 12, T = 26, B = 34;
-  const vals = ys.filter(Number.isFinite);
+const COLORS = ['#0b6bcb', '#d9622b', '#2e9e44', '#8e44ad', '#c0392b', '#16a5a5', '#b7950b', '#5d6d7e'];
+
+// xs: labels; series: [{name, ys}] with a number (NaN for missing) per x,
+// or one array of numbers.  Returns SVG markup.
+export function lineChart(title, xs, series, opts = {}) {
+  if (!series.length || typeof series[0] === 'number') series = [{ name: null, ys: series }];
+  const W = opts.width || 400, H = (opts.height || 190) + (series.length > 1 ? 14 : 0);
+  const L = 52, R = 12, T = series.length > 1 ? 40 : 26, B = 34;
+  const vals = series.flatMap((s) => s.ys).filter(Number.isFinite);
   let lo = Math.min(...vals), hi = Math.max(...vals);
   if (!vals.length) { lo = 0; hi = 1; }
   if (lo === hi) { lo -= 1; hi += 1; }
   if (lo > 0 && lo < hi * 0.5) lo = 0;
-  const n = ys.length;
+  const n = xs.length;
   const px = (i) => L + (n <= 1 ? (W - L - R) / 2 : (i * (W - L - R)) / (n - 1));
   const py = (v) => T + (H - T - B) * (1 - (v - lo) / (hi - lo));
   let grid = '';
@@ -30,13 +34,23 @@ export function lineChart(title, xs, ys, opts = {}) {
     grid += `<line class="grid" x1="${L}" x2="${W - R}" y1="${y}" y2="${y}"/>` +
       `<text x="${L - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${esc(compact(v))}</text>`;
   }
-  let path = '', dots = '';
-  ys.forEach((v, i) => {
-    if (!Number.isFinite(v)) return;
-    const x = px(i).toFixed(1), y = py(v).toFixed(1);
-    path += (path ? ' L' : 'M') + x + ' ' + y;
-    if (n <= 120) {
-      dots += `<circle cx="${x}" cy="${y}" r="2.6"><title>${esc(xs[i])}: ${esc(v)}</title></circle>`;
+  let lines = '', legend = '';
+  series.forEach((s, k) => {
+    const color = COLORS[k % COLORS.length];
+    let path = '', dots = '';
+    s.ys.forEach((v, i) => {
+      if (!Number.isFinite(v)) return;
+      const x = px(i).toFixed(1), y = py(v).toFixed(1);
+      path += (path ? ' L' : 'M') + x + ' ' + y;
+      if (n <= 120) {
+        dots += `<circle cx="${x}" cy="${y}" r="2.6" style="fill: ${color}"><title>` +
+          `${esc(s.name ? s.name + ' ' : '')}${esc(xs[i])}: ${esc(v)}</title></circle>`;
+      }
+    });
+    lines += `<g class="series" data-name="${esc(s.name ?? '')}"><path class="line" style="stroke: ${color}" ` +
+      `d="${path}"/>${dots}</g>`;
+    if (s.name !== null) {
+      legend += `<text x="${L + k * 90}" y="32" style="fill: ${color}">${esc(s.name)}</text>`;
     }
   });
   const xl = n ? `<text x="${L}" y="${H - 12}">${esc(xs[0])}</text>` +
@@ -46,5 +60,5 @@ export function lineChart(title, xs, ys, opts = {}) {
     `<text class="title" x="${L}" y="16">${esc(title)}</text>${grid}` +
     `<line class="axis" x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}"/>` +
     `<line class="axis" x1="${L}" x2="${L}" y1="${T}" y2="${H - B}"/>` +
-    `<path class="line" d="${path}"/>${dots}${xl}</svg>`;
+    `${lines}${legend}${xl}</svg>`;
 }
