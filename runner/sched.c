@@ -14,6 +14,7 @@
  * SIGUSR1; the loop then re-reads the active state and reconciles.
  */
 #include "runner/sched.h"
+#include "web/web.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -79,6 +80,7 @@ struct sti {
 	int64_t try_pk;         /* the running try, 0 when none */
 	char *log_path;         /* of the running try */
 	int kill_sent;
+	int64_t due_ms;         /* when it last became scheduled (latency) */
 };
 
 struct srun {
@@ -690,6 +692,8 @@ ti_set_state(struct sched *s, struct srun *r, size_t task, enum ti_state st,
 	int was_finished = ti_state_finished(t->state);
 
 	t->state = st;
+	if (st == TI_SCHEDULED)
+		t->due_ms = time_now_ms();
 	if (ti_state_finished(st)) {
 		if (t->end_ms == 0 || !was_finished)
 			t->end_ms = time_now_ms();
@@ -997,6 +1001,10 @@ pick_launches(struct sched *s, struct launch **out)
 			}
 			if (try_record(s, it.run, it.task) != 0)
 				continue;
+			/* due to started, for /metrics (sta scheduler --web) */
+			if (it.run->tis[it.task].due_ms > 0)
+				web_metrics_set(WEB_METRIC_SCHEDULING_LATENCY,
+				    (double)(time_now_ms() - it.run->tis[it.task].due_ms) / 1000.0);
 			if (n == cap) {
 				cap = cap ? cap * 2 : 16;
 				l = xreallocarray(l, cap, sizeof(*l));
