@@ -34,6 +34,7 @@ T = tempfile.mkdtemp(prefix="sta-k8s-")
 TOKEN = "t0ken-for-tests"
 EXEC_TOKEN = "exec-token-42"
 procs = []
+stderrs = []     # every driver run's, checked for sanitizer reports
 LABEL_RE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 
@@ -116,6 +117,7 @@ def run(args, env=None, timeout=60):
     e.update({"HOME": T, "STA_K8S_BACKOFF_MS": "50"})
     e.update(env or {})
     p = subprocess.run([DRIVER] + args, env=e, capture_output=True, text=True, timeout=timeout)
+    stderrs.append(p.stderr)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -347,6 +349,8 @@ printf '"status":{{"expirationTimestamp":"%s","token":"{EXEC_TOKEN}"}}}}\\n' "$e
     lp = {f"sta/l{i}": v for i, v in enumerate(vals)}
     rc, out, err = run(K + ["pod-create", "ns1", pod("labelled", lp, {"fake.sta/script": "manual"})])
     ok(rc == 0, "the API server accepts them", err)
+    reports = [e for e in stderrs if "Sanitizer" in e or "runtime error" in e]
+    ok(not reports, f"no sanitizer reports from {len(stderrs)} client runs", "\n".join(reports))
 
 
 def watch_run(args, env=None):
@@ -381,6 +385,7 @@ def watch_tests(K):
     seen = wait_line(p, lambda s: s.startswith("EVENT ADDED w2"))
     control("/_fake/drop-watches")
     out, err = p.communicate(timeout=30)
+    stderrs.append(err)
     lines = seen + out.splitlines()
     ev = [ln.split() for ln in lines if ln.startswith("EVENT ")]
     phases = {n: [e[3] for e in ev if e[2] == n and e[1] != "BOOKMARK"] for n in ("w1", "w2")}
@@ -406,6 +411,7 @@ def watch_tests(K):
     control("/_fake/compact")
     p = watch_run(K + ["watch", "ns2", "sta/dag=w", old_rv, "3", "20"])
     out, err = p.communicate(timeout=30)
+    stderrs.append(err)
     lines = out.splitlines()
     ok(p.returncode == 0 and "GONE" in lines and any(ln.startswith("RELIST 3 ") for ln in lines),
        "an expired resourceVersion (ERROR event, 410) gives GONE and a relist with all three pods", out + err)
@@ -414,6 +420,7 @@ def watch_tests(K):
     run(K + ["pod-create", "ns2", pod("w4", {"sta/dag": "w"}, {"fake.sta/step-seconds": "1.0"})])
     p = watch_run(K + ["watch", "ns2", "sta/dag=w", old_rv, "4", "20"])
     out, err = p.communicate(timeout=30)
+    stderrs.append(err)
     lines = out.splitlines()
     ok(p.returncode == 0 and "GONE" in lines and "HTTP 410" in err, "HTTP 410 gives GONE and a relist", out + err)
     # 500 on a watch connection: retried with backoff
@@ -421,6 +428,7 @@ def watch_tests(K):
     run(K + ["pod-create", "ns2", pod("w5", {"sta/dag": "w5"}, {"fake.sta/step-seconds": "0.3"})])
     p = watch_run(K + ["watch", "ns2", "sta/dag=w5", "", "1", "20"])
     out, err = p.communicate(timeout=30)
+    stderrs.append(err)
     ok(p.returncode == 0 and err.count("HTTP 500") == 2 and "CONNECTS 3" in out,
        "a watch answered 500 is retried", out + err)
 
