@@ -377,7 +377,11 @@ def watch_tests(K):
     # scripted phases seen through the watch, with the connection dropped once
     p = watch_run(K + ["watch", "ns2", "sta/dag=w", "", "2", "20"])
     wait_line(p, lambda s: s == "WATCHING")
-    time.sleep(0.3)
+    # create the pods only once the watch is open, so it sees them Pending
+    for _ in range(200):
+        if any("watch=1" in r[1] and "/ns2/" in r[1] for r in requests_seen()):
+            break
+        time.sleep(0.05)
     for name, code in (("w1", "0"), ("w2", "7")):
         run(K + ["pod-create", "ns2", pod(name, {"sta/dag": "w"}, {"fake.sta/exit-code": code,
                                                                   "fake.sta/step-seconds": "1.0"})])
