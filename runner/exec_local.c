@@ -9,8 +9,18 @@
  *      stdout and stderr appended to the log, the STA_* environment set;
  *   3. enforces the timeout: SIGTERM to the group, SIGKILL after a grace;
  *   4. writes the outcome to attempt=N.status (atomic rename) and exits.
- * The scheduler learns of the end from SIGCHLD (its own supervisors) or a
- * pidfd (supervisors adopted after a restart) and reads the status file.
+ * The scheduler learns of the end from a pidfd and reads the status file.
+ *
+ * Supervisors are forked by a launcher: a small process forked once, when
+ * the executor is created, before the scheduler's memory grows.  Forking a
+ * large scheduler for every try made both processes copy pages on every
+ * later write (copy-on-write faults and TLB flushes, most of a try's cost);
+ * the launcher's memory stays small.  The scheduler sends it a try over a
+ * socket; it forks the supervisor and sends back its pid and a pidfd (taken
+ * before the launcher may reap it, so the pid cannot be reused under the
+ * scheduler).  The launcher exits when the scheduler's end of the socket
+ * closes; supervisors live on.  Without a launcher (it died), tries are
+ * forked from the scheduler as before.
  */
 #include "runner/executor.h"
 
@@ -20,6 +30,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -53,7 +65,11 @@ struct ltry {
 struct executor {
 	struct ev_loop *loop;
 	struct ltry *tries;
+	int launcher;           /* socket to the launcher, -1 when none */
 };
+
+/* Largest try message (argv, env and paths as JSON). */
+#define LAUNCH_MAX (1 << 20)
 
 /* ------------------------------------------------------------- file names */
 
@@ -453,9 +469,28 @@ child_cb(struct ev_loop *loop, ev_child *w, int revents)
 static void
 pidfd_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-	(void)loop;
+	struct ltry *t = w->data;
+	char *pid_path, *status_path;
+	unsigned long long st;
+	pid_t owner;
+	int moved = 0;
+
 	(void)revents;
-	ltry_finish(w->data);
+	ev_io_stop(loop, w);
+	status_path = sibling(t->log_path, "status");
+	pid_path = sibling(t->log_path, "pid");
+	/* No outcome, and the claim is another live supervisor's: ours lost
+	 * the claim (a pidfd gives no exit status); wait for that one. */
+	if (!fs_exists(status_path) && read_claim(pid_path, &owner, &st) == 0 && owner != t->pid &&
+	    proc_start_time(owner) == st) {
+		close(t->pidfd);
+		t->pidfd = -1;
+		moved = watch_pid(t, owner) == 0;
+	}
+	free(status_path);
+	free(pid_path);
+	if (!moved)
+		ltry_finish(t);
 }
 
 static void
@@ -514,19 +549,261 @@ ltry_later(struct ltry *t)
 	ev_timer_start(t->ex->loop, &t->later);
 }
 
+
+/* ------------------------------------------------------------- launcher */
+
+static cJSON *
+strv_json(char *const *v)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (; v != NULL && *v != NULL; v++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(*v));
+	return a;
+}
+
+/* A try as the launcher receives it (caller frees). */
+static char *
+spec_message(const struct try_spec *spec)
+{
+	cJSON *m = cJSON_CreateObject();
+	char *text;
+
+	cJSON_AddStringToObject(m, "dag_id", spec->dag_id);
+	cJSON_AddStringToObject(m, "run_id", spec->run_id);
+	cJSON_AddStringToObject(m, "task_id", spec->task_id);
+	cJSON_AddNumberToObject(m, "try_number", spec->try_number);
+	cJSON_AddNumberToObject(m, "logical_date", (double)spec->logical_date);
+	cJSON_AddNumberToObject(m, "start", (double)spec->data_interval_start);
+	cJSON_AddNumberToObject(m, "end", (double)spec->data_interval_end);
+	cJSON_AddItemToObject(m, "argv", strv_json(spec->argv));
+	cJSON_AddItemToObject(m, "env", strv_json(spec->env));
+	cJSON_AddNumberToObject(m, "timeout", (double)spec->timeout);
+	cJSON_AddStringToObject(m, "log_path", spec->log_path);
+	text = cJSON_PrintUnformatted(m);
+	cJSON_Delete(m);
+	return text;
+}
+
+static char **
+json_strv(const cJSON *a)
+{
+	struct strv v = {0};
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, a)
+		if (cJSON_IsString(e))
+			strv_push(&v, e->valuestring);
+	strv_push_take(&v, NULL);
+	v.n--;
+	return v.v;
+}
+
+/* Turns a message back into a spec whose strings point into m.  argv and
+ * env are allocated; the launcher's child never frees them (it execs or
+ * exits). */
+static int
+spec_parse(const cJSON *m, struct try_spec *spec)
+{
+	const char *lp = cJSON_GetStringValue(cJSON_GetObjectItem(m, "log_path"));
+
+	if (lp == NULL)
+		return -1;
+	memset(spec, 0, sizeof(*spec));
+	spec->dag_id = cJSON_GetStringValue(cJSON_GetObjectItem(m, "dag_id"));
+	spec->run_id = cJSON_GetStringValue(cJSON_GetObjectItem(m, "run_id"));
+	spec->task_id = cJSON_GetStringValue(cJSON_GetObjectItem(m, "task_id"));
+	spec->try_number = cJSON_GetObjectItem(m, "try_number")->valueint;
+	spec->logical_date = (sta_time)cJSON_GetNumberValue(cJSON_GetObjectItem(m, "logical_date"));
+	spec->data_interval_start = (sta_time)cJSON_GetNumberValue(cJSON_GetObjectItem(m, "start"));
+	spec->data_interval_end = (sta_time)cJSON_GetNumberValue(cJSON_GetObjectItem(m, "end"));
+	spec->argv = json_strv(cJSON_GetObjectItem(m, "argv"));
+	spec->env = json_strv(cJSON_GetObjectItem(m, "env"));
+	spec->timeout = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(m, "timeout"));
+	spec->log_path = lp;
+	return spec->argv[0] ? 0 : -1;
+}
+
+static void
+launcher_reap(int sig)
+{
+	int e = errno;
+
+	(void)sig;
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	errno = e;
+}
+
+/* Sends the reply to one try: the supervisor's pid (or -errno) and its
+ * pidfd. */
+static void
+launcher_reply(int sock, pid_t pid, int pidfd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {&pid, sizeof(pid)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+
+	if (pidfd >= 0) {
+		struct cmsghdr *c;
+
+		memset(cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &pidfd, sizeof(int));
+	}
+	sendmsg(sock, &mh, MSG_NOSIGNAL);
+}
+
+static void
+launcher_main(int sock)
+{
+	struct sigaction sa = {0};
+	sigset_t chld;
+	char *buf = xmalloc(LAUNCH_MAX);
+
+	prctl(PR_SET_NAME, "sta-launcher");
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_DFL);
+	sa.sa_handler = launcher_reap;
+	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	for (;;) {
+		ssize_t n = recv(sock, buf, LAUNCH_MAX - 1, 0);
+		struct try_spec spec;
+		char *pid_path, *status_path;
+		cJSON *m;
+		pid_t pid;
+		int pidfd = -1;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			_exit(0);	/* the scheduler is gone */
+		buf[n] = '\0';
+		m = cJSON_Parse(buf);
+		if (m == NULL || spec_parse(m, &spec) != 0) {
+			launcher_reply(sock, -EINVAL, -1);
+			cJSON_Delete(m);
+			continue;
+		}
+		pid_path = sibling(spec.log_path, "pid");
+		status_path = sibling(spec.log_path, "status");
+		/* No reaping between the fork and the pidfd. */
+		sigprocmask(SIG_BLOCK, &chld, NULL);
+		pid = fork();
+		if (pid == 0) {
+			close(sock);
+			supervise(&spec, pid_path, status_path);
+		}
+		if (pid > 0)
+			pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		launcher_reply(sock, pid > 0 ? pid : -errno, pidfd);
+		if (pidfd >= 0)
+			close(pidfd);
+		sigprocmask(SIG_UNBLOCK, &chld, NULL);
+		free(pid_path);
+		free(status_path);
+		for (char *const *v = spec.argv; *v; v++)
+			free(*v);
+		for (char *const *v = spec.env; *v; v++)
+			free(*v);
+		free((void *)spec.argv);
+		free((void *)spec.env);
+		cJSON_Delete(m);
+	}
+}
+
+/* Forks the launcher; -1 (and tries forked from the scheduler) if not. */
+static int
+launcher_start(void)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		/* Keep only the socket (and stdio): not the store or the lock. */
+		if (sv[1] > 3)
+			close_range(3, (unsigned)sv[1] - 1, 0);
+		close_range((unsigned)sv[1] + 1, ~0U, 0);
+		launcher_main(sv[1]);
+	}
+	close(sv[1]);
+	return sv[0];
+}
+
+/* Has the launcher fork a supervisor: its pid and pidfd, or -1. */
+static int
+launcher_launch(struct executor *ex, const struct try_spec *spec, pid_t *pid, int *pidfd)
+{
+	char *msg = spec_message(spec), cbuf[CMSG_SPACE(sizeof(int))];
+	size_t len = strlen(msg);
+	struct iovec iov = {pid, sizeof(*pid)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+		.msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *c;
+	ssize_t n;
+
+	*pidfd = -1;
+	if (len >= LAUNCH_MAX || send(ex->launcher, msg, len, MSG_NOSIGNAL) != (ssize_t)len) {
+		free(msg);
+		goto broken;
+	}
+	free(msg);
+	do
+		n = recvmsg(ex->launcher, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(*pid))
+		goto broken;
+	c = CMSG_FIRSTHDR(&mh);
+	if (c != NULL && c->cmsg_type == SCM_RIGHTS)
+		memcpy(pidfd, CMSG_DATA(c), sizeof(int));
+	if (*pid <= 0 || *pidfd < 0) {
+		if (*pidfd >= 0)
+			close(*pidfd);
+		log_error("%s: the launcher could not start it: %s", spec->task_id,
+		    strerror(*pid < 0 ? (int)-*pid : ESRCH));
+		return -1;
+	}
+	return 0;
+broken:
+	log_warn("the launcher is gone; tries are forked from the scheduler from now on");
+	close(ex->launcher);
+	ex->launcher = -1;
+	return -1;
+}
+
 static struct executor *
 local_create(struct ev_loop *loop)
 {
 	struct executor *ex = xcalloc(1, sizeof(*ex));
 
 	ex->loop = loop;
+	ex->launcher = launcher_start();
 	return ex;
 }
 
 static void
 local_destroy(struct executor *ex)
 {
-	/* Supervisors keep running: a later executor adopts them. */
+	/* Supervisors keep running: a later executor adopts them.  The
+	 * launcher sees its socket close and exits. */
+	if (ex->launcher >= 0)
+		close(ex->launcher);
 	while (ex->tries != NULL) {
 		struct ltry *t = ex->tries;
 
@@ -551,6 +828,22 @@ local_start(struct executor *ex, const struct try_spec *spec, executor_done_fn d
 		log_error("%s: cannot create the log folder %s: %s", spec->task_id, dir,
 		    strerror(errno));
 		goto out;
+	}
+	if (ex->launcher >= 0) {
+		int pidfd;
+
+		if (launcher_launch(ex, spec, &pid, &pidfd) == 0) {
+			t = ltry_new(ex, spec, done, arg);
+			t->pid = pid;
+			t->pidfd = pidfd;
+			ev_io_set(&t->io, pidfd, EV_READ);
+			ev_io_start(ex->loop, &t->io);
+			*handle = xasprintf("%ld", (long)pid);
+			rc = 0;
+			goto out;
+		}
+		if (ex->launcher >= 0)
+			goto out;	/* it answered: the try could not start */
 	}
 	pid = fork();
 	if (pid < 0) {
