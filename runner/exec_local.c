@@ -66,6 +66,7 @@ struct executor {
 	struct ev_loop *loop;
 	struct ltry *tries;
 	int launcher;           /* socket to the launcher, -1 when none */
+	pid_t launcher_pid;
 };
 
 /* Largest try message (argv, env and paths as JSON). */
@@ -722,7 +723,7 @@ launcher_main(int sock)
 
 /* Forks the launcher; -1 (and tries forked from the scheduler) if not. */
 static int
-launcher_start(void)
+launcher_start(pid_t *launcher_pid)
 {
 	int sv[2];
 	pid_t pid;
@@ -743,6 +744,7 @@ launcher_start(void)
 		launcher_main(sv[1]);
 	}
 	close(sv[1]);
+	*launcher_pid = pid;
 	return sv[0];
 }
 
@@ -793,7 +795,7 @@ local_create(struct ev_loop *loop)
 	struct executor *ex = xcalloc(1, sizeof(*ex));
 
 	ex->loop = loop;
-	ex->launcher = launcher_start();
+	ex->launcher = launcher_start(&ex->launcher_pid);
 	return ex;
 }
 
@@ -802,8 +804,11 @@ local_destroy(struct executor *ex)
 {
 	/* Supervisors keep running: a later executor adopts them.  The
 	 * launcher sees its socket close and exits. */
-	if (ex->launcher >= 0)
+	if (ex->launcher >= 0) {
 		close(ex->launcher);
+		/* it exits at once; waiting also counts its CPU as ours */
+		waitpid(ex->launcher_pid, NULL, 0);
+	}
 	while (ex->tries != NULL) {
 		struct ltry *t = ex->tries;
 
