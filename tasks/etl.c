@@ -17,6 +17,7 @@
 
 #include "lib/log.h"
 #include "tasks/ethval.h"
+#include "tasks/itemin.h"
 #include "tasks/rpc.h"
 
 static int result_quiet;
@@ -521,6 +522,53 @@ out:
 	for (size_t i = 0; i < e->nout; i++)
 		itemout_abort(e->out[i]);
 	rpc_close(r);
+	return rc;
+}
+
+int
+etl_extract(struct etl_args *a, const char *inpath, const char *outpath, const char *name,
+    const char *const *cols, size_t ncols, etl_item_fn fn, void *ctx)
+{
+	struct itemin *in;
+	struct itemout *out;
+	cJSON *it = NULL;
+	unsigned long long bad = 0, rows;
+	int rc = 1, got;
+
+	if (inpath == NULL || outpath == NULL)
+		return etl_usage_error(a, "the input and -o/--output are required");
+	if ((in = itemin_open(inpath)) == NULL)
+		return EX_DATAERR;
+	if ((out = itemout_open(outpath, cols, ncols)) == NULL)
+		goto out;
+	while ((got = itemin_next(in, &it)) > 0) {
+		char *why = NULL;
+		int r = fn(ctx, it, out, &why);
+
+		if (r > 0 && bad++ < 20)
+			log_warn("%s:%zu: %s; skipped", inpath, itemin_line(in), why ? why : "malformed");
+		free(why);
+		cJSON_Delete(it);
+		it = NULL;
+		if (r < 0) {
+			rc = -r;
+			goto out;
+		}
+	}
+	if (got < 0) {
+		rc = EX_DATAERR;
+		goto out;
+	}
+	if (bad)
+		log_warn("%s: %llu malformed items counted and skipped", inpath, bad);
+	if (etl_commit_all(&out, &rows, 1) < 0)
+		goto out;
+	etl_result(&name, &rows, &outpath, 1);
+	rc = 0;
+out:
+	cJSON_Delete(it);
+	itemout_abort(out);
+	itemin_close(in);
 	return rc;
 }
 

@@ -122,6 +122,16 @@ struct etl_export {
 };
 int etl_export(struct etl_args *a, struct etl_export *e);
 
+/* An extract command: every item of inpath goes to fn, which writes the
+ * rows it makes to out and returns 0, 1 for a malformed item (counted;
+ * the first few are reported with their line), or -N to stop with exit
+ * status N (after printing why).  Then the output is committed and reported.
+ * Returns 0 or an exit status. */
+struct itemin;
+typedef int (*etl_item_fn)(void *ctx, const cJSON *item, struct itemout *out, char **why);
+int etl_extract(struct etl_args *a, const char *inpath, const char *outpath, const char *name,
+    const char *const *cols, size_t ncols, etl_item_fn fn, void *ctx);
+
 /* Options most commands share, as ethereum-etl spells them. */
 #define ETL_OPT_START {"start-block", 's', OPT_INT, "0", "Start block"}
 #define ETL_OPT_END {"end-block", 'e', OPT_INT, NULL, "End block (required)"}

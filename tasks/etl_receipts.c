@@ -394,73 +394,46 @@ item_log_view(const cJSON *it, struct log_view *v)
 	}
 }
 
+/* One log of a logs file: its transfer, if it is one. */
+static int
+transfer_item(void *ctx, const cJSON *it, struct itemout *out, char **why)
+{
+	struct row *row = ctx;
+	struct log_view v;
+	const cJSON *li = cJSON_GetObjectItemCaseSensitive(it, "log_index");
+	const cJSON *bn = cJSON_GetObjectItemCaseSensitive(it, "block_number");
+	char lbuf[32], nbuf[32];
+	int t;
+
+	item_log_view(it, &v);
+	/* JSON files hold numbers where CSV files hold their text. */
+	if (cJSON_IsNumber(li)) {
+		snprintf(lbuf, sizeof(lbuf), "%.0f", li->valuedouble);
+		v.log_index = lbuf;
+	}
+	if (cJSON_IsNumber(bn)) {
+		snprintf(nbuf, sizeof(nbuf), "%.0f", bn->valuedouble);
+		v.block_number = nbuf;
+	}
+	t = transfer_from_log(&v, row);
+	strv_free(&v.topics);
+	if (t < 0) {
+		*why = xstrdup("a Transfer event whose topics and data are not 4 words (not a standard "
+		    "ERC-20/721 transfer)");
+		return 1;
+	}
+	return t > 0 && itemout_write(out, row) < 0 ? -1 : 0;
+}
+
 static int
 run_extract_token_transfers(struct etl_args *a)
 {
-	const char *lpath = etl_str(a, "logs"), *opath = etl_str(a, "output");
-	struct itemin *in;
-	struct itemout *out = NULL;
 	struct row row;
-	cJSON *it = NULL;
-	unsigned long long bad = 0, rows;
-	int rc = 1, got;
+	int rc;
 
-	if (lpath == NULL || opath == NULL)
-		return etl_usage_error(a, "-l/--logs and -o/--output are required");
-	if ((in = itemin_open(lpath)) == NULL)
-		return EX_DATAERR;
 	row_init(&row, X_NCOLS);
-	if ((out = itemout_open(opath, transfer_cols, X_NCOLS)) == NULL)
-		goto out;
-	while ((got = itemin_next(in, &it)) > 0) {
-		struct log_view v;
-		char nbuf[32];
-		const cJSON *li = cJSON_GetObjectItemCaseSensitive(it, "log_index");
-		const cJSON *bn = cJSON_GetObjectItemCaseSensitive(it, "block_number");
-		char lbuf[32];
-		int t;
-
-		item_log_view(it, &v);
-		/* JSON files hold numbers where CSV files hold their text. */
-		if (cJSON_IsNumber(li)) {
-			snprintf(lbuf, sizeof(lbuf), "%.0f", li->valuedouble);
-			v.log_index = lbuf;
-		}
-		if (cJSON_IsNumber(bn)) {
-			snprintf(nbuf, sizeof(nbuf), "%.0f", bn->valuedouble);
-			v.block_number = nbuf;
-		}
-		t = transfer_from_log(&v, &row);
-		strv_free(&v.topics);
-		if (t < 0) {
-			if (bad++ < 10)
-				log_warn("%s:%zu: a Transfer event whose topics and data are not 4 words "
-				    "(not a standard ERC-20/721 transfer); skipped", lpath, itemin_line(in));
-		} else if (t > 0 && itemout_write(out, &row) < 0) {
-			goto out;
-		}
-		cJSON_Delete(it);
-		it = NULL;
-	}
-	if (got < 0) {
-		rc = EX_DATAERR;
-		goto out;
-	}
-	if (bad)
-		log_warn("%s: %llu Transfer events skipped as malformed", lpath, bad);
-	if (etl_commit_all(&out, &rows, 1) < 0)
-		goto out;
-	{
-		const char *names[] = {"token_transfers"};
-		const char *paths[] = {opath};
-
-		etl_result(names, &rows, paths, 1);
-	}
-	rc = 0;
-out:
-	cJSON_Delete(it);
-	itemout_abort(out);
-	itemin_close(in);
+	rc = etl_extract(a, etl_str(a, "logs"), etl_str(a, "output"), "token_transfers",
+	    transfer_cols, X_NCOLS, transfer_item, &row);
 	row_free(&row);
 	return rc;
 }

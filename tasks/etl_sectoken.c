@@ -95,68 +95,42 @@ event_row(struct row *r, const cJSON *log, const struct st_event *e, cJSON *args
 	free(s);
 }
 
+/* One log of a logs file: its row, if it is a catalogued security event. */
+static int
+event_item(void *ctx, const cJSON *it, struct itemout *out, char **why)
+{
+	struct row *row = ctx;
+	struct strv topics = {0};
+	const struct st_event *e = NULL;
+	cJSON *args = NULL;
+	char *data = item_text(it, "data"), *w = NULL;
+	int d, rc = 0;
+
+	item_topics(it, &topics);
+	d = st_decode(&topics, data ? data : "0x", &e, &args, &w);
+	if (d < 0) {
+		*why = xasprintf("a %s log that is malformed (%s); not decoded", topics.v[0], w);
+		rc = 1;
+	} else if (d > 0) {
+		event_row(row, it, e, args);
+		rc = itemout_write(out, row) < 0 ? -1 : 0;
+	}
+	free(w);
+	free(data);
+	cJSON_Delete(args);
+	strv_free(&topics);
+	return rc;
+}
+
 static int
 run_extract_events(struct etl_args *a)
 {
-	const char *lpath = etl_str(a, "logs"), *opath = etl_str(a, "output");
-	struct itemin *in;
-	struct itemout *out = NULL;
 	struct row row;
-	cJSON *it = NULL;
-	unsigned long long bad = 0, rows;
-	int rc = 1, got;
+	int rc;
 
-	if (lpath == NULL || opath == NULL)
-		return etl_usage_error(a, "-l/--logs and -o/--output are required");
-	if ((in = itemin_open(lpath)) == NULL)
-		return EX_DATAERR;
 	row_init(&row, E_NCOLS);
-	if ((out = itemout_open(opath, event_cols, E_NCOLS)) == NULL)
-		goto out;
-	while ((got = itemin_next(in, &it)) > 0) {
-		struct strv topics = {0};
-		const struct st_event *e = NULL;
-		cJSON *args = NULL;
-		char *why = NULL, *data = item_text(it, "data");
-		int d;
-
-		item_topics(it, &topics);
-		d = st_decode(&topics, data ? data : "0x", &e, &args, &why);
-		if (d < 0 && bad++ < 20)
-			log_warn("%s:%zu: a %s log that is malformed (%s); not decoded", lpath,
-			    itemin_line(in), topics.v[0], why);
-		if (d > 0) {
-			event_row(&row, it, e, args);
-			if (itemout_write(out, &row) < 0)
-				d = -2;
-		}
-		free(why);
-		free(data);
-		cJSON_Delete(args);
-		strv_free(&topics);
-		cJSON_Delete(it);
-		it = NULL;
-		if (d == -2)
-			goto out;
-	}
-	if (got < 0) {
-		rc = EX_DATAERR;
-		goto out;
-	}
-	if (bad)
-		log_warn("%s: %llu malformed security-token event logs counted and skipped", lpath, bad);
-	if (etl_commit_all(&out, &rows, 1) < 0)
-		goto out;
-	{
-		const char *names[] = {"security_token_events"};
-
-		etl_result(names, &rows, &opath, 1);
-	}
-	rc = 0;
-out:
-	cJSON_Delete(it);
-	itemout_abort(out);
-	itemin_close(in);
+	rc = etl_extract(a, etl_str(a, "logs"), etl_str(a, "output"), "security_token_events",
+	    event_cols, E_NCOLS, event_item, &row);
 	row_free(&row);
 	return rc;
 }

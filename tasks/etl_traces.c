@@ -618,72 +618,54 @@ geth_frame(struct traces *ts, uint64_t block, long long tx_index, const cJSON *f
 	return 0;
 }
 
+struct geth_extract {
+	struct traces ts;
+	struct row row;
+	const char *path;
+};
+
+/* One block of a geth traces file: its call frames as trace rows. */
+static int
+geth_item(void *ctx, const cJSON *it, struct itemout *out, char **why)
+{
+	struct geth_extract *g = ctx;
+	const cJSON *txs = cJSON_GetObjectItemCaseSensitive(it, "transaction_traces"), *tx;
+	long long block, idx = 0;
+	struct strv root = {0};
+
+	(void)why;
+	if (json_uint(cJSON_GetObjectItemCaseSensitive(it, "block_number"), &block) < 0 ||
+	    !cJSON_IsArray(txs)) {
+		log_error("%s: an item without block_number and transaction_traces", g->path);
+		return -EX_DATAERR;
+	}
+	traces_clear(&g->ts);
+	cJSON_ArrayForEach(tx, txs) {
+		if (geth_frame(&g->ts, (uint64_t)block, idx++, tx, &root) < 0) {
+			log_error("%s: transaction %lld of block %lld has a malformed call frame",
+			    g->path, idx - 1, block);
+			return -EX_DATAERR;
+		}
+	}
+	for (size_t i = 0; i < g->ts.n; i++) {
+		trace_row(&g->ts.v[i], &g->row);
+		if (itemout_write(out, &g->row) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 run_extract_geth_traces(struct etl_args *a)
 {
-	const char *ipath = etl_str(a, "input"), *opath = etl_str(a, "output");
-	struct itemin *in;
-	struct itemout *out = NULL;
-	struct traces ts = {0};
-	struct row row;
-	cJSON *it = NULL;
-	unsigned long long rows;
-	int rc = 1, got;
+	struct geth_extract g = {.path = etl_str(a, "input")};
+	int rc;
 
-	if (ipath == NULL || opath == NULL)
-		return etl_usage_error(a, "-i/--input and -o/--output are required");
-	if ((in = itemin_open(ipath)) == NULL)
-		return EX_DATAERR;
-	row_init(&row, C_NCOLS);
-	if ((out = itemout_open(opath, trace_cols, C_NCOLS)) == NULL)
-		goto out;
-	while ((got = itemin_next(in, &it)) > 0) {
-		const cJSON *txs = cJSON_GetObjectItemCaseSensitive(it, "transaction_traces"), *tx;
-		long long block, idx = 0;
-		struct strv root = {0};
-
-		if (json_uint(cJSON_GetObjectItemCaseSensitive(it, "block_number"), &block) < 0 ||
-		    !cJSON_IsArray(txs)) {
-			log_error("%s:%zu: expected block_number and transaction_traces", ipath,
-			    itemin_line(in));
-			rc = EX_DATAERR;
-			goto out;
-		}
-		traces_clear(&ts);
-		cJSON_ArrayForEach(tx, txs) {
-			if (geth_frame(&ts, (uint64_t)block, idx++, tx, &root) < 0) {
-				log_error("%s:%zu: transaction %lld of block %lld has a malformed call "
-				    "frame", ipath, itemin_line(in), idx - 1, block);
-				rc = EX_DATAERR;
-				goto out;
-			}
-		}
-		for (size_t i = 0; i < ts.n; i++) {
-			trace_row(&ts.v[i], &row);
-			if (itemout_write(out, &row) < 0)
-				goto out;
-		}
-		cJSON_Delete(it);
-		it = NULL;
-	}
-	if (got < 0) {
-		rc = EX_DATAERR;
-		goto out;
-	}
-	if (etl_commit_all(&out, &rows, 1) < 0)
-		goto out;
-	{
-		const char *names[] = {"traces"};
-
-		etl_result(names, &rows, &opath, 1);
-	}
-	rc = 0;
-out:
-	cJSON_Delete(it);
-	itemout_abort(out);
-	itemin_close(in);
-	traces_free(&ts);
-	row_free(&row);
+	row_init(&g.row, C_NCOLS);
+	rc = etl_extract(a, g.path, etl_str(a, "output"), "traces", trace_cols, C_NCOLS,
+	    geth_item, &g);
+	traces_free(&g.ts);
+	row_free(&g.row);
 	return rc;
 }
 

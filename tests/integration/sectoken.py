@@ -150,7 +150,7 @@ try:
        "RedeemedByPartition with data and operatorData decodes")
     ok(out.get(2, {}).get("from_address") == a1 and out[2]["to_address"] == a2,
        "RecoverySuccess with no indexed parameter decodes")
-    ok("3 malformed security-token event logs counted" in p.stderr
+    ok("3 malformed items counted" in p.stderr
        and "synthetic.csv:5:" in p.stderr and "synthetic.csv:6:" in p.stderr and "synthetic.csv:7:" in p.stderr,
        "each malformed log is reported with its file and line, and counted", p.stderr)
 
