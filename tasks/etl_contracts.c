@@ -254,7 +254,7 @@ static int
 run_export_contracts(struct etl_args *a)
 {
 	struct contracts_ctx c = {0};
-	const char *ipath = etl_str(a, "contract-addresses"), *opath = etl_str(a, "output");
+	const char *opath = etl_str(a, "output");
 	int rc;
 
 	if (opath == NULL)
@@ -269,7 +269,6 @@ run_export_contracts(struct etl_args *a)
 		strv_free(&c.blocks);
 		return rc;
 	}
-	(void)ipath;
 	row_init(&c.row, ARRAY_LEN(contract_cols));
 	c.ex = (struct etl_export){.nout = 1, .names = {"contracts"}, .paths = {opath},
 	    .cols = {contract_cols}, .ncols = {ARRAY_LEN(contract_cols) - !c.with_standards},
@@ -507,7 +506,7 @@ static int
 run_export_tokens(struct etl_args *a)
 {
 	struct tokens_ctx c = {0};
-	const char *ipath = etl_str(a, "token-addresses"), *opath = etl_str(a, "output");
+	const char *opath = etl_str(a, "output");
 	int rc;
 
 	if (opath == NULL)
@@ -522,7 +521,6 @@ run_export_tokens(struct etl_args *a)
 		strv_free(&c.blocks);
 		return rc;
 	}
-	(void)ipath;
 	row_init(&c.row, ARRAY_LEN(token_cols));
 	c.ex = (struct etl_export){.nout = 1, .names = {"tokens"}, .paths = {opath},
 	    .cols = {token_cols}, .ncols = {ARRAY_LEN(token_cols)}, .what = "tokens",

@@ -229,17 +229,17 @@ cmd_verify(const struct cli_env *env, int argc, char **argv)
 		printf("%s %s: equal (the manifest, the lake and the node agree)\n", table, date);
 	rc = bad ? 1 : 0;
 out:
-	if (scratch) {
-		char *cmd[] = {"rm", "-rf", scratch, NULL};
-		pid_t pid = fork();
+	if (slake) {
+		/* The scratch lake holds only what the re-extraction wrote. */
+		struct strv keys = {0};
 
-		if (pid == 0) {
-			execvp("rm", cmd);
-			_exit(127);
-		}
-		if (pid > 0)
-			waitpid(pid, NULL, 0);
+		if (lake_list(slake, "", &keys) == 0)
+			for (size_t i = 0; i < keys.n; i++)
+				lake_delete(slake, keys.v[i]);
+		strv_free(&keys);
 	}
+	if (scratch)
+		rmdir(scratch);
 	cJSON_Delete(m);
 	lake_close(lake);
 	lake_close(slake);
