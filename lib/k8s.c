@@ -59,6 +59,8 @@ struct k8s {
 	int have_token;
 	int retries;
 	long backoff_ms;
+	long last_status;       /* of the last request; 0: no answer */
+	char last_error[512];
 };
 
 /* ------------------------------------------------------------------ */
@@ -255,6 +257,24 @@ k8s_close(struct k8s *k)
 	strv_free(&k->exec_env);
 	free(k->exec_api);
 	free(k);
+}
+
+long
+k8s_last_status(const struct k8s *k)
+{
+	return k->last_status;
+}
+
+const char *
+k8s_last_error(const struct k8s *k)
+{
+	return k->last_error;
+}
+
+void
+k8s_set_retries(struct k8s *k, int retries)
+{
+	k->retries = retries;
 }
 
 const char *
@@ -855,13 +875,18 @@ k8s_request(struct k8s *k, const char *method, const char *path,
 	}
 	curl_easy_cleanup(r->c);
 	r->c = NULL;
+	k->last_status = rc == 0 ? r->code : 0;
+	if (rc == 0)
+		k->last_error[0] = '\0';
+	else
+		snprintf(k->last_error, sizeof(k->last_error), "%s", errbuf);
 	return rc == 0 ? 0 : -1;
 }
 
 /* Maps a final HTTP status to a result, printing the Status message of a
  * failure (quiet_404: a 404 is an answer, not an error). */
 static int
-k8s_result(const char *method, const char *path, struct resp *r, int quiet_404)
+k8s_result(struct k8s *k, const char *method, const char *path, struct resp *r, int quiet_404)
 {
 	cJSON *st;
 	const char *msg = NULL, *reason = NULL;
@@ -881,6 +906,8 @@ k8s_result(const char *method, const char *path, struct resp *r, int quiet_404)
 	case 410: rc = K8S_GONE; break;
 	default: rc = -1; break;
 	}
+	snprintf(k->last_error, sizeof(k->last_error), "HTTP %ld %s: %s", r->code,
+	    reason != NULL ? reason : "", msg != NULL ? msg : "");
 	if (!(quiet_404 && rc == K8S_NOT_FOUND))
 		log_error("%s %s: HTTP %ld %s: %s", method, path, r->code,
 		    reason != NULL ? reason : "", msg != NULL ? msg :
@@ -905,7 +932,7 @@ k8s_json(struct k8s *k, const char *method, const char *path, const char *body,
 	}
 	if (attempts != NULL)
 		*attempts = r.attempts;
-	if ((rc = k8s_result(method, path, &r, quiet_404)) != 0)
+	if ((rc = k8s_result(k, method, path, &r, quiet_404)) != 0)
 		goto out;
 	if (out != NULL && (*out = cJSON_Parse(r.body.data != NULL ? r.body.data : "")) == NULL) {
 		log_error("%s %s: the answer is not JSON", method, path);
@@ -1104,7 +1131,7 @@ k8s_pod_log(struct k8s *k, const char *ns, const char *name,
 		goto out;
 	}
 	if (k8s_request(k, "GET", p, NULL, RETRY_IDEMPOTENT, &r) == 0)
-		rc = k8s_result("GET", p, &r, 0);
+		rc = k8s_result(k, "GET", p, &r, 0);
 	if (close(r.fd) != 0 && rc == 0) {
 		log_error("GET %s: %s: %s", p, path, strerror(errno));
 		rc = -1;

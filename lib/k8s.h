@@ -64,6 +64,14 @@ void k8s_close(struct k8s *k);
  * "default").  Owned by k. */
 const char *k8s_namespace(const struct k8s *k);
 
+/* The HTTP status of the last request (0: no answer: a transport error)
+ * and why it failed ("" when it did not).  Owned by k. */
+long k8s_last_status(const struct k8s *k);
+const char *k8s_last_error(const struct k8s *k);
+/* Overrides $STA_K8S_RETRIES for this client: 0 makes every request one
+ * attempt, for callers on an event loop that back off on their own. */
+void k8s_set_retries(struct k8s *k, int retries);
+
 /* Pods.  *out (may be NULL when not wanted) is the API's object. */
 int k8s_pod_create(struct k8s *k, const char *ns, const char *pod_json, cJSON **out);
 int k8s_pod_get(struct k8s *k, const char *ns, const char *name, cJSON **out);

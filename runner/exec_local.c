@@ -72,18 +72,6 @@ struct executor {
 /* Largest try message (argv, env and paths as JSON). */
 #define LAUNCH_MAX (1 << 20)
 
-/* ------------------------------------------------------------- file names */
-
-static char *
-sibling(const char *log_path, const char *ext)
-{
-	size_t n = strlen(log_path);
-
-	if (str_has_suffix(log_path, ".log"))
-		n -= 4;
-	return xasprintf("%.*s.%s", (int)n, log_path, ext);
-}
-
 /* Process start time (clock ticks since boot): with the pid it identifies a
  * process even after pid reuse.  0 when the process does not exist. */
 static unsigned long long
@@ -144,31 +132,14 @@ sv_on_term(int sig)
 	sv_term = 1;
 }
 
-static char *
-iso_env(const char *name, sta_time t)
-{
-	char iso[TIME_ISO_LEN];
-
-	time_format_iso(t, iso);
-	return xasprintf("%s=%s", name, iso);
-}
-
-/* environ, then the STA_* variables, then the task's env (later wins). */
+/* environ, then the STA_* variables and the task's env (later wins). */
 static char **
 task_environ(const struct try_spec *spec)
 {
 	struct strv env = {0};
 	struct strv extra = {0};
 
-	strv_push_take(&extra, xasprintf("STA_DAG_ID=%s", spec->dag_id));
-	strv_push_take(&extra, xasprintf("STA_RUN_ID=%s", spec->run_id));
-	strv_push_take(&extra, xasprintf("STA_TASK_ID=%s", spec->task_id));
-	strv_push_take(&extra, xasprintf("STA_TRY_NUMBER=%d", spec->try_number));
-	strv_push_take(&extra, iso_env("STA_LOGICAL_DATE", spec->logical_date));
-	strv_push_take(&extra, iso_env("STA_DATA_INTERVAL_START", spec->data_interval_start));
-	strv_push_take(&extra, iso_env("STA_DATA_INTERVAL_END", spec->data_interval_end));
-	for (char *const *e = spec->env; e != NULL && *e != NULL; e++)
-		strv_push(&extra, *e);
+	executor_task_env(spec, &extra);
 	for (char **e = environ; *e != NULL; e++) {
 		size_t klen = strcspn(*e, "=");
 		int overridden = 0;
@@ -185,59 +156,16 @@ task_environ(const struct try_spec *spec)
 	return env.v;
 }
 
-/* The last "STA_RESULT {json}" line of the log, if its JSON parses. */
-static cJSON *
-scan_result(const char *log_path)
-{
-	char *text = NULL, *line, *last = NULL;
-	size_t len;
-	cJSON *r = NULL;
-
-	if (fs_read_file(log_path, &text, &len) != 0)
-		return NULL;
-	for (line = text; line != NULL && *line != '\0';) {
-		char *nl = strchr(line, '\n');
-
-		if (nl != NULL)
-			*nl = '\0';
-		if (str_has_prefix(line, EXECUTOR_RESULT_PREFIX)) {
-			cJSON *j = cJSON_Parse(line + strlen(EXECUTOR_RESULT_PREFIX));
-
-			if (cJSON_IsObject(j)) {
-				cJSON_Delete(r);
-				r = j;
-			} else {
-				cJSON_Delete(j);
-			}
-			last = line;
-		}
-		line = nl != NULL ? nl + 1 : NULL;
-	}
-	(void)last;
-	free(text);
-	return r;
-}
-
 static void
-sv_write_status(const char *status_path, const char *end, int code, int sig,
+sv_write_status(const char *status_path, enum try_end end, int code, int sig,
     cJSON *result, const char *reason, sta_time started)
 {
-	cJSON *o = cJSON_CreateObject();
-	char *json;
+	struct try_outcome o = {
+		.end = end, .exit_code = code, .signal = sig, .reason = (char *)reason,
+		.started = started, .ended = time_now(),
+	};
 
-	cJSON_AddStringToObject(o, "end", end);
-	cJSON_AddNumberToObject(o, "exit_code", code);
-	cJSON_AddNumberToObject(o, "signal", sig);
-	if (result != NULL)
-		cJSON_AddItemToObject(o, "result", result);
-	if (reason != NULL)
-		cJSON_AddStringToObject(o, "reason", reason);
-	cJSON_AddNumberToObject(o, "started", (double)started);
-	cJSON_AddNumberToObject(o, "ended", (double)time_now());
-	json = cJSON_PrintUnformatted(o);
-	fs_write_atomic(status_path, json, strlen(json), 0);
-	free(json);
-	cJSON_Delete(o);
+	executor_write_status(status_path, &o, result);
 }
 
 /* Runs in the forked supervisor; never returns. */
@@ -277,7 +205,7 @@ supervise(const struct try_spec *spec, const char *pid_path, const char *status_
 	if (logfd < 0 || pipe2(pipefd, O_CLOEXEC) != 0) {
 		snprintf(reason, sizeof(reason), "cannot open the log %s: %s", spec->log_path,
 		    strerror(errno));
-		sv_write_status(status_path, "start_failed", -1, 0, NULL, reason, started);
+		sv_write_status(status_path, TRY_START_FAILED, -1, 0, NULL, reason, started);
 		_exit(0);
 	}
 	task = fork();
@@ -301,14 +229,14 @@ supervise(const struct try_spec *spec, const char *pid_path, const char *status_
 	close(pipefd[1]);
 	if (task < 0) {
 		snprintf(reason, sizeof(reason), "fork: %s", strerror(errno));
-		sv_write_status(status_path, "start_failed", -1, 0, NULL, reason, started);
+		sv_write_status(status_path, TRY_START_FAILED, -1, 0, NULL, reason, started);
 		_exit(0);
 	}
 	setpgid(task, task);
 	if (read(pipefd[0], &err, sizeof(err)) == (ssize_t)sizeof(err)) {
 		waitpid(task, &status, 0);
 		snprintf(reason, sizeof(reason), "cannot run '%s': %s", spec->argv[0], strerror(err));
-		sv_write_status(status_path, "start_failed", -1, 0, NULL, reason, started);
+		sv_write_status(status_path, TRY_START_FAILED, -1, 0, NULL, reason, started);
 		_exit(0);
 	}
 	close(pipefd[0]);
@@ -336,14 +264,14 @@ supervise(const struct try_spec *spec, const char *pid_path, const char *status_
 	alarm(0);
 	kill(-task, SIGKILL);       /* whatever the task left in its group */
 
-	cJSON *result = scan_result(spec->log_path);
+	cJSON *result = executor_scan_result(spec->log_path);
 	if (timed_out) {
 		snprintf(reason, sizeof(reason), "execution_timeout (%llds) reached: "
 		    "process group killed", (long long)spec->timeout);
-		sv_write_status(status_path, "timed_out", -1,
+		sv_write_status(status_path, TRY_TIMED_OUT, -1,
 		    WIFSIGNALED(status) ? WTERMSIG(status) : 0, result, reason, started);
 	} else {
-		sv_write_status(status_path, "exited",
+		sv_write_status(status_path, TRY_EXITED,
 		    WIFEXITED(status) ? WEXITSTATUS(status) : -1,
 		    WIFSIGNALED(status) ? WTERMSIG(status) : 0, result,
 		    escalated ? "stopped on request" : NULL, started);
@@ -352,52 +280,6 @@ supervise(const struct try_spec *spec, const char *pid_path, const char *status_
 }
 
 /* ------------------------------------------------------ scheduler side */
-
-static void
-outcome_free(struct try_outcome *o)
-{
-	free(o->result_json);
-	free(o->reason);
-	memset(o, 0, sizeof(*o));
-}
-
-/* Reads the status file into *o; -1 when there is none (or it is bad). */
-static int
-read_status(const char *log_path, struct try_outcome *o)
-{
-	char *path = sibling(log_path, "status"), *text = NULL;
-	cJSON *j, *v;
-	int rc = -1;
-
-	memset(o, 0, sizeof(*o));
-	if (fs_read_file(path, &text, NULL) != 0)
-		goto out;
-	j = cJSON_Parse(text);
-	if (!cJSON_IsObject(j)) {
-		cJSON_Delete(j);
-		goto out;
-	}
-	v = cJSON_GetObjectItemCaseSensitive(j, "end");
-	const char *end = cJSON_IsString(v) ? v->valuestring : "";
-	o->end = strcmp(end, "exited") == 0 ? TRY_EXITED :
-	    strcmp(end, "timed_out") == 0 ? TRY_TIMED_OUT : TRY_START_FAILED;
-	o->exit_code = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "exit_code"));
-	o->signal = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "signal"));
-	o->started = (sta_time)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "started"));
-	o->ended = (sta_time)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "ended"));
-	v = cJSON_GetObjectItemCaseSensitive(j, "result");
-	if (cJSON_IsObject(v))
-		o->result_json = cJSON_PrintUnformatted(v);
-	v = cJSON_GetObjectItemCaseSensitive(j, "reason");
-	if (cJSON_IsString(v))
-		o->reason = xstrdup(v->valuestring);
-	cJSON_Delete(j);
-	rc = 0;
-out:
-	free(text);
-	free(path);
-	return rc;
-}
 
 static void
 ltry_unlink(struct ltry *t)
@@ -420,7 +302,7 @@ ltry_free(struct ltry *t)
 	ev_timer_stop(loop, &t->later);
 	if (t->pidfd >= 0)
 		close(t->pidfd);
-	outcome_free(&t->pending);
+	executor_outcome_free(&t->pending);
 	free(t->log_path);
 	free(t);
 }
@@ -431,7 +313,7 @@ ltry_finish(struct ltry *t)
 {
 	struct try_outcome o;
 
-	if (read_status(t->log_path, &o) != 0) {
+	if (executor_read_status(t->log_path, &o) != 0) {
 		o.end = TRY_LOST;
 		o.exit_code = -1;
 		o.reason = xstrdup("the supervisor ended without recording an outcome");
@@ -439,7 +321,7 @@ ltry_finish(struct ltry *t)
 	}
 	ltry_unlink(t);
 	t->done(t->arg, &o);
-	outcome_free(&o);
+	executor_outcome_free(&o);
 	ltry_free(t);
 }
 
@@ -456,7 +338,7 @@ child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	ev_child_stop(loop, w);
 	if (WIFEXITED(w->rstatus) && WEXITSTATUS(w->rstatus) == EXIT_CLAIM_LOST) {
 		/* Another supervisor owns this try: wait for that one. */
-		char *pid_path = sibling(t->log_path, "pid");
+		char *pid_path = executor_try_file(t->log_path, "pid");
 		int ok = read_claim(pid_path, &owner, &st) == 0 && proc_start_time(owner) == st &&
 		    watch_pid(t, owner) == 0;
 
@@ -478,8 +360,8 @@ pidfd_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)revents;
 	ev_io_stop(loop, w);
-	status_path = sibling(t->log_path, "status");
-	pid_path = sibling(t->log_path, "pid");
+	status_path = executor_try_file(t->log_path, "status");
+	pid_path = executor_try_file(t->log_path, "pid");
 	/* No outcome, and the claim is another live supervisor's: ours lost
 	 * the claim (a pidfd gives no exit status); wait for that one. */
 	if (!fs_exists(status_path) && read_claim(pid_path, &owner, &st) == 0 && owner != t->pid &&
@@ -694,8 +576,8 @@ launcher_main(int sock)
 			cJSON_Delete(m);
 			continue;
 		}
-		pid_path = sibling(spec.log_path, "pid");
-		status_path = sibling(spec.log_path, "status");
+		pid_path = executor_try_file(spec.log_path, "pid");
+		status_path = executor_try_file(spec.log_path, "status");
 		/* No reaping between the fork and the pidfd. */
 		sigprocmask(SIG_BLOCK, &chld, NULL);
 		pid = fork();
@@ -823,8 +705,8 @@ local_start(struct executor *ex, const struct try_spec *spec, executor_done_fn d
     void *arg, char **handle)
 {
 	char *dir = fs_dirname(spec->log_path);
-	char *pid_path = sibling(spec->log_path, "pid");
-	char *status_path = sibling(spec->log_path, "status");
+	char *pid_path = executor_try_file(spec->log_path, "pid");
+	char *status_path = executor_try_file(spec->log_path, "status");
 	struct ltry *t;
 	pid_t pid;
 	int rc = -1;
@@ -874,8 +756,8 @@ static enum adopt_result
 local_adopt(struct executor *ex, const struct try_spec *spec, executor_done_fn done,
     void *arg, char **handle)
 {
-	char *pid_path = sibling(spec->log_path, "pid");
-	char *status_path = sibling(spec->log_path, "status");
+	char *pid_path = executor_try_file(spec->log_path, "pid");
+	char *status_path = executor_try_file(spec->log_path, "status");
 	enum adopt_result r;
 	unsigned long long st;
 	struct ltry *t;
@@ -912,7 +794,7 @@ local_adopt(struct executor *ex, const struct try_spec *spec, executor_done_fn d
 static void
 local_kill(struct executor *ex, const char *log_path)
 {
-	char *pid_path = sibling(log_path, "pid");
+	char *pid_path = executor_try_file(log_path, "pid");
 	unsigned long long st;
 	pid_t pid = 0;
 
@@ -934,11 +816,3 @@ const struct executor_ops executor_local = {
 	.adopt = local_adopt,
 	.kill = local_kill,
 };
-
-const struct executor_ops *
-executor_find(const char *name)
-{
-	if (name != NULL && strcmp(name, "local") == 0)
-		return &executor_local;
-	return NULL;
-}

@@ -13,7 +13,10 @@
 
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
 #include <ev.h>
+
+#include "lib/util.h"
 
 #include "lib/timeutil.h"
 
@@ -33,7 +36,14 @@ struct try_spec {
 	/* The try's log file (stdout and stderr).  Its folder holds the try's
 	 * other files; it identifies the try across scheduler restarts. */
 	const char *log_path;
-	const char *image;          /* kubernetes only */
+	const char *pool;
+	/* kubernetes only: the image, the task's resources
+	 * ({requests:{..}, limits:{..}}) and its `kubernetes` block
+	 * (service_account, node_selector, tolerations, env_from_secrets,
+	 * secret_env); NULL when unset. */
+	const char *image;
+	const cJSON *resources;
+	const cJSON *kubernetes;
 };
 
 enum try_end {
@@ -85,6 +95,24 @@ struct executor_ops {
 const struct executor_ops *executor_find(const char *name);
 
 extern const struct executor_ops executor_local;
+extern const struct executor_ops executor_kubernetes;
+
+/* Shared by the executors (executor.c). */
+
+/* The try's file with extension ext beside its log (caller frees). */
+char *executor_try_file(const char *log_path, const char *ext);
+/* The last "STA_RESULT {json}" object of the log, or NULL (caller frees). */
+cJSON *executor_scan_result(const char *log_path);
+/* Records an outcome (and result, taken; may be NULL) atomically in the
+ * try's .status file, which makes the end recoverable after a crash. */
+int executor_write_status(const char *status_path, const struct try_outcome *o,
+    cJSON *result);
+/* Reads the .status file into *o (free with executor_outcome_free); -1
+ * when there is none or it is unreadable. */
+int executor_read_status(const char *log_path, struct try_outcome *o);
+void executor_outcome_free(struct try_outcome *o);
+/* Appends the task contract's STA_* variables, then spec->env, to out. */
+void executor_task_env(const struct try_spec *spec, struct strv *out);
 
 /* The "STA_RESULT " prefix a task prints before its one-line JSON result. */
 #define EXECUTOR_RESULT_PREFIX "STA_RESULT "

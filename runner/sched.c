@@ -126,6 +126,7 @@ struct sched {
 	struct ev_loop *loop;
 	struct store *store;
 	struct executor *local;
+	struct executor *kube;
 	struct sdag *dags;
 	struct srun *runs;
 	struct pool *pools;
@@ -864,6 +865,19 @@ spec_fill(struct try_spec *spec, const struct srun *r, const struct dag_task *dt
 	spec->timeout = dt->args.execution_timeout;
 	spec->log_path = log_path;
 	spec->image = dt->args.image;
+	spec->pool = dt->args.pool;
+	spec->resources = dt->args.resources;
+}
+
+/* The scheduler's instance of an executor, or NULL. */
+static struct executor *
+executor_instance(struct sched *s, const struct executor_ops *ex)
+{
+	if (ex == &executor_local)
+		return s->local;
+	if (ex == &executor_kubernetes)
+		return s->kube;
+	return NULL;
 }
 
 /* Fails a try that could not be started; no retry can help. */
@@ -891,12 +905,13 @@ try_start(struct sched *s, struct srun *r, size_t task, int adopting)
 	const struct dag_task *dt = &r->ver->dag->tasks[task];
 	struct sti *t = &r->tis[task];
 	const struct executor_ops *ex = executor_find(dt->args.executor);
+	struct executor *inst = executor_instance(s, ex);
 	struct rendered rd = {0};
 	struct try_spec spec;
 	char err[512], *handle = NULL;
 	enum adopt_result ar = ADOPT_NOT_STARTED;
 
-	if (ex == NULL || strcmp(ex->name, "local") != 0) {
+	if (inst == NULL) {
 		snprintf(err, sizeof(err), "executor '%s' is not available in this build",
 		    dt->args.executor);
 		try_fail_to_start(s, r, task, err);
@@ -911,9 +926,9 @@ try_start(struct sched *s, struct srun *r, size_t task, int adopting)
 	if (running_find(s, t->try_pk) == NULL)
 		running_add(s, t->try_pk, r, task);
 	if (adopting)
-		ar = ex->adopt(s->local, &spec, try_done, running_find(s, t->try_pk), &handle);
+		ar = ex->adopt(inst, &spec, try_done, running_find(s, t->try_pk), &handle);
 	if (ar == ADOPT_NOT_STARTED &&
-	    ex->start(s->local, &spec, try_done, running_find(s, t->try_pk), &handle) != 0) {
+	    ex->start(inst, &spec, try_done, running_find(s, t->try_pk), &handle) != 0) {
 		rendered_free(&rd);
 		try_fail_to_start(s, r, task, "the executor could not start it (see the scheduler log)");
 		return;
@@ -1456,11 +1471,12 @@ ti_sync_cb(void *arg, const struct store_ti *row)
 	if (t->state == row->state && t->try_number == row->try_number)
 		return 0;
 	if (t->state == TI_RUNNING && t->try_pk != 0 && !t->kill_sent) {
-		const struct executor_ops *ex = executor_find("local");
+		const struct executor_ops *ex = executor_find(r->ver->dag->tasks[i].args.executor);
 
 		log_info("%s %s %s: changed to %s while running: stopping the try",
 		    run_dag_id(r), r->run_id, row->task_id, ti_state_name(row->state));
-		ex->kill(s->local, t->log_path);
+		if (executor_instance(s, ex) != NULL)
+			ex->kill(executor_instance(s, ex), t->log_path);
 		t->kill_sent = 1;
 	}
 	if (ti_state_finished(t->state) && !ti_state_finished(row->state))
@@ -1717,6 +1733,8 @@ sched_free(struct sched *s)
 	}
 	if (s->local != NULL)
 		executor_local.destroy(s->local);
+	if (s->kube != NULL)
+		executor_kubernetes.destroy(s->kube);
 	store_close(s->store);
 	free(s->self_exe);
 }
@@ -1736,6 +1754,7 @@ sched_main(const struct sched_opts *opts)
 	if (s.store == NULL)
 		return EX_UNAVAILABLE;
 	s.local = executor_local.create(s.loop);
+	s.kube = executor_kubernetes.create(s.loop);
 	if (s.local == NULL) {
 		store_close(s.store);
 		return EX_OSERR;

@@ -1,0 +1,166 @@
+/*
+ * executor.c: what every executor shares: the lookup by name, the try's
+ * files beside its log (attempt=N.log, .status, and each executor's own
+ * claim file), the outcome record that makes a finished try recoverable
+ * by a restarted scheduler, and the STA_* environment of the task contract.
+ */
+#include "runner/executor.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "lib/fsutil.h"
+#include "lib/util.h"
+
+const struct executor_ops *
+executor_find(const char *name)
+{
+	if (name == NULL)
+		return NULL;
+	if (strcmp(name, "local") == 0)
+		return &executor_local;
+	if (strcmp(name, "kubernetes") == 0)
+		return &executor_kubernetes;
+	return NULL;
+}
+
+char *
+executor_try_file(const char *log_path, const char *ext)
+{
+	size_t n = strlen(log_path);
+
+	if (str_has_suffix(log_path, ".log"))
+		n -= 4;
+	return xasprintf("%.*s.%s", (int)n, log_path, ext);
+}
+
+cJSON *
+executor_scan_result(const char *log_path)
+{
+	char *text = NULL, *line;
+	size_t len;
+	cJSON *r = NULL;
+
+	if (fs_read_file(log_path, &text, &len) != 0)
+		return NULL;
+	for (line = text; line != NULL && *line != '\0';) {
+		char *nl = strchr(line, '\n');
+
+		if (nl != NULL)
+			*nl = '\0';
+		if (str_has_prefix(line, EXECUTOR_RESULT_PREFIX)) {
+			cJSON *j = cJSON_Parse(line + strlen(EXECUTOR_RESULT_PREFIX));
+
+			if (cJSON_IsObject(j)) {
+				cJSON_Delete(r);
+				r = j;
+			} else {
+				cJSON_Delete(j);
+			}
+		}
+		line = nl != NULL ? nl + 1 : NULL;
+	}
+	free(text);
+	return r;
+}
+
+static const char *const end_names[] = {
+	[TRY_EXITED] = "exited",
+	[TRY_TIMED_OUT] = "timed_out",
+	[TRY_LOST] = "lost",
+	[TRY_START_FAILED] = "start_failed",
+};
+
+int
+executor_write_status(const char *status_path, const struct try_outcome *o, cJSON *result)
+{
+	cJSON *j = cJSON_CreateObject();
+	char *json;
+	int rc;
+
+	cJSON_AddStringToObject(j, "end", end_names[o->end]);
+	cJSON_AddNumberToObject(j, "exit_code", o->exit_code);
+	cJSON_AddNumberToObject(j, "signal", o->signal);
+	if (result != NULL)
+		cJSON_AddItemToObject(j, "result", result);
+	if (o->reason != NULL)
+		cJSON_AddStringToObject(j, "reason", o->reason);
+	cJSON_AddNumberToObject(j, "started", (double)o->started);
+	cJSON_AddNumberToObject(j, "ended", (double)(o->ended ? o->ended : time_now()));
+	json = cJSON_PrintUnformatted(j);
+	rc = fs_write_atomic(status_path, json, strlen(json), 0);
+	free(json);
+	cJSON_Delete(j);
+	return rc;
+}
+
+int
+executor_read_status(const char *log_path, struct try_outcome *o)
+{
+	char *path = executor_try_file(log_path, "status"), *text = NULL;
+	const char *end;
+	cJSON *j = NULL, *v;
+	int rc = -1;
+
+	memset(o, 0, sizeof(*o));
+	if (fs_read_file(path, &text, NULL) != 0)
+		goto out;
+	j = cJSON_Parse(text);
+	if (!cJSON_IsObject(j))
+		goto out;
+	v = cJSON_GetObjectItemCaseSensitive(j, "end");
+	end = cJSON_IsString(v) ? v->valuestring : "";
+	o->end = TRY_START_FAILED;
+	for (size_t i = 0; i < sizeof(end_names) / sizeof(end_names[0]); i++)
+		if (strcmp(end, end_names[i]) == 0)
+			o->end = (enum try_end)i;
+	o->exit_code = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "exit_code"));
+	o->signal = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "signal"));
+	o->started = (sta_time)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "started"));
+	o->ended = (sta_time)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "ended"));
+	v = cJSON_GetObjectItemCaseSensitive(j, "result");
+	if (cJSON_IsObject(v))
+		o->result_json = cJSON_PrintUnformatted(v);
+	v = cJSON_GetObjectItemCaseSensitive(j, "reason");
+	if (cJSON_IsString(v))
+		o->reason = xstrdup(v->valuestring);
+	rc = 0;
+out:
+	cJSON_Delete(j);
+	free(text);
+	free(path);
+	return rc;
+}
+
+void
+executor_outcome_free(struct try_outcome *o)
+{
+	free(o->result_json);
+	free(o->reason);
+	memset(o, 0, sizeof(*o));
+}
+
+static char *
+iso_var(const char *name, sta_time t)
+{
+	char iso[TIME_ISO_LEN];
+
+	time_format_iso(t, iso);
+	return xasprintf("%s=%s", name, iso);
+}
+
+void
+executor_task_env(const struct try_spec *spec, struct strv *out)
+{
+	strv_push_take(out, xasprintf("STA_DAG_ID=%s", spec->dag_id));
+	strv_push_take(out, xasprintf("STA_RUN_ID=%s", spec->run_id));
+	strv_push_take(out, xasprintf("STA_TASK_ID=%s", spec->task_id));
+	strv_push_take(out, xasprintf("STA_TRY_NUMBER=%d", spec->try_number));
+	strv_push_take(out, iso_var("STA_LOGICAL_DATE", spec->logical_date));
+	strv_push_take(out, iso_var("STA_DATA_INTERVAL_START", spec->data_interval_start));
+	strv_push_take(out, iso_var("STA_DATA_INTERVAL_END", spec->data_interval_end));
+	for (char *const *e = spec->env; e != NULL && *e != NULL; e++)
+		strv_push(out, *e);
+}
