@@ -35,7 +35,9 @@
 # manual leaves the phases to /_fake/set-phase.  Deleting one is immediate.
 #
 # Kubelet mode (--kubelet): a pod without the annotation fake.sta/script
-# is run for real on this machine, on one node "fake-node":
+# is run for real on this machine, on one node "fake-node" (its first
+# container only; volumes, probes, resources and securityContext are
+# recorded, not applied):
 # - the scheduler places pods first come, first placed, at most
 #   --capacity N (POST /_fake/capacity) at once (placed and not finished);
 #   the others stay Pending with PodScheduled False, Unschedulable, "0/1
@@ -338,7 +340,7 @@ def pod_defaults(pod):
 # --- kubelet mode ---
 
 GUARDIAN = r"""
-import os, signal, sys
+import os, shutil, signal, sys
 groups = set()
 for line in sys.stdin:
     (groups.add if line[0] == "+" else groups.discard)(int(line[1:]))
@@ -347,12 +349,13 @@ for g in groups:
         os.killpg(g, signal.SIGKILL)
     except OSError:
         pass
+shutil.rmtree(sys.argv[1], ignore_errors=True)
 """
 
 
 def guardian_tell(op, pgid):
-    """The guardian kills the groups it was told of when our end of its
-    pipe closes (we exited, however we exited)."""
+    """The guardian kills the groups it was told of, and removes the work
+    folder, when our end of its pipe closes (we exited, however we did)."""
     try:
         guardian.stdin.write(f"{op}{pgid}\n".encode())
         guardian.stdin.flush()
@@ -619,6 +622,8 @@ def remove_pod(kl):
     pod = pods.pop(kl.key, None)
     kl.removed = True
     if pod is not None:
+        pod["metadata"].setdefault("deletionTimestamp", now_iso())
+        pod["metadata"].setdefault("deletionGracePeriodSeconds", 0)
         bump("pods", kl.ns, "DELETED", pod)
     if kl.key in sched_queue:
         sched_queue.remove(kl.key)
@@ -667,7 +672,7 @@ def never_started(kl, why):
     if why == "deadline":
         term = {"exitCode": 137, "reason": "ContainerStatusUnknown",
                 "message": "The container could not be located when the pod was terminated",
-                "startedAt": None, "finishedAt": now_iso()}
+                "finishedAt": now_iso()}
         finish(kl, term, "DeadlineExceeded", DEADLINE_MSG)
     else:
         release(kl)
@@ -684,14 +689,13 @@ def kubelet_live(kl):
             return never_started(kl, why)
         pod = kl.pod()
         env, _ = resolve_env(pod)
-        term = run_container(kl, pod, env)
-        if term is None:            # could not exec: StartError already in term form below
+        term, by_deadline = run_container(kl, pod, env)
+        if term is None:            # could not start: already finished
             return
-        killed_by_deadline = term.pop("_deadline", False)
+        if by_deadline:
+            return finish(kl, term, "DeadlineExceeded", DEADLINE_MSG)
         rp = pod["spec"]["restartPolicy"]
         again = rp == "Always" or (rp == "OnFailure" and term["exitCode"] != 0)
-        if killed_by_deadline:
-            return finish(kl, term, "DeadlineExceeded", DEADLINE_MSG)
         if kl.deleting or kl.removed or not again:
             return finish(kl, term)
         kl.restarts += 1
@@ -701,8 +705,7 @@ def kubelet_live(kl):
         why = kl.wait_for(until=time.monotonic() + backoff)
         backoff = min(backoff * 2, 300)
         if why != "timeout":
-            return never_started(kl, why) if why == "deleted" else finish(
-                kl, dict(term, _=None) and term, "DeadlineExceeded", DEADLINE_MSG)
+            return never_started(kl, why)
 
 
 def wait_startable(kl):
@@ -729,8 +732,8 @@ def wait_startable(kl):
 
 def run_container(kl, pod, env):
     """Runs the process and waits for it, killing it for the deadline or a
-    deletion; its terminated state, or None when it could not start (the
-    pod is then finished)."""
+    deletion: (its terminated state, killed by the deadline), or (None,
+    False) when it could not start (the pod is then finished)."""
     c = pod["spec"]["containers"][0]
     argv = [expand(a, env) for a in (c.get("command") or []) + (c.get("args") or [])]
     penv = dict(os.environ, HOSTNAME=kl.name)
@@ -752,9 +755,8 @@ def run_container(kl, pod, env):
         msg = (f"failed to create containerd task: failed to create shim task: OCI runtime create failed: "
                f"runc create failed: unable to start container process: exec: \"{argv[0] if argv else ''}\": "
                f"{e.strerror or e}: unknown")
-        finish(kl, {"exitCode": 128, "reason": "StartError", "message": msg, "startedAt": None,
-                    "finishedAt": now_iso()})
-        return None
+        finish(kl, {"exitCode": 128, "reason": "StartError", "message": msg, "finishedAt": now_iso()})
+        return None, False
     kl.rc = None
     kl.ever_started = True
     kl.started_iso = started
@@ -770,9 +772,7 @@ def run_container(kl, pod, env):
     code = 128 - rc if rc < 0 else rc
     term = {"exitCode": code, "reason": "Completed" if code == 0 else "Error", "startedAt": started,
             "finishedAt": now_iso()}
-    if by_deadline:
-        term["_deadline"] = True
-    return term
+    return term, by_deadline
 
 
 def watch_process(kl):
@@ -823,6 +823,10 @@ def on_term(signum, _frame):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without TCP_NODELAY,
+    # Nagle's algorithm and the client's delayed ACK add 40 ms to each
+    # keep-alive request.
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *a):
         if args.verbose:
@@ -989,6 +993,7 @@ class Handler(BaseHTTPRequestHandler):
         if grace <= 0:
             pod["metadata"]["deletionTimestamp"] = now_iso()
             pod["metadata"]["deletionGracePeriodSeconds"] = 0
+            kl.kill_at = time.monotonic()
             remove_pod(kl)
             return copy.deepcopy(pod)
         kill_at = time.monotonic() + grace
@@ -1015,7 +1020,10 @@ class Handler(BaseHTTPRequestHandler):
         if not md.get("name") and md.get("generateName"):
             md["name"] = md["generateName"] + uuid.uuid4().hex[:5]
         name = md.get("name", "")
-        bad = pod_invalid(pod)
+        try:
+            bad = pod_invalid(pod)
+        except (AttributeError, TypeError, KeyError) as e:
+            return self.send_json(400, status(400, "BadRequest", f"cannot decode the Pod: {e!r}"))
         if bad:
             return self.send_json(422, status(422, "Invalid", f'Pod "{name}" is invalid: ' + "; ".join(bad),
                                               name, "pods"))
@@ -1235,7 +1243,7 @@ def pod_summary(key, pod):
 def start_kubelet_mode():
     global workroot, guardian, capacity
     workroot = tempfile.mkdtemp(prefix="sta-fake-kubelet-")
-    guardian = subprocess.Popen([sys.executable, "-c", GUARDIAN], stdin=subprocess.PIPE,
+    guardian = subprocess.Popen([sys.executable, "-c", GUARDIAN, workroot], stdin=subprocess.PIPE,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     node_labels.update({"kubernetes.io/hostname": NODE, "kubernetes.io/os": "linux",
                         "kubernetes.io/arch": "amd64"})
