@@ -59,6 +59,7 @@ struct k8s {
 	int have_token;
 	int retries;
 	long backoff_ms;
+	CURL *easy;             /* blocking requests: one handle, so its connection is reused */
 	long last_status;       /* of the last request; 0: no answer */
 	char last_error[512];
 };
@@ -240,6 +241,8 @@ k8s_close(struct k8s *k)
 {
 	if (k == NULL)
 		return;
+	if (k->easy != NULL)
+		curl_easy_cleanup(k->easy);
 	free(k->server);
 	free(k->ns);
 	free(k->ca_file);
@@ -828,10 +831,11 @@ k8s_request(struct k8s *k, const char *method, const char *path,
 	char errbuf[CURL_ERROR_SIZE];
 	int reauth = 0, rc;
 
-	if ((r->c = curl_easy_init()) == NULL) {
+	if (k->easy == NULL && (k->easy = curl_easy_init()) == NULL) {
 		log_error("%s %s: curl_easy_init failed", method, path);
 		return -1;
 	}
+	r->c = k->easy;
 	for (r->attempts = 1;; r->attempts++) {
 		long delay;
 		int retry;
@@ -873,7 +877,6 @@ k8s_request(struct k8s *k, const char *method, const char *path,
 			    r->attempts, delay);
 		sleep_ms(delay);
 	}
-	curl_easy_cleanup(r->c);
 	r->c = NULL;
 	k->last_status = rc == 0 ? r->code : 0;
 	if (rc == 0)

@@ -696,6 +696,8 @@ kt_create(struct ktry *t)
 	if (rc == 0 || rc == K8S_EXISTS) {
 		if (rc == K8S_EXISTS)
 			log_info("%s exists already: an earlier create reached the API", t->pod);
+		else
+			log_debug("%s: created", t->pod);
 		t->state = KT_CREATED;
 		t->created = time_now();
 		free(t->json);
@@ -1018,7 +1020,7 @@ k8s_exec_start(struct executor *ex, const struct try_spec *spec, executor_done_f
 		goto out;
 	}
 	claim = executor_try_file(spec->log_path, "pod");
-	if (fs_mkdir_p(dir) != 0 || fs_write_atomic(claim, name, strlen(name), 1) != 0) {
+	if (fs_mkdir_p(dir) != 0 || fs_write_atomic(claim, name, strlen(name), 0) != 0) {
 		log_error("%s: cannot record the try in %s: %s", spec->task_id, claim, strerror(errno));
 		free(json);
 		goto out;
