@@ -8,7 +8,9 @@
  * IAM_ROLE ..., since it reads files from S3 itself.  A Redshift URI is
  *   redshift://USER:PASSWORD@HOST:5439/DB?iam_role=ARN&region=REGION
  * and with dry_run=1 prints the SQL it would send instead of connecting
- * (Redshift cannot run here; the tests check that SQL).
+ * (Redshift cannot run here; the tests check that SQL).  Redshift gets its
+ * own dialect of an SQL file where tasks/sql/redshift has one (its schema,
+ * the security-token aggregates), PostgreSQL's file otherwise.
  */
 #include "tasks/warehouse.h"
 
@@ -236,7 +238,8 @@ pg_ensure_tables(void *conn)
 		}
 	}
 	if (rc == 0)
-		rc = run_script(p, wh_sql_file("postgres/schema.sql"), NULL);
+		rc = run_script(p, wh_sql_file(p->redshift ? "redshift/schema.sql" : "postgres/schema.sql"),
+		    NULL);
 	buf_free(&sql);
 	return rc;
 }
@@ -379,17 +382,37 @@ out:
 	return rc;
 }
 
+/* The text of aggregate name: Redshift's dialect where tasks/sql/redshift
+ * has the file, PostgreSQL's otherwise; NULL when neither has it. */
+static const char *
+aggregate_sql(const struct pg *p, const char *name)
+{
+	const char *text = NULL;
+	char *file;
+
+	if (p->redshift) {
+		file = xasprintf("redshift/%s.sql", name);
+		text = wh_sql_file(file);
+		free(file);
+	}
+	if (text == NULL) {
+		file = xasprintf("postgres/%s.sql", name);
+		text = wh_sql_file(file);
+		free(file);
+	}
+	return text;
+}
+
 static int
 pg_aggregate(void *conn, const char *name, const char *date)
 {
 	struct pg *p = conn;
-	char *file = xasprintf("postgres/%s.sql", name), *sql;
-	const char *text = wh_sql_file(file);
+	const char *text = aggregate_sql(p, name);
+	char *sql;
 	int rc;
 
 	if (text == NULL) {
-		log_error("no aggregate %s (tasks/sql/%s)", name, file);
-		free(file);
+		log_error("no aggregate %s (tasks/sql/postgres/%s.sql)", name, name);
 		return -1;
 	}
 	sql = wh_day_filter(text, date, "$1::date");
@@ -401,7 +424,6 @@ pg_aggregate(void *conn, const char *name, const char *date)
 	else
 		run(p, "ROLLBACK", NULL);
 	free(sql);
-	free(file);
 	return rc;
 }
 
