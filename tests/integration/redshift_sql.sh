@@ -26,6 +26,50 @@ check "... and says so" grep -q 'Redshift loads blocks 2024-03-01 from S3' <<<"$
 out=$("$STA" aggregate aggregate_metrics_by_day 2024-03-01 --store "$RS" 2>&1)
 check "the daily aggregate deletes and inserts its day" \
 	grep -q 'DELETE FROM aggregate_metrics_by_day WHERE day = \$1::date; -- \$1 = 2024-03-01' <<<"$out"
+
+# The security-token aggregates in Redshift's own dialect (tasks/sql/redshift;
+# tests/integration/redshift_sectoken.py runs it): nothing Redshift lacks,
+# exact chunked sums of the text amounts.  Comments are left out of the
+# checks; the statements are those after BEGIN (before it: the tables).
+body() { sed -n '/^BEGIN;$/,$p' <<<"$1" | sed 's/--.*$//'; }
+c_out=$("$STA" aggregate security_token_contracts --full --store "$RS" 2>&1)
+is "security_token_contracts: a dry run exits 0" "$?" 0
+d_out=$("$STA" aggregate security_token_metrics_by_day 2024-03-01 --store "$RS" 2>&1)
+is "security_token_metrics_by_day for a day: a dry run exits 0" "$?" 0
+f_out=$("$STA" aggregate security_token_metrics_by_day --full --store "$RS" 2>&1)
+is "security_token_metrics_by_day in full: a dry run exits 0" "$?" 0
+sec=$(body "$c_out"; body "$d_out"; body "$f_out")
+for pat in 'string_agg' 'array_agg' 'unnest' 'string_to_array' 'array_to_string' 'ARRAY\[' \
+	'generate_series' 'DISTINCT ON' 'FILTER *\(' '::json' '->>' '\bSUBSTR *\(' 'IS DISTINCT FROM' \
+	'::numeric\(78' 'NUMERIC\(78'; do
+	check "security-token SQL for Redshift has no $pat" bash -c '! grep -Eiq -- "$1" <<<"$2"' _ "$pat" "$sec"
+done
+check "... nor NUMERIC(78, 0) in any table it creates" bash -c '! grep -qi "numeric(78" <<<"$1"' _ "$c_out"
+check "the metrics table keeps amounts as VARCHAR(78)" \
+	grep -qE 'issued_amount VARCHAR\(78\) NOT NULL.*' <<<"$c_out"
+check "standards are split with SPLIT_PART" grep -q "SPLIT_PART(c.standards, ',', n.i)" <<<"$sec"
+check "... and joined with LISTAGG ... WITHIN GROUP" \
+	grep -q "LISTAGG(standard, ',') WITHIN GROUP (ORDER BY standard)" <<<"$sec"
+check "amounts are cut into three 26-digit chunks summed as DECIMAL(38, 0)" bash -c '
+	for at in 1 27 53; do
+		grep -qF "CAST(SUBSTRING(LPAD(COALESCE(value, '"'0'"'), 78, '"'0'"'), $at, 26) AS DECIMAL(38, 0))" <<<"$1" || exit 1
+	done' _ "$sec"
+check "... whose carries go up through 38-digit text" bash -c '
+	grep -qF "s1 + CAST(SUBSTRING(t0, 1, 12) AS DECIMAL(38, 0))" <<<"$1" &&
+	grep -qF "s2 + CAST(SUBSTRING(t1, 1, 12) AS DECIMAL(38, 0))" <<<"$1"' _ "$sec"
+check "every subquery is a WITH query, an IN list or a derived table (no correlated scalar subqueries)" bash -c '
+	flat=$(tr "\n" " " <<<"$1" | sed "s/  */ /g; s/( SELECT/(SELECT/g")
+	all=$(grep -o "(SELECT" <<<"$flat" | wc -l)
+	allowed=$(grep -oE "(AS|IN|FROM) \(SELECT" <<<"$flat" | wc -l)
+	[ "$all" -gt 0 ] && [ "$all" -eq "$allowed" ]' _ "$sec"
+check "partition (reserved in Redshift) is quoted" \
+	bash -c 'grep -q "\"partition\"" <<<"$1" && ! grep -Pq "(?<![\"_])partition(?![\"_])" <<<"$1"' _ "$sec"
+check "the day's metrics are deleted and inserted for that day" \
+	grep -q 'DELETE FROM security_token_metrics_by_day WHERE day = \$1::date; -- \$1 = 2024-03-01' <<<"$d_out"
+check "a full refresh has no day parameter" bash -c '! grep -q "\$1" <<<"$1"' _ "$(body "$f_out")"
+check "other aggregates still get the PostgreSQL files" \
+	grep -q 'INSERT INTO aggregate_metrics_by_day' <<<"$("$STA" aggregate aggregate_metrics_by_day --full --store "$RS" 2>&1)"
+
 out=$("$STA" load blocks 2024-03-01 --lake s3://lake/eth --store 'redshift://u@h/db' 2>&1)
 is "a Redshift store without iam_role is refused" "$?" 1
 check "... naming what is missing" grep -q 'iam_role' <<<"$out"
