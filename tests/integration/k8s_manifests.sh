@@ -2,9 +2,11 @@
 # k8s_manifests: renders k8s/base and both overlays with `kubectl kustomize`
 # and checks what the objects promise (RBAC, security contexts, probes,
 # NetworkPolicy reachability, overlays, the workflows ConfigMap) with
-# python3-yaml; checks the Dockerfile's runtime packages against Debian
-# (apt-cache, dpkg -S on the libraries the built binary needs).  No cluster
-# and no image build: see docs/kubernetes.md.
+# python3-yaml; validates every object against the Kubernetes API schema
+# (tests/fakes/k8s_validate.mjs, npm kubernetes-models), after checking
+# the validator refuses bad objects; checks the Dockerfile's runtime
+# packages against Debian (apt-cache, dpkg -S on the libraries the built
+# binary needs).  No cluster and no image build: see docs/kubernetes.md.
 . "$(dirname "$0")/../lib.sh"
 cd "$STA_SRCDIR" || exit 1
 
@@ -38,6 +40,76 @@ for k in base overlays/dev overlays/prod; do
 		: > "$out"
 	fi
 done
+
+# --- every object against the API's OpenAPI schema ----------------------
+# tests/fakes/k8s_validate.mjs (npm kubernetes-models): types, formats,
+# enums, required and unknown fields; an unknown kind fails.
+if command -v node >/dev/null 2>&1 && [ -d node_modules/kubernetes-models ]; then
+	# First, that the validator refuses what the API reference forbids
+	# (PodSpec.containers is a list, activeDeadlineSeconds and
+	# leaseDurationSeconds integers, a Quantity a number or quantity
+	# string, Container.name required, Service type and restartPolicy
+	# enums, no such field as activeDeadlineSecond) and passes what it allows.
+	cat > "$T/bad.json" <<'EOF'
+[{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "list"}, "spec": {"containers": "x"}},
+ {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "int"},
+  "spec": {"activeDeadlineSeconds": "10", "containers": [{"name": "c", "image": "i"}]}},
+ {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "lease"},
+  "spec": {"holderIdentity": "a", "leaseDurationSeconds": "abc"}},
+ {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "qty"},
+  "spec": {"containers": [{"name": "c", "image": "i", "resources": {"limits": {"cpu": "lots"}}}]}},
+ {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "noname"}, "spec": {"containers": [{"image": "i"}]}},
+ {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "enum"}, "spec": {"type": "Loadbalancer"}},
+ {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "policy"},
+  "spec": {"restartPolicy": "Sometimes", "containers": [{"name": "c", "image": "i"}]}},
+ {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "typo"},
+  "spec": {"activeDeadlineSecond": 5, "containers": [{"name": "c", "image": "i"}]}},
+ {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "crd"}},
+ {"apiVersion": "apps/v1", "kind": "Pod", "metadata": {"name": "group"}},
+ {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "good"},
+  "spec": {"restartPolicy": "Never", "activeDeadlineSeconds": 60, "containers": [{"name": "c", "image": "i",
+   "resources": {"limits": {"cpu": "500m", "memory": "1Gi"}}}]}},
+ {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "good"},
+  "spec": {"holderIdentity": "a", "leaseDurationSeconds": 15, "renewTime": "2024-01-01T00:00:00.000000Z"}}]
+EOF
+	res=$(node tests/fakes/k8s_validate.mjs "$T/bad.json" 2>&1)
+	is "validator: exit 1 when an object is invalid" "$?" 1
+	while IFS= read -r want; do
+		line=$(printf '%s\n' "$res" | grep -F -- "$want")
+		if [ -n "$line" ]; then ok "validator: $want"; else not_ok "validator: $want"; printf '%s\n' "$res" | sed 's/^/#   /'; fi
+	done <<'EOF'
+invalid Pod list: spec.containers: must be array
+invalid Pod int: spec.activeDeadlineSeconds: must be integer
+invalid Lease lease: spec.leaseDurationSeconds: must be integer
+invalid Pod qty: spec.containers[0].resources.limits.cpu:
+invalid Pod noname: spec.containers[0]: must have required property name
+invalid Service enum: spec.type: must be equal to one of the allowed values
+invalid Pod policy: spec.restartPolicy: must be equal to one of the allowed values
+invalid Pod typo: spec.activeDeadlineSecond: unknown field
+invalid Widget crd: apiVersion: no model
+invalid Pod group: apiVersion: no model
+ok Pod good
+ok Lease good
+EOF
+	is "validator: one line per object" "$(printf '%s\n' "$res" | wc -l)" 12
+	printf '[{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}]' > "$T/one.json"
+	is "validator: exit 0 when all are valid" "$(node tests/fakes/k8s_validate.mjs "$T/one.json")|$?" "ok Namespace x|0"
+	for r in base dev prod; do
+		"$PY" -c 'import json, sys, yaml
+print(json.dumps([d for d in yaml.safe_load_all(open(sys.argv[1])) if d]))' "$T/$r.yaml" > "$T/$r.json"
+		res=$(node tests/fakes/k8s_validate.mjs "$T/$r.json" 2>&1)
+		rc=$?
+		n=$(printf '%s\n' "$res" | grep -c '^ok ')
+		if [ "$rc" -eq 0 ] && [ "$n" -gt 10 ]; then
+			ok "$r: all $n objects valid for the Kubernetes API schema"
+		else
+			not_ok "$r: objects valid for the Kubernetes API schema ($n valid, exit $rc)"
+			printf '%s\n' "$res" | grep -v '^ok ' | sed 's/^/#   /'
+		fi
+	done
+else
+	ok "# SKIP node or npm kubernetes-models missing: objects not validated against the schema"
+fi
 
 # --- object checks (each line printed is one TAP result) -----------------
 while IFS=$'\t' read -r res desc detail; do
