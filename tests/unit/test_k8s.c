@@ -9,28 +9,43 @@
  *     pod-create NS JSON | pod-get NS NAME | pod-list NS SELECTOR |
  *     pod-delete NS NAME | pod-log NS NAME FILE | lease-get NS NAME |
  *     lease-create NS JSON | lease-update NS NAME JSON | label STRING... |
- *     watch NS SELECTOR RV TERMINAL_PODS TIMEOUT_S
+ *     watch NS SELECTOR RV TERMINAL_PODS TIMEOUT_S |
+ *     leader NS NAME IDENTITY LEASE_S [START_AT [HOLD_S]] |
+ *     leader-try NS NAME IDENTITY LEASE_S
  *
  * The answer's JSON goes to stdout; the exit status is 0, or 1 (error), 2
  * (not found), 3 (conflict), 4 (exists), 5 (gone).  watch prints one line
  * per event ("EVENT TYPE NAME PHASE EXIT RV"), relists on GONE ("GONE",
  * "RELIST N RV") as a caller would, and stops once TERMINAL_PODS pods
  * have been seen Succeeded or Failed (or after TIMEOUT_S, status 1).
+ *
+ * leader runs runner/leader.c as the scheduler would: waits until the
+ * wall-clock time START_AT (seconds since the epoch; 0: now), prints
+ * "STARTED", blocks in leader_acquire, prints "ACQUIRED", renews on a
+ * libev loop and prints "LOST" (status 3) when leadership is lost; on
+ * SIGTERM, or after HOLD_S seconds as leader, it releases the lease and
+ * prints "RELEASED" (status 0; "STOPPED", status 4, when SIGTERM came
+ * while waiting).  leader-try makes one leader_try_acquire and prints
+ * "RESULT R HOLDER".
  */
+#include <errno.h>
 #include <regex.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include <curl/curl.h>
 
 #include "lib/k8s.h"
 #include "lib/util.h"
+#include "runner/leader.h"
 
 /* https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/ */
 #define LABEL_RE "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
@@ -256,6 +271,116 @@ drive_watch(struct k8s *k, char **argv)
 	return r.done && !r.failed ? 0 : 1;
 }
 
+/* ---- leader election ---- */
+
+static volatile sig_atomic_t leader_stop;
+
+static void
+on_term_flag(int sig)
+{
+	(void)sig;
+	leader_stop = 1;
+}
+
+static void
+on_term(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+struct leader_run {
+	struct ev_loop *loop;
+	int lost;
+};
+
+static void
+on_lost(void *arg)
+{
+	struct leader_run *r = arg;
+
+	r->lost = 1;
+	printf("LOST\n");
+	fflush(stdout);
+	ev_break(r->loop, EVBREAK_ALL);
+}
+
+static void
+sleep_until(double epoch)
+{
+	struct timespec ts = { (time_t)epoch, (long)((epoch - (double)(time_t)epoch) * 1e9) };
+
+	while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL) == EINTR && !leader_stop)
+		;
+}
+
+static int
+drive_leader(struct k8s *k, int argc, char **argv)
+{
+	struct leader_run r = { 0 };
+	struct sigaction sa;
+	struct leader *l;
+	ev_signal sig;
+	ev_timer hold;
+	double start_at = argc > 4 ? strtod(argv[4], NULL) : 0.;
+	double hold_s = argc > 5 ? strtod(argv[5], NULL) : 0.;
+	int rc;
+
+	l = leader_new(k, argv[0], argv[1], argv[2], (int)strtol(argv[3], NULL, 10));
+	if (l == NULL)
+		return 1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term_flag;
+	sigaction(SIGTERM, &sa, NULL);
+	if (start_at > 0.)
+		sleep_until(start_at);
+	printf("STARTED\n");
+	fflush(stdout);
+	if (leader_acquire(l, &leader_stop) != 0) {
+		printf("STOPPED\n");
+		leader_free(l);
+		return 4;
+	}
+	printf("ACQUIRED %s %d\n", leader_holder(l), leader_is_leader(l));
+	fflush(stdout);
+	r.loop = ev_default_loop(0);
+	leader_start(l, r.loop, on_lost, &r);
+	ev_signal_init(&sig, on_term, SIGTERM);
+	ev_signal_start(r.loop, &sig);
+	ev_timer_init(&hold, on_timeout, hold_s, 0.);
+	if (hold_s > 0.)
+		ev_timer_start(r.loop, &hold);
+	if (!leader_stop)
+		ev_run(r.loop, 0);
+	ev_timer_stop(r.loop, &hold);
+	ev_signal_stop(r.loop, &sig);
+	if (r.lost) {
+		printf("LEADER %d\n", leader_is_leader(l));
+		rc = 3;
+	} else {
+		rc = leader_release(l) == 0 ? 0 : 1;
+		printf("%s %d\n", rc == 0 ? "RELEASED" : "RELEASE-FAILED", leader_is_leader(l));
+	}
+	fflush(stdout);
+	leader_free(l);
+	return rc;
+}
+
+static int
+drive_leader_try(struct k8s *k, char **argv)
+{
+	struct leader *l = leader_new(k, argv[0], argv[1], argv[2], (int)strtol(argv[3], NULL, 10));
+	int rc;
+
+	if (l == NULL)
+		return 1;
+	rc = leader_try_acquire(l);
+	printf("RESULT %d %s\n", rc, leader_holder(l));
+	leader_free(l);
+	return rc < 0 ? 1 : 0;
+}
+
 static int
 drive(int argc, char **argv)
 {
@@ -310,6 +435,16 @@ drive(int argc, char **argv)
 		rc = k8s_lease_update(k, argv[0], argv[1], argv[2], &out);
 	else if (strcmp(cmd, "watch") == 0 && argc == 5) {
 		int st = drive_watch(k, argv);
+
+		k8s_close(k);
+		return st;
+	} else if (strcmp(cmd, "leader") == 0 && argc >= 4 && argc <= 6) {
+		int st = drive_leader(k, argc, argv);
+
+		k8s_close(k);
+		return st;
+	} else if (strcmp(cmd, "leader-try") == 0 && argc == 4) {
+		int st = drive_leader_try(k, argv);
 
 		k8s_close(k);
 		return st;
