@@ -949,6 +949,9 @@ class Handler(BaseHTTPRequestHandler):
 
     # --- pods ---
     def pods(self, ns, name, log, q, body):
+        for k in ("gracePeriodSeconds", "tailLines", "limitBytes", "limit"):
+            if k in q and not re.fullmatch(r"-?[0-9]+", q[k]):
+                return self.send_json(400, status(400, "BadRequest", f"{k}: invalid integer {q[k]!r}"))
         if self.command == "POST" and name is None:
             return self.pod_create(ns, body)
         if self.command == "GET" and name is None:
