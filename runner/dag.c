@@ -1,8 +1,14 @@
 /*
- * dag.c: loads DAG files (docs/dags.md) with libyaml's document API and
- * validates them, collecting every problem as "file:line:col: message"
- * from libyaml's marks; builds the task graph (upstream, downstream,
- * topological order) and rejects cycles, naming them.
+ * dag.c: loads DAG files (docs/dags.md) and validates them, collecting
+ * every problem as "file:line:col: message" from libyaml's marks; builds
+ * the task graph (upstream, downstream, topological order) and rejects
+ * cycles, naming them.
+ *
+ * The file is read through libyaml's event API into a compact tree
+ * (struct ydoc: 20 bytes a node, every scalar in one text buffer) rather
+ * than a yaml_document_t (96 bytes, a tag string and an item stack per
+ * node), and the tree is gone once the DAG is built: the scheduler holds
+ * every DAG, and a 10,000-task one must load well inside its 32 MB.
  */
 #include "runner/dag.h"
 
@@ -22,10 +28,37 @@
 #include "runner/template.h"
 
 #define ID_MAX 250
+/* The tree's offsets and counts are 32-bit; a file of at most 1 GiB keeps
+ * them in range (nodes, children and text each stay under 4 GiB). */
+#define FILE_MAX ((size_t)1 << 30)
+
+/* A YAML node: what the loader reads of it, nothing more. */
+struct ynode {
+	uint8_t type;           /* yaml_node_type_t */
+	uint8_t style;          /* scalars: yaml_scalar_style_t */
+	uint8_t one_line;       /* scalars: start and end on one line */
+	uint32_t line, col;     /* start mark, 0-based as libyaml's */
+	uint32_t at, n;         /* scalar: offset in text and length;
+	                         * sequence: offset in kids and item count;
+	                         * mapping: offset in kids (key, value, key,
+	                         * value...) and pair count */
+};
+
+/* The first document of a file.  Aliases are resolved: an alias is the
+ * anchored node itself, as in libyaml's loader. */
+struct ydoc {
+	struct ynode *nodes;
+	size_t n_nodes, cap_nodes;
+	uint32_t *kids;         /* node indices, each collection's together */
+	size_t n_kids, cap_kids;
+	char *text;             /* scalar values, each NUL-terminated */
+	size_t n_text, cap_text;
+	const struct ynode *root;       /* NULL: no document */
+};
 
 struct loader {
 	const char *path;
-	yaml_document_t doc;
+	struct ydoc doc;
 	struct dag_errors *errs;
 	int n_errors;
 };
@@ -67,26 +100,238 @@ err_at(struct loader *l, size_t line, size_t col, const char *fmt, ...)
 	l->n_errors++;
 }
 
-#define ERR(l, node, ...) \
-	err_at((l), (node)->start_mark.line, (node)->start_mark.column, __VA_ARGS__)
+#define ERR(l, node, ...) err_at((l), (node)->line, (node)->col, __VA_ARGS__)
 
-static const char *
-scalar(const yaml_node_t *n)
+/* Grows an array to hold need elements (doubling); returns it. */
+static void *
+grow(void *p, size_t *cap, size_t need, size_t size)
 {
-	return n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+	size_t c = *cap ? *cap : 16;
+
+	if (need <= *cap)
+		return p;
+	while (c < need)
+		c *= 2;
+	*cap = c;
+	return xreallocarray(p, c, size);
+}
+
+/* ------------------------------------------------------- the YAML tree */
+
+/* Builds the tree from libyaml's events as libyaml's loader builds its
+ * document: collections open on their start event, their finished
+ * children wait in work until the end event moves them to kids. */
+struct compose {
+	uint32_t *work;
+	size_t n_work, cap_work;
+	struct open { uint32_t node; size_t base; } *open;
+	size_t n_open, cap_open;
+	struct anchor { char *name; uint32_t node; } *anchors;
+	size_t n_anchors, cap_anchors;
+	uint32_t root;
+	int have_root;
+};
+
+/* Reports a YAML error as the loader always has: libyaml's problem, then
+ * its context, at the problem's mark. */
+static void
+yaml_error(struct loader *l, const char *problem, const char *context, yaml_mark_t mark)
+{
+	err_at(l, mark.line, mark.column, "YAML: %s%s%s",
+	    problem ? problem : "syntax error", context ? " " : "", context ? context : "");
+}
+
+static void
+compose_done(struct compose *c, uint32_t node)
+{
+	if (c->n_open == 0) {
+		c->root = node;
+		c->have_root = 1;
+		return;
+	}
+	c->work = grow(c->work, &c->cap_work, c->n_work + 1, sizeof(*c->work));
+	c->work[c->n_work++] = node;
+}
+
+/* libyaml's messages (loader.c), so files fail as they did. */
+static int
+compose_anchor(struct loader *l, struct compose *c, const yaml_char_t *name,
+    uint32_t node, yaml_mark_t mark)
+{
+	for (size_t i = 0; i < c->n_anchors; i++) {
+		if (strcmp(c->anchors[i].name, (const char *)name) == 0) {
+			yaml_error(l, "second occurrence", "found duplicate anchor; first occurrence",
+			    mark);
+			return -1;
+		}
+	}
+	c->anchors = grow(c->anchors, &c->cap_anchors, c->n_anchors + 1, sizeof(*c->anchors));
+	c->anchors[c->n_anchors].name = xstrdup((const char *)name);
+	c->anchors[c->n_anchors++].node = node;
+	return 0;
 }
 
 static int
-is_null(const yaml_node_t *n)
+compose_alias(struct loader *l, struct compose *c, const yaml_event_t *ev)
 {
-	const char *s = scalar(n);
+	for (size_t i = 0; i < c->n_anchors; i++) {
+		if (strcmp(c->anchors[i].name, (const char *)ev->data.alias.anchor) == 0) {
+			compose_done(c, c->anchors[i].node);
+			return 0;
+		}
+	}
+	yaml_error(l, "found undefined alias", NULL, ev->start_mark);
+	return -1;
+}
 
-	return s != NULL && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+/* A scalar, or the start of a sequence or mapping. */
+static int
+compose_node(struct loader *l, struct compose *c, const yaml_event_t *ev)
+{
+	struct ydoc *d = &l->doc;
+	uint32_t i = (uint32_t)d->n_nodes;
+	const yaml_char_t *anchor;
+	struct ynode *n;
+
+	d->nodes = grow(d->nodes, &d->cap_nodes, d->n_nodes + 1, sizeof(*d->nodes));
+	n = &d->nodes[d->n_nodes++];
+	memset(n, 0, sizeof(*n));
+	n->line = (uint32_t)ev->start_mark.line;
+	n->col = (uint32_t)ev->start_mark.column;
+	if (ev->type == YAML_SCALAR_EVENT) {
+		size_t len = ev->data.scalar.length;
+
+		n->type = YAML_SCALAR_NODE;
+		n->style = (uint8_t)ev->data.scalar.style;
+		n->one_line = ev->start_mark.line == ev->end_mark.line;
+		d->text = grow(d->text, &d->cap_text, d->n_text + len + 1, 1);
+		memcpy(d->text + d->n_text, ev->data.scalar.value, len);
+		d->text[d->n_text + len] = '\0';
+		n->at = (uint32_t)d->n_text;
+		n->n = (uint32_t)len;
+		d->n_text += len + 1;
+		anchor = ev->data.scalar.anchor;
+	} else if (ev->type == YAML_SEQUENCE_START_EVENT) {
+		n->type = YAML_SEQUENCE_NODE;
+		anchor = ev->data.sequence_start.anchor;
+	} else {
+		n->type = YAML_MAPPING_NODE;
+		anchor = ev->data.mapping_start.anchor;
+	}
+	if (anchor != NULL && compose_anchor(l, c, anchor, i, ev->start_mark) != 0)
+		return -1;
+	if (ev->type == YAML_SCALAR_EVENT) {
+		compose_done(c, i);
+	} else {
+		c->open = grow(c->open, &c->cap_open, c->n_open + 1, sizeof(*c->open));
+		c->open[c->n_open].node = i;
+		c->open[c->n_open++].base = c->n_work;
+	}
+	return 0;
+}
+
+/* The end of the innermost open collection. */
+static void
+compose_end(struct loader *l, struct compose *c)
+{
+	struct ydoc *d = &l->doc;
+	struct open o = c->open[--c->n_open];
+	size_t k = c->n_work - o.base;
+	struct ynode *n = &d->nodes[o.node];
+
+	d->kids = grow(d->kids, &d->cap_kids, d->n_kids + k, sizeof(*d->kids));
+	if (k > 0)
+		memcpy(d->kids + d->n_kids, c->work + o.base, k * sizeof(*d->kids));
+	n->at = (uint32_t)d->n_kids;
+	n->n = (uint32_t)(n->type == YAML_MAPPING_NODE ? k / 2 : k);
+	d->n_kids += k;
+	c->n_work = o.base;
+	compose_done(c, o.node);
+}
+
+/* Reads the parser's first document into l->doc.  Returns 0, or -1 with
+ * the YAML error reported. */
+static int
+ydoc_load(struct loader *l, yaml_parser_t *parser)
+{
+	struct compose c = {0};
+	yaml_event_t ev;
+	int rc = 1;
+
+	while (rc == 1) {
+		if (!yaml_parser_parse(parser, &ev)) {
+			yaml_error(l, parser->problem, parser->context, parser->problem_mark);
+			rc = -1;
+			break;
+		}
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+		case YAML_DOCUMENT_END_EVENT:
+			rc = 0;
+			break;
+		case YAML_ALIAS_EVENT:
+			if (compose_alias(l, &c, &ev) != 0)
+				rc = -1;
+			break;
+		case YAML_SCALAR_EVENT:
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (compose_node(l, &c, &ev) != 0)
+				rc = -1;
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			compose_end(l, &c);
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	if (rc == 0 && c.have_root)
+		l->doc.root = &l->doc.nodes[c.root];
+	for (size_t i = 0; i < c.n_anchors; i++)
+		free(c.anchors[i].name);
+	free(c.anchors);
+	free(c.open);
+	free(c.work);
+	return rc;
+}
+
+static void
+ydoc_free(struct ydoc *d)
+{
+	free(d->nodes);
+	free(d->kids);
+	free(d->text);
+	memset(d, 0, sizeof(*d));
+}
+
+/* Child i of a collection (for a mapping: 2p is pair p's key, 2p+1 its
+ * value). */
+static const struct ynode *
+kid(const struct loader *l, const struct ynode *n, size_t i)
+{
+	return &l->doc.nodes[l->doc.kids[n->at + i]];
+}
+
+static const char *
+scalar(const struct loader *l, const struct ynode *n)
+{
+	return n->type == YAML_SCALAR_NODE ? l->doc.text + n->at : NULL;
+}
+
+static int
+is_null(const struct loader *l, const struct ynode *n)
+{
+	const char *s = scalar(l, n);
+
+	return s != NULL && n->style == YAML_PLAIN_SCALAR_STYLE &&
 	    (strcmp(s, "null") == 0 || strcmp(s, "~") == 0 || s[0] == '\0');
 }
 
 static const char *
-type_name(const yaml_node_t *n)
+type_name(const struct ynode *n)
 {
 	switch (n->type) {
 	case YAML_MAPPING_NODE:
@@ -122,10 +367,10 @@ edit_distance(const char *a, const char *b)
 }
 
 static void
-err_unknown_key(struct loader *l, const yaml_node_t *k, const char *const *known, size_t n,
+err_unknown_key(struct loader *l, const struct ynode *k, const char *const *known, size_t n,
     const char *where)
 {
-	const char *key = scalar(k), *best = NULL;
+	const char *key = scalar(l, k), *best = NULL;
 	size_t bestd = 3;
 
 	for (size_t i = 0; known[i] != NULL && i < n; i++) {
@@ -143,11 +388,11 @@ err_unknown_key(struct loader *l, const yaml_node_t *k, const char *const *known
 }
 
 static const char *
-get_string(struct loader *l, const yaml_node_t *n, const char *field)
+get_string(struct loader *l, const struct ynode *n, const char *field)
 {
-	const char *s = scalar(n);
+	const char *s = scalar(l, n);
 
-	if (s == NULL || is_null(n)) {
+	if (s == NULL || is_null(l, n)) {
 		ERR(l, n, "%s: expected a string, got %s", field, s ? "null" : type_name(n));
 		return NULL;
 	}
@@ -155,12 +400,12 @@ get_string(struct loader *l, const yaml_node_t *n, const char *field)
 }
 
 static int
-get_int(struct loader *l, const yaml_node_t *n, const char *field, int64_t lo,
+get_int(struct loader *l, const struct ynode *n, const char *field, int64_t lo,
     int64_t hi, int64_t *out)
 {
-	const char *s = scalar(n);
+	const char *s = scalar(l, n);
 
-	if (s == NULL || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
+	if (s == NULL || n->style != YAML_PLAIN_SCALAR_STYLE ||
 	    parse_int64(s, out) != 0) {
 		ERR(l, n, "%s: expected an integer, got '%s'", field, s ? s : type_name(n));
 		return -1;
@@ -173,11 +418,11 @@ get_int(struct loader *l, const yaml_node_t *n, const char *field, int64_t lo,
 }
 
 static int
-get_bool(struct loader *l, const yaml_node_t *n, const char *field, int *out)
+get_bool(struct loader *l, const struct ynode *n, const char *field, int *out)
 {
-	const char *s = scalar(n);
+	const char *s = scalar(l, n);
 
-	if (s != NULL && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+	if (s != NULL && n->style == YAML_PLAIN_SCALAR_STYLE) {
 		if (strcmp(s, "true") == 0 || strcmp(s, "True") == 0) {
 			*out = 1;
 			return 0;
@@ -192,12 +437,12 @@ get_bool(struct loader *l, const yaml_node_t *n, const char *field, int *out)
 }
 
 static int
-get_duration(struct loader *l, const yaml_node_t *n, const char *field, int64_t *out)
+get_duration(struct loader *l, const struct ynode *n, const char *field, int64_t *out)
 {
-	const char *s = scalar(n);
+	const char *s = scalar(l, n);
 	char err[256];
 
-	if (s == NULL || is_null(n)) {
+	if (s == NULL || is_null(l, n)) {
 		ERR(l, n, "%s: expected a duration such as 30s, 5m, 15h or 2d", field);
 		return -1;
 	}
@@ -209,9 +454,9 @@ get_duration(struct loader *l, const yaml_node_t *n, const char *field, int64_t 
 }
 
 static int
-get_date(struct loader *l, const yaml_node_t *n, const char *field, sta_time *out)
+get_date(struct loader *l, const struct ynode *n, const char *field, sta_time *out)
 {
-	const char *s = scalar(n);
+	const char *s = scalar(l, n);
 
 	if (s == NULL || time_parse(s, out) != 0) {
 		ERR(l, n, "%s: expected a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS, UTC), got '%s'",
@@ -237,38 +482,38 @@ id_ok(const char *s)
 /* Checks a template and reports the exact column of a bad "{{" when the
  * scalar is on one line. */
 static void
-check_template(struct loader *l, const yaml_node_t *n, const char *field)
+check_template(struct loader *l, const struct ynode *n, const char *field)
 {
-	const char *s = scalar(n);
+	const char *s = scalar(l, n);
 	size_t off, col;
 	char err[512];
 
 	if (s == NULL || template_check(s, &off, err, sizeof(err)) == 0)
 		return;
-	col = n->start_mark.column;
-	if (n->start_mark.line == n->end_mark.line) {
-		int quoted = n->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
-		    n->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+	col = n->col;
+	if (n->one_line) {
+		int quoted = n->style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+		    n->style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
 
 		col += off + (size_t)quoted;
 	}
-	err_at(l, n->start_mark.line, col, "%s: %s", field, err);
+	err_at(l, n->line, col, "%s: %s", field, err);
 }
 
 /* Converts a YAML node into JSON: plain scalars that look like integers,
  * booleans or null become those; everything else is a string. */
 static cJSON *
-node_json(struct loader *l, const yaml_node_t *n)
+node_json(struct loader *l, const struct ynode *n)
 {
 	cJSON *o;
 
 	switch (n->type) {
 	case YAML_SCALAR_NODE: {
-		const char *s = scalar(n);
+		const char *s = scalar(l, n);
 		int64_t v;
 
-		if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
-			if (is_null(n))
+		if (n->style == YAML_PLAIN_SCALAR_STYLE) {
+			if (is_null(l, n))
 				return cJSON_CreateNull();
 			if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0)
 				return cJSON_CreateBool(s[0] == 't');
@@ -279,18 +524,15 @@ node_json(struct loader *l, const yaml_node_t *n)
 	}
 	case YAML_SEQUENCE_NODE:
 		o = cJSON_CreateArray();
-		for (yaml_node_item_t *it = n->data.sequence.items.start;
-		    it < n->data.sequence.items.top; it++)
-			cJSON_AddItemToArray(o, node_json(l, yaml_document_get_node(&l->doc, *it)));
+		for (size_t i = 0; i < n->n; i++)
+			cJSON_AddItemToArray(o, node_json(l, kid(l, n, i)));
 		return o;
 	case YAML_MAPPING_NODE:
 		o = cJSON_CreateObject();
-		for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
-		    p < n->data.mapping.pairs.top; p++) {
-			const char *k = scalar(yaml_document_get_node(&l->doc, p->key));
+		for (size_t p = 0; p < n->n; p++) {
+			const char *k = scalar(l, kid(l, n, 2 * p));
 
-			cJSON_AddItemToObject(o, k ? k : "?",
-			    node_json(l, yaml_document_get_node(&l->doc, p->value)));
+			cJSON_AddItemToObject(o, k ? k : "?", node_json(l, kid(l, n, 2 * p + 1)));
 		}
 		return o;
 	default:
@@ -301,9 +543,9 @@ node_json(struct loader *l, const yaml_node_t *n)
 /* Iterates a mapping's pairs, reporting non-string and duplicate keys. */
 struct pairs {
 	struct loader *l;
-	const yaml_node_t *map;
-	yaml_node_pair_t *p;
-	yaml_node_t *key, *value;
+	const struct ynode *map;
+	size_t next;                    /* pair index */
+	const struct ynode *key, *value;
 };
 
 static int
@@ -311,33 +553,34 @@ pairs_next(struct pairs *it)
 {
 	struct loader *l = it->l;
 
-	for (;;) {
-		it->p = it->p == NULL ? it->map->data.mapping.pairs.start : it->p + 1;
-		if (it->p >= it->map->data.mapping.pairs.top)
-			return 0;
-		it->key = yaml_document_get_node(&l->doc, it->p->key);
-		it->value = yaml_document_get_node(&l->doc, it->p->value);
-		if (scalar(it->key) == NULL) {
+	while (it->next < it->map->n) {
+		size_t p = it->next++;
+		const char *k;
+		int dup = 0;
+
+		it->key = kid(l, it->map, 2 * p);
+		it->value = kid(l, it->map, 2 * p + 1);
+		if ((k = scalar(l, it->key)) == NULL) {
 			ERR(l, it->key, "keys must be strings, got %s", type_name(it->key));
 			continue;
 		}
-		int dup = 0;
-		for (yaml_node_pair_t *q = it->map->data.mapping.pairs.start; q < it->p; q++) {
-			const char *k = scalar(yaml_document_get_node(&l->doc, q->key));
+		for (size_t q = 0; q < p; q++) {
+			const char *kq = scalar(l, kid(l, it->map, 2 * q));
 
-			if (k != NULL && strcmp(k, scalar(it->key)) == 0)
+			if (kq != NULL && strcmp(kq, k) == 0)
 				dup = 1;
 		}
 		if (dup) {
-			ERR(l, it->key, "duplicate key '%s'", scalar(it->key));
+			ERR(l, it->key, "duplicate key '%s'", k);
 			continue;
 		}
 		return 1;
 	}
+	return 0;
 }
 
 static int
-expect_mapping(struct loader *l, const yaml_node_t *n, const char *field)
+expect_mapping(struct loader *l, const struct ynode *n, const char *field)
 {
 	if (n->type == YAML_MAPPING_NODE)
 		return 0;
@@ -409,7 +652,7 @@ env_set(struct task_args *a, const char *k, const char *v)
 
 /* Applies one default_args key; returns 0 if key is not an args key. */
 static int
-arg_apply(struct loader *l, struct task_args *a, const char *key, const yaml_node_t *v)
+arg_apply(struct loader *l, struct task_args *a, const char *key, const struct ynode *v)
 {
 	int64_t i;
 	const char *s;
@@ -459,15 +702,15 @@ arg_apply(struct loader *l, struct task_args *a, const char *key, const yaml_nod
 		if (expect_mapping(l, v, key) != 0)
 			return 1;
 		while (pairs_next(&it)) {
-			const char *val = scalar(it.value);
+			const char *val = scalar(l, it.value);
 
 			if (val == NULL) {
 				ERR(l, it.value, "env.%s: expected a string, got %s",
-				    scalar(it.key), type_name(it.value));
+				    scalar(l, it.key), type_name(it.value));
 				continue;
 			}
 			check_template(l, it.value, "env");
-			env_set(a, scalar(it.key), val);
+			env_set(a, scalar(l, it.key), val);
 		}
 	} else {
 		return 0;
@@ -476,14 +719,14 @@ arg_apply(struct loader *l, struct task_args *a, const char *key, const yaml_nod
 }
 
 static void
-parse_default_args(struct loader *l, const yaml_node_t *n, struct task_args *a)
+parse_default_args(struct loader *l, const struct ynode *n, struct task_args *a)
 {
 	struct pairs it = { .l = l, .map = n };
 
 	if (expect_mapping(l, n, "default_args") != 0)
 		return;
 	while (pairs_next(&it))
-		if (!arg_apply(l, a, scalar(it.key), it.value))
+		if (!arg_apply(l, a, scalar(l, it.key), it.value))
 			err_unknown_key(l, it.key, arg_keys, 99, "default_args");
 }
 
@@ -496,23 +739,23 @@ static const char *const task_keys[] = {
 
 /* Parses one task; its depends_on names go to deps (resolved later). */
 static void
-parse_task(struct loader *l, struct dag_task *t, const yaml_node_t *key,
-    const yaml_node_t *n, const struct task_args *defaults, struct strv *deps,
+parse_task(struct loader *l, struct dag_task *t, const struct ynode *key,
+    const struct ynode *n, const struct task_args *defaults, struct strv *deps,
     struct strv *dep_pos)
 {
 	struct pairs it = { .l = l, .map = n };
 	int have_command = 0;
 
-	t->task_id = xstrdup(scalar(key));
-	t->line = (int)key->start_mark.line + 1;
-	t->col = (int)key->start_mark.column + 1;
+	t->task_id = xstrdup(scalar(l, key));
+	t->line = (int)key->line + 1;
+	t->col = (int)key->col + 1;
 	args_copy(&t->args, defaults);
 	if (!id_ok(t->task_id))
 		ERR(l, key, "task id '%s': use 1-%d of A-Z a-z 0-9 _ . -", t->task_id, ID_MAX);
 	if (expect_mapping(l, n, t->task_id) != 0)
 		return;
 	while (pairs_next(&it)) {
-		const char *k = scalar(it.key);
+		const char *k = scalar(l, it.key);
 
 		if (strcmp(k, "command") == 0) {
 			have_command = 1;
@@ -521,39 +764,37 @@ parse_task(struct loader *l, struct dag_task *t, const yaml_node_t *key,
 				    "for a shell");
 				continue;
 			}
-			for (yaml_node_item_t *i = it.value->data.sequence.items.start;
-			    i < it.value->data.sequence.items.top; i++) {
-				yaml_node_t *e = yaml_document_get_node(&l->doc, *i);
+			for (size_t i = 0; i < it.value->n; i++) {
+				const struct ynode *e = kid(l, it.value, i);
 
-				if (scalar(e) == NULL) {
+				if (scalar(l, e) == NULL) {
 					ERR(l, e, "command: each element must be a string, got %s",
 					    type_name(e));
 					continue;
 				}
 				check_template(l, e, "command");
-				strv_push(&t->command, scalar(e));
+				strv_push(&t->command, scalar(l, e));
 			}
 			if (t->command.n == 0)
 				ERR(l, it.value, "command: the list is empty");
 		} else if (strcmp(k, "depends_on") == 0) {
-			if (scalar(it.value) != NULL && !is_null(it.value)) {
-				strv_push(deps, scalar(it.value));
-				strv_push_take(dep_pos, xasprintf("%zu:%zu", it.value->start_mark.line,
-				    it.value->start_mark.column));
+			if (scalar(l, it.value) != NULL && !is_null(l, it.value)) {
+				strv_push(deps, scalar(l, it.value));
+				strv_push_take(dep_pos, xasprintf("%zu:%zu", (size_t)it.value->line,
+				    (size_t)it.value->col));
 			} else if (it.value->type == YAML_SEQUENCE_NODE) {
-				for (yaml_node_item_t *i = it.value->data.sequence.items.start;
-				    i < it.value->data.sequence.items.top; i++) {
-					yaml_node_t *e = yaml_document_get_node(&l->doc, *i);
+				for (size_t i = 0; i < it.value->n; i++) {
+					const struct ynode *e = kid(l, it.value, i);
 
-					if (scalar(e) == NULL) {
+					if (scalar(l, e) == NULL) {
 						ERR(l, e, "depends_on: expected task ids");
 						continue;
 					}
-					strv_push(deps, scalar(e));
-					strv_push_take(dep_pos, xasprintf("%zu:%zu", e->start_mark.line,
-					    e->start_mark.column));
+					strv_push(deps, scalar(l, e));
+					strv_push_take(dep_pos, xasprintf("%zu:%zu", (size_t)e->line,
+					    (size_t)e->col));
 				}
-			} else if (!is_null(it.value)) {
+			} else if (!is_null(l, it.value)) {
 				ERR(l, it.value, "depends_on: expected a task id or a list of them");
 			}
 		} else if (strcmp(k, "trigger_rule") == 0) {
@@ -668,7 +909,7 @@ static const char *const dag_keys[] = {
 };
 
 static void
-parse_tasks(struct loader *l, struct dag *dag, const yaml_node_t *n,
+parse_tasks(struct loader *l, struct dag *dag, const struct ynode *n,
     const struct task_args *defaults)
 {
 	size_t count = 0, k = 0;
@@ -676,7 +917,7 @@ parse_tasks(struct loader *l, struct dag *dag, const yaml_node_t *n,
 
 	if (expect_mapping(l, n, "tasks") != 0)
 		return;
-	count = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+	count = n->n;
 	if (count == 0) {
 		ERR(l, n, "tasks: a DAG needs at least one task");
 		return;
@@ -700,28 +941,27 @@ parse_tasks(struct loader *l, struct dag *dag, const yaml_node_t *n,
 }
 
 static void
-parse_dag(struct loader *l, struct dag *dag, const yaml_node_t *root)
+parse_dag(struct loader *l, struct dag *dag, const struct ynode *root)
 {
 	struct task_args defaults;
-	const yaml_node_t *tasks = NULL, *sched_node = NULL;
+	const struct ynode *tasks = NULL, *sched_node = NULL;
 	int have_start = 0;
 	struct pairs it = { .l = l, .map = root };
 
 	args_defaults(&defaults);
 	/* default_args first: tasks inherit it wherever it is in the file.
 	 * (A plain scan: duplicate keys are reported by the pass below.) */
-	for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
-	    p < root->data.mapping.pairs.top; p++) {
-		const char *k = scalar(yaml_document_get_node(&l->doc, p->key));
+	for (size_t p = 0; p < root->n; p++) {
+		const char *k = scalar(l, kid(l, root, 2 * p));
 
 		if (k != NULL && strcmp(k, "default_args") == 0) {
-			parse_default_args(l, yaml_document_get_node(&l->doc, p->value), &defaults);
+			parse_default_args(l, kid(l, root, 2 * p + 1), &defaults);
 			break;
 		}
 	}
 	while (pairs_next(&it)) {
-		const char *k = scalar(it.key);
-		const yaml_node_t *v = it.value;
+		const char *k = scalar(l, it.key);
+		const struct ynode *v = it.value;
 		const char *s;
 		int64_t i;
 
@@ -732,13 +972,13 @@ parse_dag(struct loader *l, struct dag *dag, const yaml_node_t *root)
 				dag->dag_id = xstrdup(s);
 			}
 		} else if (strcmp(k, "description") == 0) {
-			if (!is_null(v) && (s = get_string(l, v, k)) != NULL)
+			if (!is_null(l, v) && (s = get_string(l, v, k)) != NULL)
 				dag->description = xstrdup(s);
 		} else if (strcmp(k, "schedule") == 0) {
 			char err[512];
 
 			sched_node = v;
-			if (is_null(v))
+			if (is_null(l, v))
 				continue;
 			if ((s = get_string(l, v, k)) == NULL)
 				continue;
@@ -748,7 +988,7 @@ parse_dag(struct loader *l, struct dag *dag, const yaml_node_t *root)
 		} else if (strcmp(k, "start_date") == 0) {
 			have_start = get_date(l, v, k, &dag->start_date) == 0;
 		} else if (strcmp(k, "end_date") == 0) {
-			if (!is_null(v))
+			if (!is_null(l, v))
 				dag->has_end_date = get_date(l, v, k, &dag->end_date) == 0;
 		} else if (strcmp(k, "catchup") == 0) {
 			get_bool(l, v, k, &dag->catchup);
@@ -763,15 +1003,14 @@ parse_dag(struct loader *l, struct dag *dag, const yaml_node_t *root)
 				ERR(l, v, "tags: expected a list of strings, got %s", type_name(v));
 				continue;
 			}
-			for (yaml_node_item_t *t = v->data.sequence.items.start;
-			    t < v->data.sequence.items.top; t++) {
-				const yaml_node_t *e = yaml_document_get_node(&l->doc, *t);
+			for (size_t t = 0; t < v->n; t++) {
+				const struct ynode *e = kid(l, v, t);
 
 				if ((s = get_string(l, e, "tags")) != NULL)
 					strv_push(&dag->tags, s);
 			}
 		} else if (strcmp(k, "params") == 0) {
-			if (!is_null(v) && expect_mapping(l, v, k) == 0) {
+			if (!is_null(l, v) && expect_mapping(l, v, k) == 0) {
 				cJSON_Delete(dag->params);
 				dag->params = node_json(l, v);
 			}
@@ -784,14 +1023,14 @@ parse_dag(struct loader *l, struct dag *dag, const yaml_node_t *root)
 		}
 	}
 	if (dag->dag_id == NULL)
-		err_at(l, root->start_mark.line, root->start_mark.column, "missing required key 'dag_id'");
+		err_at(l, root->line, root->col, "missing required key 'dag_id'");
 	if (dag->schedule != NULL && !have_start)
 		ERR(l, sched_node, "a scheduled DAG needs a start_date");
 	if (dag->has_end_date && have_start && dag->end_date < dag->start_date)
-		err_at(l, root->start_mark.line, root->start_mark.column,
+		err_at(l, root->line, root->col,
 		    "end_date is before start_date");
 	if (tasks == NULL)
-		err_at(l, root->start_mark.line, root->start_mark.column, "missing required key 'tasks'");
+		err_at(l, root->line, root->col, "missing required key 'tasks'");
 	else
 		parse_tasks(l, dag, tasks, &defaults);
 	args_free(&defaults);
@@ -813,25 +1052,29 @@ dag_load_file(const char *path, struct dag_errors *errs)
 	struct loader l = { .path = path, .errs = errs };
 	yaml_parser_t parser;
 	struct dag *dag = NULL;
-	yaml_node_t *root;
 	char *data = NULL;
 	size_t len = 0;
+	int rc;
 
 	if (fs_read_file(path, &data, &len) != 0) {
 		strv_push_take(&errs->msgs, xasprintf("%s:1:1: cannot read: %s", path, strerror(errno)));
 		return NULL;
 	}
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
-	if (!yaml_parser_load(&parser, &l.doc)) {
-		err_at(&l, parser.problem_mark.line, parser.problem_mark.column, "YAML: %s%s%s",
-		    parser.problem ? parser.problem : "syntax error",
-		    parser.context ? " " : "", parser.context ? parser.context : "");
-		yaml_parser_delete(&parser);
+	if (len > FILE_MAX) {
+		strv_push_take(&errs->msgs, xasprintf("%s:1:1: cannot read: larger than %zu MiB",
+		    path, FILE_MAX >> 20));
 		free(data);
 		return NULL;
 	}
-	root = yaml_document_get_root_node(&l.doc);
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
+	rc = ydoc_load(&l, &parser);
+	yaml_parser_delete(&parser);
+	if (rc != 0) {
+		ydoc_free(&l.doc);
+		free(data);
+		return NULL;
+	}
 	dag = xcalloc(1, sizeof(*dag));
 	dag->fileloc = xstrdup(path);
 	dag->catchup = 1;
@@ -839,15 +1082,15 @@ dag_load_file(const char *path, struct dag_errors *errs)
 	dag->max_active_tasks = 16;
 	dag->params = cJSON_CreateObject();
 	sha256_hex(data, len, dag->file_hash);
-	if (root == NULL)
-		err_at(&l, 0, 0, "the file is empty: a DAG needs dag_id and tasks");
-	else if (root->type != YAML_MAPPING_NODE)
-		ERR(&l, root, "a DAG file must be a mapping (dag_id: ..., tasks: ...)");
-	else
-		parse_dag(&l, dag, root);
-	yaml_document_delete(&l.doc);
-	yaml_parser_delete(&parser);
 	free(data);
+	if (l.doc.root == NULL) {
+		err_at(&l, 0, 0, "the file is empty: a DAG needs dag_id and tasks");
+	} else if (l.doc.root->type != YAML_MAPPING_NODE) {
+		ERR(&l, l.doc.root, "a DAG file must be a mapping (dag_id: ..., tasks: ...)");
+	} else {
+		parse_dag(&l, dag, l.doc.root);
+	}
+	ydoc_free(&l.doc);
 	if (l.n_errors > 0) {
 		dag_free(dag);
 		return NULL;

@@ -318,6 +318,98 @@ test_defaults_inheritance_graph(void **state)
 	free(path);
 }
 
+/* The YAML the loader reads itself from libyaml's events: anchors and
+ * aliases resolve as in libyaml's loader (yaml_parser_load), whose two
+ * composer errors keep its wording; only the first document is read;
+ * template errors in a one-line scalar point at the "{{", in a longer
+ * scalar at the scalar.  Positions worked out by hand from the texts. */
+static void
+test_yaml_aliases_and_positions(void **state)
+{
+	char *anchors = write_file("anchors.yaml",
+	    "dag_id: anch\n"
+	    "default_args: &d\n"
+	    "  retries: 2\n"
+	    "  env: &e {A: \"1\", B: \"2\"}\n"
+	    "tasks:\n"
+	    "  a: &body\n"
+	    "    command: &c [echo, \"{{ ds }}\"]\n"
+	    "    env: *e\n"
+	    "  b: *body\n"
+	    "  c:\n"
+	    "    command: *c\n"
+	    "    depends_on: [a, b]\n"
+	    "    resources: &r {requests: {cpu: \"1\", memory: 1Gi}, limits: {cpu: 2}}\n"
+	    "  d:\n"
+	    "    command: [x]\n"
+	    "    resources: *r\n"
+	    "---\n"
+	    "dag_id: [not read\n");
+	char *undef = write_file("undef.yaml",
+	    "dag_id: u\n"
+	    "tasks:\n"
+	    "  a:\n"
+	    "    command: *nope\n");               /* 4:14 */
+	char *twice = write_file("twice.yaml",
+	    "dag_id: &x u\n"
+	    "tasks: &x\n"                         /* 2:8 */
+	    "  a:\n"
+	    "    command: [x]\n");
+	char *multi = write_file("multi.yaml",
+	    "dag_id: ml\n"
+	    "tasks:\n"
+	    "  a:\n"
+	    "    command:\n"
+	    "      - |\n"                         /* 5:9, the scalar */
+	    "        echo {{ bad }}\n"
+	    "      - \"quoted {{ nope }}\"\n"     /* 7:17, the {{ */
+	    "      - \"two\n"                     /* 8:9, the scalar */
+	    "        lines {{ q }}\"\n"
+	    "      - plain {{ zz }}\n");          /* 10:15, the {{ */
+	struct dag_errors e = {0};
+	struct dag *d = dag_load_file(anchors, &e);
+	const struct dag_task *b, *c, *dt;
+
+	(void)state;
+	if (d == NULL)
+		fail_msg("%s", e.msgs.n ? e.msgs.v[0] : "?");
+	b = &d->tasks[dag_task_index(d, "b")];
+	c = &d->tasks[dag_task_index(d, "c")];
+	dt = &d->tasks[dag_task_index(d, "d")];
+	assert_int_equal(d->n_tasks, 4);
+	assert_int_equal(b->command.n, 2);                      /* a's body */
+	assert_string_equal(b->command.v[1], "{{ ds }}");
+	assert_int_equal(b->args.n_env, 2);
+	assert_string_equal(b->args.env[1].value, "2");
+	assert_int_equal(b->line, 9);
+	assert_string_equal(c->command.v[0], "echo");           /* a's command */
+	assert_int_equal(c->n_upstream, 2);
+	assert_int_equal(c->args.retries, 2);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(
+	    dt->args.resources, "requests"), "memory")), "1Gi");
+	assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(dt->args.resources, "limits"),
+	    "cpu")->valueint, 2);
+	dag_free(d);
+
+	assert_null(dag_load_file(undef, &e));
+	assert_error(&e, undef, "4:14: YAML: found undefined alias");
+	assert_null(dag_load_file(twice, &e));
+	assert_error(&e, twice, "2:8: YAML: second occurrence found duplicate anchor; "
+	    "first occurrence");
+	assert_int_equal(e.msgs.n, 2);
+	assert_null(dag_load_file(multi, &e));
+	assert_error(&e, multi, "5:9: command: template '{{ bad }}' is not allowed");
+	assert_error(&e, multi, "7:17: command: template '{{ nope }}' is not allowed");
+	assert_error(&e, multi, "8:9: command: template '{{ q }}' is not allowed");
+	assert_error(&e, multi, "10:15: command: template '{{ zz }}' is not allowed");
+	assert_int_equal(e.msgs.n, 6);
+	dag_errors_free(&e);
+	free(anchors);
+	free(undef);
+	free(twice);
+	free(multi);
+}
+
 static void
 test_folder(void **state)
 {
@@ -368,6 +460,7 @@ main(void)
 		cmocka_unit_test(test_every_error_with_position),
 		cmocka_unit_test(test_cycles_duplicates_missing),
 		cmocka_unit_test(test_defaults_inheritance_graph),
+		cmocka_unit_test(test_yaml_aliases_and_positions),
 		cmocka_unit_test(test_folder),
 	};
 
