@@ -60,6 +60,7 @@ struct k8s {
 	int retries;
 	long backoff_ms;
 	CURL *easy;             /* blocking requests: one handle, so its connection is reused */
+	long timeout_ms;        /* per request, blocking ones; 0: REQUEST_TIMEOUT_MS */
 	long last_status;       /* of the last request; 0: no answer */
 	char last_error[512];
 };
@@ -278,6 +279,24 @@ void
 k8s_set_retries(struct k8s *k, int retries)
 {
 	k->retries = retries;
+}
+
+void
+k8s_set_timeout(struct k8s *k, long ms)
+{
+	k->timeout_ms = ms;
+}
+
+char *
+k8s_identity(void)
+{
+	const char *pod = getenv("POD_NAME");
+	char host[256] = "localhost";
+
+	if (pod != NULL && *pod != '\0')
+		return xstrdup(pod);
+	gethostname(host, sizeof(host) - 1);
+	return xasprintf("%s-%ld", host, (long)getpid());
 }
 
 const char *
@@ -783,7 +802,9 @@ perform_once(struct k8s *k, const char *method, const char *path,
 	curl_easy_setopt(r->c, CURLOPT_URL, url);
 	curl_easy_setopt(r->c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(r->c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(r->c, CURLOPT_TIMEOUT, 60L);
+	curl_easy_setopt(r->c, CURLOPT_TIMEOUT_MS, k->timeout_ms > 0 ? k->timeout_ms : 60000L);
+	if (k->timeout_ms > 0 && k->timeout_ms < 10000)
+		curl_easy_setopt(r->c, CURLOPT_CONNECTTIMEOUT_MS, k->timeout_ms);
 	curl_easy_setopt(r->c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(r->c, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(r->c, CURLOPT_HEADERFUNCTION, on_header);

@@ -71,6 +71,12 @@ const char *k8s_last_error(const struct k8s *k);
 /* Overrides $STA_K8S_RETRIES for this client: 0 makes every request one
  * attempt, for callers on an event loop that back off on their own. */
 void k8s_set_retries(struct k8s *k, int retries);
+/* Caps each blocking request (connect included) at ms instead of 60 s, for
+ * callers on an event loop that must not stall (0: back to 60 s). */
+void k8s_set_timeout(struct k8s *k, long ms);
+/* This process's identity towards the API, on its pods and leases:
+ * $POD_NAME (the downward API), else hostname-pid.  Caller frees. */
+char *k8s_identity(void);
 
 /* Pods.  *out (may be NULL when not wanted) is the API's object. */
 int k8s_pod_create(struct k8s *k, const char *ns, const char *pod_json, cJSON **out);

@@ -3,6 +3,7 @@
  * `sta pools ...`, `sta variables ...` and `sta scheduler`.
  */
 #include <regex.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +11,11 @@
 #include <unistd.h>
 
 #include "lib/fsutil.h"
+#include "lib/k8s.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "runner/cmd.h"
+#include "runner/leader.h"
 #include "runner/ops.h"
 #include "runner/sched.h"
 #include "web/web.h"
@@ -556,6 +559,84 @@ variables_cmd(const struct cli_env *env, int argc, char **argv)
 
 /* ------------------------------------------------------------ scheduler */
 
+#define DEFAULT_LEASE_SECONDS 15
+
+static volatile sig_atomic_t lease_stop;
+
+static void
+lease_on_signal(int sig)
+{
+	(void)sig;
+	lease_stop = 1;
+}
+
+/* Losing the lease ends the process at once, as client-go's users do:
+ * another replica may be scheduling already.  Running tries live on and
+ * the new leader adopts them. */
+static void
+lease_lost(void *arg)
+{
+	(void)arg;
+	log_error("lost the leader lease: exiting so that only the new leader schedules");
+	_exit(EX_TEMPFAIL);
+}
+
+static void
+lease_check(void *arg)
+{
+	if (!leader_is_leader(arg))
+		lease_lost(arg);
+}
+
+/* Blocks until this process holds the Lease named lease (in
+ * $STA_K8S_NAMESPACE or the client's namespace), then renews it on the
+ * default loop.  0, or -1 when stopped by a signal or unconfigured. */
+static int
+lease_begin(const char *lease, struct k8s **kp, struct leader **lp)
+{
+	const char *ns = getenv("STA_K8S_NAMESPACE");
+	struct sigaction sa = {0}, old_term, old_int;
+	char *id = NULL;
+	int64_t secs = DEFAULT_LEASE_SECONDS;
+	const char *e = getenv("STA_LEASE_SECONDS");
+	int rc = -1;
+
+	if (e != NULL && (parse_int64(e, &secs) != 0 || secs < 3 || secs > 3600)) {
+		log_error("STA_LEASE_SECONDS=%s: want seconds between 3 and 3600", e);
+		return -1;
+	}
+	if ((*kp = k8s_open(getenv("STA_K8S_KUBECONFIG"), getenv("STA_K8S_CONTEXT"))) == NULL)
+		return -1;
+	/* a renew must not stall the loop past the renew deadline */
+	k8s_set_timeout(*kp, (long)secs * 1000 / 5);
+	id = k8s_identity();
+	*lp = leader_new(*kp, ns != NULL && *ns != '\0' ? ns : k8s_namespace(*kp), lease, id,
+	    (int)secs);
+	free(id);
+	if (*lp == NULL)
+		return -1;
+	sa.sa_handler = lease_on_signal;
+	sigaction(SIGTERM, &sa, &old_term);
+	sigaction(SIGINT, &sa, &old_int);
+	if (leader_acquire(*lp, &lease_stop) == 0) {
+		leader_start(*lp, ev_default_loop(EVFLAG_AUTO), lease_lost, NULL);
+		rc = 0;
+	}
+	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGINT, &old_int, NULL);
+	return rc;
+}
+
+static void
+lease_end(struct k8s *k, struct leader *l)
+{
+	if (l != NULL) {
+		leader_release(l);
+		leader_free(l);
+	}
+	k8s_close(k);
+}
+
 static int
 scheduler_cmd(const struct cli_env *env, int argc, char **argv)
 {
@@ -563,6 +644,9 @@ scheduler_cmd(const struct cli_env *env, int argc, char **argv)
 	struct web_opts wo = { .home = env->home, .dags_folder = env->dags_folder,
 		.in_scheduler = 1 };
 	struct web *web = NULL;
+	const char *lease = getenv("STA_LEADER_LEASE");
+	struct k8s *lk = NULL;
+	struct leader *leader = NULL;
 	long holder;
 	int64_t v;
 	int lock, rc;
@@ -580,16 +664,28 @@ scheduler_cmd(const struct cli_env *env, int argc, char **argv)
 			i++;
 		} else if (strcmp(argv[i], "--web") == 0 && i + 1 < argc) {
 			wo.bind = argv[++i];
+		} else if (strcmp(argv[i], "--lease") == 0 && i + 1 < argc) {
+			lease = argv[++i];
 		} else if (!cmd_web_options(argc, argv, &i, &wo)) {
 			fprintf(stderr, "usage: sta scheduler [--exit-when-idle] [--parallelism N] "
-			    "[--rescan-seconds N] [--web [ADDR:]PORT]\n");
+			    "[--rescan-seconds N] [--web [ADDR:]PORT] [--lease NAME]\n");
 			return EX_USAGE;
 		}
+	}
+	/* With a lease, a standby waits here until it leads. */
+	if (lease != NULL && *lease != '\0') {
+		if (lease_begin(lease, &lk, &leader) != 0) {
+			lease_end(lk, leader);
+			return EX_UNAVAILABLE;
+		}
+		o.before_launch = lease_check;
+		o.before_launch_arg = leader;
 	}
 	lock = sched_lock_acquire(env->home, &holder);
 	if (lock < 0) {
 		fprintf(stderr, "sta scheduler: another scheduler (pid %ld) holds %s/scheduler.lock\n",
 		    holder, env->home);
+		lease_end(lk, leader);
 		return EX_TEMPFAIL;
 	}
 	log_info("scheduler: home %s, DAG folder %s", env->home, env->dags_folder);
@@ -598,6 +694,7 @@ scheduler_cmd(const struct cli_env *env, int argc, char **argv)
 		web = web_start(ev_default_loop(EVFLAG_AUTO), &wo);
 		if (web == NULL) {
 			close(lock);
+			lease_end(lk, leader);
 			return EX_UNAVAILABLE;
 		}
 		cmd_web_announce(web, wo.bind);
@@ -605,6 +702,7 @@ scheduler_cmd(const struct cli_env *env, int argc, char **argv)
 	rc = sched_main(&o);
 	web_stop(web);
 	close(lock);
+	lease_end(lk, leader);
 	return rc;
 }
 
@@ -630,8 +728,9 @@ static const struct cli_cmd c_vars = { NULL, "variables",
 	"list | get KEY | set KEY VALUE [--secret] | delete KEY",
 	"manage variables (var.value.KEY in templates)", variables_cmd };
 static const struct cli_cmd c_sched = { NULL, "scheduler",
-	"[--exit-when-idle] [--parallelism N] [--rescan-seconds N] [--web [ADDR:]PORT]",
-	"run the scheduler (with --web, also the web UI and API)", scheduler_cmd };
+	"[--exit-when-idle] [--parallelism N] [--rescan-seconds N] [--web [ADDR:]PORT] [--lease NAME]",
+	"run the scheduler (with --web, also the web UI and API; with --lease, only while it "
+	"holds that Kubernetes Lease)", scheduler_cmd };
 
 const struct cli_cmd *const cmd_tasks_table[] = {
 	&c_tlist, &c_tstate, &c_tclear, &c_tmark, &c_tlogs, &c_rlist, &c_pools,

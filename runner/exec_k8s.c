@@ -7,14 +7,16 @@
  * number), so a pod can never be created twice for one try: a second
  * create meets 409 AlreadyExists, and the pod that exists is the try's.
  * Beside the try's log the executor keeps two files:
- *   attempt=N.pod     written before the pod is created: the try was handed
- *                     to Kubernetes (its pod may exist);
+ *   attempt=N.pod     the pod's name, written when the try is queued, and
+ *                     "created" appended once the API accepted the pod;
  *   attempt=N.status  the outcome, written after the log was fetched and
  *                     before the pod is deleted.
  * A restarted scheduler adopts a try from them: a status file means
- * finished; no claim file means never started; otherwise the pod is looked
- * up in a list of the instance's pods: running ones are watched again,
- * finished ones recorded, a missing one is lost.  Pods of no live try are
+ * finished; otherwise the pod is looked up in a list of the instance's
+ * pods: running ones are watched again, finished ones recorded; a missing
+ * one was never created (no "created": the try starts now) or is lost (it
+ * was deleted by someone else: the try fails and may be retried, never
+ * run again under the same try).  Pods of no live try are
  * deleted (the orphan reaper), after the scheduler's recovery.
  *
  * Creates go through a queue: at most STA_K8S_CREATE_QPS per second; none
@@ -138,20 +140,6 @@ env_number(const char *name, double def, double min, double max)
 	return v;
 }
 
-/* The scheduler's identity on pods and leases: the pod it runs in, else
- * host and pid (caller frees). */
-static char *
-scheduler_identity(void)
-{
-	const char *pod = getenv("POD_NAME");
-	char host[256] = "localhost";
-
-	if (pod != NULL && *pod != '\0')
-		return xstrdup(pod);
-	gethostname(host, sizeof(host) - 1);
-	return xasprintf("%s-%ld", host, (long)getpid());
-}
-
 /* The try's pod name: "sta-", up to 30 characters of the task id as a
  * DNS label, 10 hex digits of a hash of the try's identity, the try
  * number.  At most 63 characters, so it is also a valid hostname. */
@@ -272,6 +260,23 @@ container_env(const struct try_spec *spec, const cJSON *kube, cJSON *container, 
 	return 0;
 }
 
+/* The kubelet expands $(VAR) in a container's command and turns $$ into
+ * $; doubling every $ makes it hand the task its argv unchanged, as the
+ * local executor does.  The copy is kept in keep. */
+static const char *
+argv_escape(const char *arg, struct strv *keep)
+{
+	struct buf b = {0};
+
+	for (const char *p = arg; *p != '\0'; p++) {
+		if (*p == '$')
+			buf_putc(&b, '$');
+		buf_putc(&b, *p);
+	}
+	strv_push_take(keep, buf_detach(&b));
+	return keep->v[keep->n - 1];
+}
+
 /* The Pod for a try (caller frees), or NULL with err set. */
 static char *
 pod_json(struct executor *ex, const struct try_spec *spec, const char *name, char *err,
@@ -280,6 +285,7 @@ pod_json(struct executor *ex, const struct try_spec *spec, const char *name, cha
 	const cJSON *kube = spec->kubernetes, *v;
 	const char *image = spec->image != NULL ? spec->image : getenv("STA_K8S_IMAGE");
 	cJSON *pod, *meta, *labels, *ann, *ps, *c, *cmd;
+	struct strv esc = {0};
 	char num[16];
 	char *json = NULL;
 
@@ -325,7 +331,7 @@ pod_json(struct executor *ex, const struct try_spec *spec, const char *name, cha
 	cJSON_AddStringToObject(c, "image", image);
 	cmd = cJSON_AddArrayToObject(c, "command");
 	for (char *const *a = spec->argv; *a != NULL; a++)
-		cJSON_AddItemToArray(cmd, cJSON_CreateString(*a));
+		cJSON_AddItemToArray(cmd, cJSON_CreateStringReference(argv_escape(*a, &esc)));
 	if (container_env(spec, kube, c, err, errlen) != 0)
 		goto out;
 	if ((v = jget(kube, "env_from_secrets")) != NULL) {
@@ -344,6 +350,7 @@ pod_json(struct executor *ex, const struct try_spec *spec, const char *name, cha
 	json = cJSON_PrintUnformatted(pod);
 out:
 	cJSON_Delete(pod);
+	strv_free(&esc);
 	return json;
 }
 
@@ -679,6 +686,18 @@ kx_pump_soon(struct executor *ex)
 	kx_pump_at(ex, 0);
 }
 
+/* Notes in the claim file that the API accepted the pod. */
+static void
+claim_created(struct ktry *t)
+{
+	char *claim = executor_try_file(t->log_path, "pod");
+	FILE *f = fopen(claim, "a");
+
+	if (f == NULL || fputs("created\n", f) == EOF || fclose(f) != 0)
+		log_warn("%s: cannot note the pod's creation in %s", t->pod, claim);
+	free(claim);
+}
+
 /* Creates t's pod.  0: created (or it existed: it is the try's);
  * 1: back off and try again; -1: the try failed. */
 static int
@@ -700,10 +719,13 @@ kt_create(struct ktry *t)
 			log_debug("%s: created", t->pod);
 		t->state = KT_CREATED;
 		t->created = time_now();
+		claim_created(t);
 		free(t->json);
 		t->json = NULL;
 		ev_timer_start(ex->loop, &t->startup);
 		web_metrics_add(WEB_METRIC_POD_LAUNCHES, 1);
+		if (out == NULL && k8s_pod_get(ex->k, ex->ns, t->pod, &out) != 0)
+			out = NULL;     /* the watch will tell */
 		if (out != NULL)
 			kx_pod_changed(ex, out, 0);
 		cJSON_Delete(out);
@@ -746,9 +768,11 @@ pump_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			kx_pump_at(ex, ex->backoff_until - now);
 			return;
 		}
+		/* No bursts: after a hold ends, one pod tells whether the
+		 * cluster has room before the next is sent. */
 		ex->tokens += (now - ex->tokens_at) * ex->qps;
-		if (ex->tokens > ex->qps)
-			ex->tokens = ex->qps;   /* a burst of at most one second's */
+		if (ex->tokens > 1)
+			ex->tokens = 1;
 		ex->tokens_at = now;
 		if (ex->tokens < 1) {
 			kx_pump_at(ex, (1 - ex->tokens) / ex->qps);
@@ -965,9 +989,10 @@ k8s_exec_create(struct ev_loop *loop)
 
 	ex->loop = loop;
 	ex->instance = inst;
-	ex->identity = scheduler_identity();
+	ex->identity = k8s_identity();
 	ex->qps = env_number("STA_K8S_CREATE_QPS", DEFAULT_QPS, 0.1, 10000);
 	ex->tokens = 1;
+	ex->tokens_at = ev_now(loop);
 	ex->startup_timeout = (int)env_number("STA_K8S_STARTUP_TIMEOUT", DEFAULT_STARTUP_TIMEOUT,
 	    1, 86400);
 	ex->keep_failed = env_number("STA_K8S_KEEP_FAILED_PODS", 0, 0, 1) != 0;
@@ -1007,7 +1032,7 @@ static int
 k8s_exec_start(struct executor *ex, const struct try_spec *spec, executor_done_fn done,
     void *arg, char **handle)
 {
-	char *dir = fs_dirname(spec->log_path), *claim = NULL, *name = NULL, *json;
+	char *dir = fs_dirname(spec->log_path), *claim = NULL, *name = NULL, *line = NULL, *json;
 	char err[512];
 	struct ktry *t;
 	int rc = -1;
@@ -1020,7 +1045,8 @@ k8s_exec_start(struct executor *ex, const struct try_spec *spec, executor_done_f
 		goto out;
 	}
 	claim = executor_try_file(spec->log_path, "pod");
-	if (fs_mkdir_p(dir) != 0 || fs_write_atomic(claim, name, strlen(name), 0) != 0) {
+	line = xasprintf("%s\n", name);
+	if (fs_mkdir_p(dir) != 0 || fs_write_atomic(claim, line, strlen(line), 0) != 0) {
 		log_error("%s: cannot record the try in %s: %s", spec->task_id, claim, strerror(errno));
 		free(json);
 		goto out;
@@ -1033,10 +1059,38 @@ k8s_exec_start(struct executor *ex, const struct try_spec *spec, executor_done_f
 	kx_pump_soon(ex);
 	rc = 0;
 out:
+	free(line);
 	free(name);
 	free(claim);
 	free(dir);
 	return rc;
+}
+
+/* The pod named name, from the list taken while recovering or from the
+ * API: 1 (*pod set, caller frees), 0 when it does not exist, -1 when that
+ * cannot be known now. */
+static int
+adopt_lookup(struct executor *ex, const char *name, cJSON **pod)
+{
+	const cJSON *p;
+	int rc;
+
+	*pod = NULL;
+	if (!ex->synced)
+		return -1;
+	if (ex->listed != NULL) {
+		cJSON_ArrayForEach(p, jget(ex->listed, "items")) {
+			const char *n = jstring(jget(p, "metadata"), "name");
+
+			if (n != NULL && strcmp(n, name) == 0) {
+				*pod = cJSON_Duplicate(p, 1);
+				return 1;
+			}
+		}
+		return 0;
+	}
+	rc = k8s_pod_get(ex->k, ex->ns, name, pod);
+	return rc == 0 ? 1 : rc == K8S_NOT_FOUND ? 0 : -1;
 }
 
 static enum adopt_result
@@ -1044,62 +1098,50 @@ k8s_exec_adopt(struct executor *ex, const struct try_spec *spec, executor_done_f
     void *arg, char **handle)
 {
 	char *claim = executor_try_file(spec->log_path, "pod"), *name = NULL;
-	enum adopt_result r = ADOPT_FINISHED;
+	enum adopt_result r = ADOPT_NOT_STARTED;
 	struct try_outcome o;
+	cJSON *pod = NULL;
 	struct ktry *t;
+	int was_created, found = -1;
 
 	if (executor_read_status(spec->log_path, &o) == 0) {
 		t = kt_new(ex, spec, "", done, arg);
 		t->state = KT_DONE;
 		t->out = o;
 		ev_timer_start(ex->loop, &t->later);
+		r = ADOPT_FINISHED;
 		goto out;
 	}
-	if (fs_read_file(claim, &name, NULL) != 0) {
-		r = ADOPT_NOT_STARTED;
+	if (fs_read_file(claim, &name, NULL) != 0)
+		goto out;       /* never handed to Kubernetes */
+	was_created = strstr(name, "\ncreated") != NULL;
+	name[strcspn(name, "\n")] = '\0';
+	if (kx_ready(ex) == 0)
+		found = adopt_lookup(ex, name, &pod);
+	/* Queued but not created when the last scheduler stopped: start it
+	 * (if its create did reach the API, the new one meets AlreadyExists
+	 * and takes that pod). */
+	if (!was_created && found != 1)
 		goto out;
-	}
 	t = kt_new(ex, spec, name, done, arg);
 	*handle = xstrdup(name);
-	if (kx_ready(ex) != 0) {
-		kt_finish(t, TRY_LOST, -1, xstrdup("no Kubernetes configuration to find its pod"),
-		    0, 0, NULL);
-		goto out;
-	}
 	t->state = KT_CREATED;
 	t->created = time_now();
 	ev_timer_start(ex->loop, &t->startup);
-	if (ex->synced) {
-		const cJSON *p;
-		cJSON *pod = NULL;
-
-		/* the first list while recovering, else ask for this pod */
-		int rc = K8S_NOT_FOUND;
-
-		cJSON_ArrayForEach(p, jget(ex->listed, "items")) {
-			const char *n = jstring(jget(p, "metadata"), "name");
-
-			if (n != NULL && strcmp(n, name) == 0)
-				pod = cJSON_Duplicate(p, 1);
-		}
-		if (pod == NULL && ex->listed == NULL)
-			rc = k8s_pod_get(ex->k, ex->ns, name, &pod);
-		if (pod != NULL) {
-			kx_pod_changed(ex, pod, 0);
-		} else if (rc == K8S_NOT_FOUND) {
-			cJSON *gone = cJSON_CreateObject();
-
-			cJSON_AddStringToObject(cJSON_AddObjectToObject(gone, "metadata"), "name", name);
-			kx_pod_changed(ex, gone, 1);
-			cJSON_Delete(gone);
-		}
-		cJSON_Delete(pod);
-	}
-	if (t->state != KT_DONE)
-		r = ADOPT_RUNNING;
+	if (ex->k == NULL)
+		kt_finish(t, TRY_LOST, -1, xstrdup("no Kubernetes configuration to find its pod"),
+		    0, 0, NULL);
+	else if (found == 1)
+		kx_pod_changed(ex, pod, 0);
+	else if (found == 0)
+		kt_finish(t, TRY_LOST, -1, xstrdup("its pod was deleted before its end was recorded"),
+		    0, 0, NULL);
+	/* found == -1: the list after the API answers again settles it */
+	r = t->state == KT_DONE ? ADOPT_FINISHED : ADOPT_RUNNING;
 	log_info("%s %s %s: adopted pod %s (%s)", spec->dag_id, spec->run_id, spec->task_id,
 	    name, r == ADOPT_RUNNING ? "running" : "finished");
 out:
+	cJSON_Delete(pod);
 	free(name);
 	free(claim);
 	return r;

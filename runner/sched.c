@@ -992,6 +992,8 @@ pick_launches(struct sched *s, struct launch **out)
 	size_t n = 0, cap = 0;
 	int parallelism = s->opts->parallelism > 0 ? s->opts->parallelism : DEFAULT_PARALLELISM;
 
+	if (s->opts->before_launch != NULL)
+		s->opts->before_launch(s->opts->before_launch_arg);
 	for (struct sdag *sd = s->dags; sd != NULL; sd = sd->next) {
 		struct ready_heap parked = {0};
 		int blocked = 0;

@@ -26,6 +26,10 @@ struct sched_opts {
 	 * loop ends when all of them have finished. */
 	const int64_t *only_runs;
 	size_t n_only_runs;
+	/* When set, called before tries are started; it does not return
+	 * when this process may no longer schedule (a lost leader lease). */
+	void (*before_launch)(void *arg);
+	void *before_launch_arg;
 };
 
 /* Runs the loop.  Returns 0 when it ended normally (and, in foreground
