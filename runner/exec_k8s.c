@@ -88,6 +88,7 @@ struct executor {
 	char *instance;
 	char *selector;
 	char *identity;
+	char *default_image;    /* for tasks without one: STA_K8S_IMAGE or our pod's */
 	double qps;
 	int startup_timeout;
 	int keep_failed;
@@ -283,14 +284,15 @@ pod_json(struct executor *ex, const struct try_spec *spec, const char *name, cha
     size_t errlen)
 {
 	const cJSON *kube = spec->kubernetes, *v;
-	const char *image = spec->image != NULL ? spec->image : getenv("STA_K8S_IMAGE");
+	const char *image = spec->image != NULL ? spec->image : ex->default_image;
 	cJSON *pod, *meta, *labels, *ann, *ps, *c, *cmd;
 	struct strv esc = {0};
 	char num[16];
 	char *json = NULL;
 
 	if (image == NULL || *image == '\0') {
-		snprintf(err, errlen, "no image: set `image` for the task (or STA_K8S_IMAGE)");
+		snprintf(err, errlen, "no image: set `image` for the task (or STA_K8S_IMAGE, or run "
+		    "the scheduler in a pod: its image is the default)");
 		return NULL;
 	}
 	pod = cJSON_CreateObject();
@@ -946,6 +948,29 @@ sync_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 }
 
+/* Tasks without an image run in STA_K8S_IMAGE, else in the image of the
+ * pod the scheduler runs in ($POD_NAME, from the downward API), so a
+ * deployment names its image once. */
+static void
+default_image(struct executor *ex)
+{
+	const char *img = getenv("STA_K8S_IMAGE"), *pod = getenv("POD_NAME");
+	const char *ns = getenv("POD_NAMESPACE");
+	cJSON *self = NULL;
+
+	if (img != NULL && *img != '\0') {
+		ex->default_image = xstrdup(img);
+		return;
+	}
+	if (pod == NULL || *pod == '\0' ||
+	    k8s_pod_get(ex->k, ns != NULL && *ns != '\0' ? ns : ex->ns, pod, &self) != 0)
+		return;
+	img = jstring(cJSON_GetArrayItem(jget(jget(self, "spec"), "containers"), 0), "image");
+	if (img != NULL)
+		ex->default_image = xstrdup(img);
+	cJSON_Delete(self);
+}
+
 /* Opens the client on first use: a scheduler whose DAGs never use this
  * executor needs no cluster.  0, or -1 when there is no usable
  * configuration (said once). */
@@ -969,7 +994,9 @@ kx_ready(struct executor *ex)
 	ex->ns = xstrdup(ns != NULL && *ns != '\0' ? ns : k8s_namespace(ex->k));
 	ex->selector = xasprintf("app.kubernetes.io/part-of=sta,app.kubernetes.io/component=task,"
 	    LABEL_PREFIX "instance=%s", ex->instance);
-	log_info("kubernetes executor: namespace %s, pods labelled %s", ex->ns, ex->selector);
+	default_image(ex);
+	log_info("kubernetes executor: namespace %s, pods labelled %s, default image %s", ex->ns,
+	    ex->selector, ex->default_image != NULL ? ex->default_image : "(none)");
 	if (kx_sync(ex) != 0) {
 		log_warn("kubernetes executor: cannot list pods yet; retrying every %.0fs", SYNC_RETRY);
 		ev_timer_set(&ex->sync_retry, SYNC_RETRY, 0);
@@ -1025,6 +1052,7 @@ k8s_exec_destroy(struct executor *ex)
 	free(ex->instance);
 	free(ex->selector);
 	free(ex->identity);
+	free(ex->default_image);
 	free(ex);
 }
 

@@ -205,6 +205,8 @@ run_script(struct pg *p, const char *sql, const char *date)
 	return rc;
 }
 
+/* Column names are quoted everywhere: "timestamp" (blocks) and
+ * "partition" (security_token_events) are reserved words in Redshift. */
 static int
 pg_ensure_tables(void *conn)
 {
@@ -218,10 +220,11 @@ pg_ensure_tables(void *conn)
 		buf_reset(&sql);
 		buf_printf(&sql, "CREATE TABLE IF NOT EXISTS %s (", t->name);
 		for (size_t c = 0; t->cols[c].name; c++)
-			buf_printf(&sql, "%s%s %s", c ? ", " : "", t->cols[c].name, pg_type(p, t->cols[c].kind));
+			buf_printf(&sql, "%s\"%s\" %s", c ? ", " : "", t->cols[c].name,
+			    pg_type(p, t->cols[c].kind));
 		buf_putc(&sql, ')');
 		if (p->redshift)
-			buf_printf(&sql, " DISTKEY (%s) COMPOUND SORTKEY (block_date, %s)",
+			buf_printf(&sql, " DISTKEY (\"%s\") COMPOUND SORTKEY (block_date, \"%s\")",
 			    t->redshift_distkey, t->redshift_sortkey);
 		rc = run(p, sql.data, NULL);
 		if (rc == 0 && !p->redshift) {
@@ -231,7 +234,7 @@ pg_ensure_tables(void *conn)
 			rc = run(p, sql.data, NULL);
 			for (size_t k = 0; rc == 0 && t->index_cols[k]; k++) {
 				buf_reset(&sql);
-				buf_printf(&sql, "CREATE INDEX IF NOT EXISTS %s_%s ON %s (%s)", t->name,
+				buf_printf(&sql, "CREATE INDEX IF NOT EXISTS %s_%s ON %s (\"%s\")", t->name,
 				    t->index_cols[k], t->name, t->index_cols[k]);
 				rc = run(p, sql.data, NULL);
 			}
@@ -331,7 +334,7 @@ pg_load(void *conn, const struct wh_table *t, const char *date, const char *path
 		/* a column sta adds to ethereum-etl's is loaded when the file has it */
 		if (t->cols[c].kind == 'T' && !p->redshift && !has_column(header, t->cols[c].name))
 			continue;
-		buf_printf(&cols, "%s%s", n++ ? ", " : "", t->cols[c].name);
+		buf_printf(&cols, "%s\"%s\"", n++ ? ", " : "", t->cols[c].name);
 	}
 	free(header);
 	if (p->redshift && s3_uri == NULL) {

@@ -81,7 +81,7 @@ def run_state(env, dag):
 def created(prefix=None):
     bodies = cl.control("/_fake/created", method="GET")
     return [b for b in bodies if prefix is None or
-            b["metadata"]["labels"].get("sta.dev/dag-id", "").startswith(prefix)]
+            b["metadata"].get("labels", {}).get("sta.dev/dag-id", "").startswith(prefix)]
 
 
 def live_pods(instance="sta"):
@@ -215,6 +215,25 @@ def poll_max_pods(proc, instance="sta"):
         most = max(most, n)
         time.sleep(0.1)
     return most
+
+
+def case_default_image():
+    # The scheduler's own pod (the downward API gives its name) sets the
+    # image of tasks that name none.
+    cl.call("POST", f"/api/v1/namespaces/{cl.ns}/pods", {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "sta-runner-0"},
+        "spec": {"restartPolicy": "Never", "containers": [
+            {"name": "sta", "image": "registry.example/sta:9", "command": ["sleep", "30"]}]}})
+    yaml = ("dag_id: kimg\nschedule: null\nstart_date: 2024-01-01\n"
+            "default_args:\n  executor: kubernetes\ntasks:\n" + sh_task("t", "true"))
+    env = new_case(yaml, {"POD_NAME": "sta-runner-0"})
+    sta(env, "dags", "trigger", "kimg", "--run-id", "r1", check=True)
+    p = scheduler(env)
+    body = (created("kimg") or [{}])[0]
+    image = body.get("spec", {}).get("containers", [{}])[0].get("image")
+    ok(run_state(env, "kimg").get("state") == "success" and image == "registry.example/sta:9",
+       "a task without an image runs in the scheduler's own pod's image", f"{image} {p.stderr[-800:]}")
+    cl.call("DELETE", f"/api/v1/namespaces/{cl.ns}/pods/sta-runner-0?gracePeriodSeconds=0")
 
 
 def case_capacity():
@@ -372,6 +391,7 @@ def main():
         case_exit_codes()
         case_timeout()
         case_startup_failures()
+        case_default_image()
         case_capacity()
         case_api_faults()
         case_stop()

@@ -275,8 +275,9 @@ for r, objs in R.items():
         continue
     pod = run["spec"]["template"]
     c = pod["spec"]["containers"][0]
-    res((c.get("command") or []) + (c.get("args") or []) == ["sta", "scheduler", "--web", "0.0.0.0:8080"],
-        f"{r}: runner runs sta scheduler --web 0.0.0.0:8080", c.get("command"))
+    res((c.get("command") or []) + (c.get("args") or []) ==
+        ["sta", "scheduler", "--web", "0.0.0.0:8080", "--lease", "sta-scheduler"],
+        f"{r}: runner runs sta scheduler --web 0.0.0.0:8080 --lease sta-scheduler", c.get("command"))
     res(pod["spec"].get("serviceAccountName") == "sta-runner", f"{r}: runner uses ServiceAccount sta-runner")
     env = {e["name"]: e for e in c.get("env", [])}
     cms = {cm["metadata"]["name"]: cm for cm in find(objs, "ConfigMap")}

@@ -130,10 +130,10 @@ def make_tables(url, out):
     SORTKEY (PostgreSQL has neither)."""
     stmts = statements(out)
     begin = next(i for i, (s, _) in enumerate(stmts) if s == "BEGIN")
-    ddl = [re.sub(r"\) DISTKEY \(\w+\) COMPOUND SORTKEY \([\w, ]+\)$", ")", s) + ";"
+    ddl = [re.sub(r'\) DISTKEY \("?\w+"?\) COMPOUND SORTKEY \([\w, "]+\)$', ")", s) + ";"
            for s, _ in stmts[:begin]]
     psql(url, "\n".join(ddl) + "\n")
-    return {m.group(1): re.findall(r"(?:^|, )(\w+) [A-Z]", m.group(2))
+    return {m.group(1): re.findall(r'(?:^|, )"?(\w+)"? [A-Z]', m.group(2))
             for s, _ in stmts[:begin]
             for m in [re.match(r"CREATE TABLE IF NOT EXISTS (\w+) \((.*)\) DISTKEY", s)] if m}
 

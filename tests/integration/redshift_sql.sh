@@ -8,12 +8,14 @@ export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=secret AWS_REGION=us-
 RS='redshift://loader:pw@example.invalid:5439/dev?iam_role=arn:aws:iam::123456789012:role/loader&region=us-east-1&dry_run=1'
 out=$("$STA" load blocks 2024-03-01 --lake s3://lake/eth --store "$RS" 2>&1)
 is "a dry-run load exits 0" "$?" 0
-check "tables get dist and sort keys" grep -q 'CREATE TABLE IF NOT EXISTS blocks (.*) DISTKEY (number) COMPOUND SORTKEY (block_date, timestamp)' <<<"$out"
-check "wei amounts are NUMERIC(38, 0)" grep -q 'value NUMERIC(38, 0)' <<<"$out"
-check "token amounts, wider than 38 digits, are text" grep -q 'CREATE TABLE IF NOT EXISTS token_transfers (.*value VARCHAR(78)' <<<"$out"
+check "tables get dist and sort keys" grep -q 'CREATE TABLE IF NOT EXISTS blocks (.*) DISTKEY ("number") COMPOUND SORTKEY (block_date, "timestamp")' <<<"$out"
+check "wei amounts are NUMERIC(38, 0)" grep -q '"value" NUMERIC(38, 0)' <<<"$out"
+check "token amounts, wider than 38 digits, are text" grep -q 'CREATE TABLE IF NOT EXISTS token_transfers (.*"value" VARCHAR(78)' <<<"$out"
+check "columns named by reserved words (timestamp, partition) are quoted" \
+	bash -c 'grep -q "\"timestamp\" BIGINT" <<<"$1" && ! grep -Pq "[(,] (timestamp|partition) " <<<"$1"' _ "$out"
 check "no CREATE INDEX (Redshift has none)" bash -c '! grep -q "CREATE INDEX" <<<"$1"' _ "$out"
 check "COPY reads the partition from S3 with the IAM role, CSV, header skipped" \
-	grep -qF "COPY stage_blocks (number, hash" <<<"$out"
+	grep -qF 'COPY stage_blocks ("number", "hash"' <<<"$out"
 check "... from the partition's S3 URI" \
 	grep -qF "FROM 's3://lake/eth/export/blocks/block_date=2024-03-01/blocks.csv' IAM_ROLE 'arn:aws:iam::123456789012:role/loader' FORMAT AS CSV IGNOREHEADER 1 EMPTYASNULL ACCEPTINVCHARS REGION 'us-east-1'" <<<"$out"
 order=$(grep -oE '^(BEGIN|CREATE TEMP TABLE|COPY|DELETE FROM blocks|INSERT INTO blocks|DROP TABLE stage_blocks|COMMIT)' <<<"$out" | tr '\n' '|')
