@@ -4,11 +4,15 @@
  * the task graph (upstream, downstream, topological order) and rejects
  * cycles, naming them.
  *
- * The file is read through libyaml's event API into a compact tree
- * (struct ydoc: 20 bytes a node, every scalar in one text buffer) rather
- * than a yaml_document_t (96 bytes, a tag string and an item stack per
- * node), and the tree is gone once the DAG is built: the scheduler holds
- * every DAG, and a 10,000-task one must load well inside its 32 MB.
+ * Memory, because the scheduler holds every DAG and a 10,000-task one must
+ * load well inside its 32 MB: the file is read through libyaml's event API
+ * into a compact tree (struct ydoc: 20 bytes a node, every scalar in one
+ * text buffer) rather than a yaml_document_t (96 bytes, a tag string and
+ * an item stack per node), and the tree is gone once the DAG is built.  A
+ * DAG keeps its tasks' strings in one arena where repeated values
+ * (commands, executors, pools, env) are stored once, every command's argv
+ * in one array and every upstream and downstream list in one array; what
+ * a task inherits from default_args (env, resources) is the DAG's copy.
  */
 #include "runner/dag.h"
 
@@ -56,9 +60,27 @@ struct ydoc {
 	const struct ynode *root;       /* NULL: no document */
 };
 
+/* A string arena block. */
+struct chunk {
+	struct chunk *next;
+	size_t used, cap;
+	char data[];
+};
+
+/* What a DAG's tasks point into (see dag.h). */
+struct dag_mem {
+	struct chunk *chunks;   /* strings; the first is being filled */
+	char **set;             /* interned strings, open addressing (loading only) */
+	size_t set_n, set_cap;
+	char **argv;            /* every command, each NULL-terminated */
+	size_t n_argv, cap_argv;
+	uint32_t *edges;        /* every upstream list, then every downstream list */
+};
+
 struct loader {
 	const char *path;
 	struct ydoc doc;
+	struct dag_mem *mem;    /* of the DAG being built */
 	struct dag_errors *errs;
 	int n_errors;
 };
@@ -315,6 +337,12 @@ kid(const struct loader *l, const struct ynode *n, size_t i)
 	return &l->doc.nodes[l->doc.kids[n->at + i]];
 }
 
+static uint32_t
+node_index(const struct loader *l, const struct ynode *n)
+{
+	return (uint32_t)(n - l->doc.nodes);
+}
+
 static const char *
 scalar(const struct loader *l, const struct ynode *n)
 {
@@ -341,6 +369,97 @@ type_name(const struct ynode *n)
 	default:
 		return "a scalar";
 	}
+}
+
+/* ---------------------------------------------------- the DAG's memory */
+
+/* Copies s (len bytes) into the arena; the copy lives as long as the DAG. */
+static char *
+mem_strndup(struct dag_mem *m, const char *s, size_t len)
+{
+	struct chunk *c = m->chunks;
+	char *p;
+
+	if (c == NULL || c->cap - c->used <= len) {
+		size_t cap = c == NULL ? 1024 : c->cap < 65536 ? c->cap * 2 : 65536;
+		struct chunk *nc;
+
+		if (cap <= len)
+			cap = len + 1;
+		nc = xmalloc(sizeof(*nc) + cap);
+		nc->used = 0;
+		nc->cap = cap;
+		if (c != NULL && cap - len - 1 < c->cap - c->used) {
+			nc->next = c->next;     /* a long string: keep filling c */
+			c->next = nc;
+		} else {
+			nc->next = c;
+			m->chunks = nc;
+		}
+		c = nc;
+	}
+	p = c->data + c->used;
+	memcpy(p, s, len);
+	p[len] = '\0';
+	c->used += len + 1;
+	return p;
+}
+
+static size_t
+str_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;    /* FNV-1a */
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return (size_t)h;
+}
+
+/* Returns the arena's copy of s, stored once however often it is asked
+ * for (every task of a DAG often runs the same program in the same pool). */
+static char *
+mem_intern(struct dag_mem *m, const char *s)
+{
+	size_t i;
+
+	if (2 * (m->set_n + 1) > m->set_cap) {
+		size_t cap = m->set_cap ? 2 * m->set_cap : 64;
+		char **set = xcalloc(cap, sizeof(*set));
+
+		for (size_t j = 0; j < m->set_cap; j++) {
+			if (m->set[j] == NULL)
+				continue;
+			for (i = str_hash(m->set[j]) & (cap - 1); set[i] != NULL; i = (i + 1) & (cap - 1))
+				;
+			set[i] = m->set[j];
+		}
+		free(m->set);
+		m->set = set;
+		m->set_cap = cap;
+	}
+	for (i = str_hash(s) & (m->set_cap - 1); m->set[i] != NULL; i = (i + 1) & (m->set_cap - 1))
+		if (strcmp(m->set[i], s) == 0)
+			return m->set[i];
+	m->set[i] = mem_strndup(m, s, strlen(s));
+	m->set_n++;
+	return m->set[i];
+}
+
+static void
+mem_free(struct dag_mem *m)
+{
+	if (m == NULL)
+		return;
+	while (m->chunks != NULL) {
+		struct chunk *next = m->chunks->next;
+
+		free(m->chunks);
+		m->chunks = next;
+	}
+	free(m->set);
+	free(m->argv);
+	free(m->edges);
+	free(m);
 }
 
 /* Levenshtein distance, for "did you mean". */
@@ -595,64 +714,56 @@ static const char *const arg_keys[] = {
 };
 
 static void
-args_defaults(struct task_args *a)
+args_defaults(struct dag_mem *m, struct task_args *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->retry_delay = 300;
-	a->executor = xstrdup("local");
-	a->pool = xstrdup("default_pool");
+	a->executor = mem_intern(m, "local");
+	a->pool = mem_intern(m, "default_pool");
 	a->pool_slots = 1;
 	a->priority_weight = 1;
 }
 
+/* Frees what a holds apart from shared (the DAG's defaults, NULL for the
+ * defaults themselves); the strings are the DAG's arena's. */
 static void
-args_free(struct task_args *a)
+args_free(struct task_args *a, const struct task_args *shared)
 {
-	free(a->executor);
-	free(a->image);
-	free(a->pool);
-	for (size_t i = 0; i < a->n_env; i++) {
-		free(a->env[i].key);
-		free(a->env[i].value);
-	}
-	free(a->env);
-	cJSON_Delete(a->resources);
+	if (shared == NULL || a->env != shared->env)
+		free(a->env);
+	if (shared == NULL || a->resources != shared->resources)
+		cJSON_Delete(a->resources);
 }
 
+/* Sets env key k; a task's first key copies the DAG's list. */
 static void
-args_copy(struct task_args *dst, const struct task_args *src)
+env_set(struct loader *l, struct task_args *a, const struct task_args *shared,
+    const char *k, const char *v)
 {
-	*dst = *src;
-	dst->executor = xstrdup(src->executor);
-	dst->pool = xstrdup(src->pool);
-	dst->image = src->image ? xstrdup(src->image) : NULL;
-	dst->resources = src->resources ? cJSON_Duplicate(src->resources, 1) : NULL;
-	dst->env = src->n_env ? xcalloc(src->n_env, sizeof(*dst->env)) : NULL;
-	for (size_t i = 0; i < src->n_env; i++) {
-		dst->env[i].key = xstrdup(src->env[i].key);
-		dst->env[i].value = xstrdup(src->env[i].value);
-	}
-}
+	if (shared != NULL && a->env == shared->env) {
+		struct kv *own = xcalloc(a->n_env + 1, sizeof(*own));
 
-static void
-env_set(struct task_args *a, const char *k, const char *v)
-{
+		if (a->n_env > 0)
+			memcpy(own, a->env, a->n_env * sizeof(*own));
+		a->env = own;
+	}
 	for (size_t i = 0; i < a->n_env; i++) {
 		if (strcmp(a->env[i].key, k) == 0) {
-			free(a->env[i].value);
-			a->env[i].value = xstrdup(v);
+			a->env[i].value = mem_intern(l->mem, v);
 			return;
 		}
 	}
 	a->env = xreallocarray(a->env, a->n_env + 1, sizeof(*a->env));
-	a->env[a->n_env].key = xstrdup(k);
-	a->env[a->n_env].value = xstrdup(v);
+	a->env[a->n_env].key = mem_intern(l->mem, k);
+	a->env[a->n_env].value = mem_intern(l->mem, v);
 	a->n_env++;
 }
 
-/* Applies one default_args key; returns 0 if key is not an args key. */
+/* Applies one default_args key to a, which starts as shared (NULL: a is
+ * the defaults); returns 0 if key is not an args key. */
 static int
-arg_apply(struct loader *l, struct task_args *a, const char *key, const struct ynode *v)
+arg_apply(struct loader *l, struct task_args *a, const struct task_args *shared,
+    const char *key, const struct ynode *v)
 {
 	int64_t i;
 	const char *s;
@@ -672,18 +783,15 @@ arg_apply(struct loader *l, struct task_args *a, const char *key, const struct y
 		if ((s = get_string(l, v, key)) != NULL) {
 			if (strcmp(s, "local") != 0 && strcmp(s, "kubernetes") != 0)
 				ERR(l, v, "executor: expected local or kubernetes, got '%s'", s);
-			free(a->executor);
-			a->executor = xstrdup(s);
+			a->executor = mem_intern(l->mem, s);
 		}
 	} else if (strcmp(key, "image") == 0) {
 		if ((s = get_string(l, v, key)) != NULL) {
-			free(a->image);
-			a->image = xstrdup(s);
+			a->image = mem_intern(l->mem, s);
 		}
 	} else if (strcmp(key, "pool") == 0) {
 		if ((s = get_string(l, v, key)) != NULL) {
-			free(a->pool);
-			a->pool = xstrdup(s);
+			a->pool = mem_intern(l->mem, s);
 		}
 	} else if (strcmp(key, "pool_slots") == 0) {
 		if (get_int(l, v, key, 1, 100000, &i) == 0)
@@ -693,7 +801,8 @@ arg_apply(struct loader *l, struct task_args *a, const char *key, const struct y
 			a->priority_weight = (int)i;
 	} else if (strcmp(key, "resources") == 0) {
 		if (expect_mapping(l, v, key) == 0) {
-			cJSON_Delete(a->resources);
+			if (shared == NULL || a->resources != shared->resources)
+				cJSON_Delete(a->resources);
 			a->resources = node_json(l, v);
 		}
 	} else if (strcmp(key, "env") == 0) {
@@ -710,7 +819,7 @@ arg_apply(struct loader *l, struct task_args *a, const char *key, const struct y
 				continue;
 			}
 			check_template(l, it.value, "env");
-			env_set(a, scalar(l, it.key), val);
+			env_set(l, a, shared, scalar(l, it.key), val);
 		}
 	} else {
 		return 0;
@@ -726,7 +835,7 @@ parse_default_args(struct loader *l, const struct ynode *n, struct task_args *a)
 	if (expect_mapping(l, n, "default_args") != 0)
 		return;
 	while (pairs_next(&it))
-		if (!arg_apply(l, a, scalar(l, it.key), it.value))
+		if (!arg_apply(l, a, NULL, scalar(l, it.key), it.value))
 			err_unknown_key(l, it.key, arg_keys, 99, "default_args");
 }
 
@@ -737,19 +846,48 @@ static const char *const task_keys[] = {
 	"priority_weight", NULL,
 };
 
-/* Parses one task; its depends_on names go to deps (resolved later). */
+/* What parse_task leaves for parse_tasks, per task. */
+struct task_tmp {
+	size_t argv_at;         /* its command in mem->argv */
+	size_t deps_at, n_deps; /* its depends_on scalars in deps */
+};
+
+/* The depends_on scalars of all tasks (node indices), resolved later. */
+struct deps {
+	uint32_t *v;
+	size_t n, cap;
+};
+
 static void
-parse_task(struct loader *l, struct dag_task *t, const struct ynode *key,
-    const struct ynode *n, const struct task_args *defaults, struct strv *deps,
-    struct strv *dep_pos)
+deps_add(struct deps *d, uint32_t node)
+{
+	d->v = grow(d->v, &d->cap, d->n + 1, sizeof(*d->v));
+	d->v[d->n++] = node;
+}
+
+static void
+argv_add(struct dag_mem *m, char *s)
+{
+	m->argv = grow(m->argv, &m->cap_argv, m->n_argv + 1, sizeof(*m->argv));
+	m->argv[m->n_argv++] = s;
+}
+
+/* Parses one task; its command goes to the DAG's argv array (with
+ * tmp->argv_at, t->command.v is set once that stops moving), its
+ * depends_on scalars to deps. */
+static void
+parse_task(struct loader *l, struct dag *dag, struct dag_task *t, const struct ynode *key,
+    const struct ynode *n, struct task_tmp *tmp, struct deps *deps)
 {
 	struct pairs it = { .l = l, .map = n };
 	int have_command = 0;
 
-	t->task_id = xstrdup(scalar(l, key));
+	t->task_id = mem_strndup(l->mem, scalar(l, key), strlen(scalar(l, key)));
 	t->line = (int)key->line + 1;
 	t->col = (int)key->col + 1;
-	args_copy(&t->args, defaults);
+	t->args = dag->defaults;
+	tmp->argv_at = l->mem->n_argv;
+	tmp->deps_at = deps->n;
 	if (!id_ok(t->task_id))
 		ERR(l, key, "task id '%s': use 1-%d of A-Z a-z 0-9 _ . -", t->task_id, ID_MAX);
 	if (expect_mapping(l, n, t->task_id) != 0)
@@ -773,15 +911,14 @@ parse_task(struct loader *l, struct dag_task *t, const struct ynode *key,
 					continue;
 				}
 				check_template(l, e, "command");
-				strv_push(&t->command, scalar(l, e));
+				argv_add(l->mem, mem_intern(l->mem, scalar(l, e)));
+				t->command.n++;
 			}
 			if (t->command.n == 0)
 				ERR(l, it.value, "command: the list is empty");
 		} else if (strcmp(k, "depends_on") == 0) {
 			if (scalar(l, it.value) != NULL && !is_null(l, it.value)) {
-				strv_push(deps, scalar(l, it.value));
-				strv_push_take(dep_pos, xasprintf("%zu:%zu", (size_t)it.value->line,
-				    (size_t)it.value->col));
+				deps_add(deps, node_index(l, it.value));
 			} else if (it.value->type == YAML_SEQUENCE_NODE) {
 				for (size_t i = 0; i < it.value->n; i++) {
 					const struct ynode *e = kid(l, it.value, i);
@@ -790,9 +927,7 @@ parse_task(struct loader *l, struct dag_task *t, const struct ynode *key,
 						ERR(l, e, "depends_on: expected task ids");
 						continue;
 					}
-					strv_push(deps, scalar(l, e));
-					strv_push_take(dep_pos, xasprintf("%zu:%zu", (size_t)e->line,
-					    (size_t)e->col));
+					deps_add(deps, node_index(l, e));
 				}
 			} else if (!is_null(l, it.value)) {
 				ERR(l, it.value, "depends_on: expected a task id or a list of them");
@@ -804,23 +939,26 @@ parse_task(struct loader *l, struct dag_task *t, const struct ynode *key,
 				ERR(l, it.value, "trigger_rule: unknown rule '%s' (all_success, all_failed, "
 				    "all_done, one_success, one_failed, none_failed, "
 				    "none_failed_min_one_success, none_skipped, always)", s);
-		} else if (!arg_apply(l, &t->args, k, it.value)) {
+		} else if (!arg_apply(l, &t->args, &dag->defaults, k, it.value)) {
 			err_unknown_key(l, it.key, task_keys, 99, "a task");
 		}
 	}
+	if (t->command.n > 0)
+		argv_add(l->mem, NULL);
+	tmp->n_deps = deps->n - tmp->deps_at;
 	if (!have_command)
 		ERR(l, key, "task '%s' has no command", t->task_id);
 }
 
 /* Depth-first search for a cycle; reports the first found, by name. */
 static int
-find_cycle(struct loader *l, struct dag *dag, size_t i, int *color, size_t *stack,
+find_cycle(struct loader *l, struct dag *dag, uint32_t i, uint8_t *color, uint32_t *stack,
     size_t depth)
 {
 	color[i] = 1;
 	stack[depth] = i;
 	for (size_t u = 0; u < dag->tasks[i].n_upstream; u++) {
-		size_t j = dag->tasks[i].upstream[u];
+		uint32_t j = dag->tasks[i].upstream[u];
 
 		if (color[j] == 1) {
 			struct buf b = {0};
@@ -844,53 +982,89 @@ find_cycle(struct loader *l, struct dag *dag, size_t i, int *color, size_t *stac
 	return 0;
 }
 
-/* Resolves depends_on, builds downstream lists and a topological order. */
+/* Resolves depends_on into upstream lists (in the order written, each task
+ * once) and downstream lists (in file order), all in mem->edges. */
 static void
-build_graph(struct loader *l, struct dag *dag, struct strv *deps, struct strv *pos)
+link_tasks(struct loader *l, struct dag *dag, const struct task_tmp *tmp,
+    const struct deps *deps)
 {
-	size_t n = dag->n_tasks, *indeg, *queue, qh = 0, qt = 0;
-	int *color;
+	size_t n = dag->n_tasks, n_up = 0, at;
+	uint32_t *up = xcalloc(deps->n ? deps->n : 1, sizeof(*up));
 
 	for (size_t i = 0; i < n; i++) {
 		struct dag_task *t = &dag->tasks[i];
+		size_t first = n_up;
 
-		for (size_t d = 0; d < deps[i].n; d++) {
-			ssize_t j = dag_task_index(dag, deps[i].v[d]);
-			size_t line = 0, col = 0;
+		for (size_t d = 0; d < tmp[i].n_deps; d++) {
+			const struct ynode *e = &l->doc.nodes[deps->v[tmp[i].deps_at + d]];
+			ssize_t j = dag_task_index(dag, scalar(l, e));
+			int dup = 0;
 
-			sscanf(pos[i].v[d], "%zu:%zu", &line, &col);
 			if (j < 0) {
-				err_at(l, line, col, "task '%s' depends on '%s', which is not a task "
-				    "of this DAG", t->task_id, deps[i].v[d]);
+				err_at(l, e->line, e->col, "task '%s' depends on '%s', which is not a task "
+				    "of this DAG", t->task_id, scalar(l, e));
 				continue;
 			}
-			int dup = 0;
-			for (size_t u = 0; u < t->n_upstream; u++)
-				dup |= t->upstream[u] == (size_t)j;
-			if (dup)
-				continue;
-			t->upstream = xreallocarray(t->upstream, t->n_upstream + 1, sizeof(size_t));
-			t->upstream[t->n_upstream++] = (size_t)j;
-			struct dag_task *u = &dag->tasks[j];
-			u->downstream = xreallocarray(u->downstream, u->n_downstream + 1, sizeof(size_t));
-			u->downstream[u->n_downstream++] = i;
+			for (size_t u = first; u < n_up; u++)
+				dup |= up[u] == (uint32_t)j;
+			if (!dup)
+				up[n_up++] = (uint32_t)j;
+		}
+		t->n_upstream = (uint32_t)(n_up - first);
+	}
+	l->mem->edges = xcalloc(n_up ? 2 * n_up : 1, sizeof(*l->mem->edges));
+	memcpy(l->mem->edges, up, n_up * sizeof(*up));
+	free(up);
+	at = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct dag_task *t = &dag->tasks[i];
+
+		t->upstream = l->mem->edges + at;
+		at += t->n_upstream;
+		for (size_t u = 0; u < t->n_upstream; u++)
+			dag->tasks[t->upstream[u]].n_downstream++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		dag->tasks[i].downstream = l->mem->edges + at;
+		at += dag->tasks[i].n_downstream;
+		dag->tasks[i].n_downstream = 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct dag_task *t = &dag->tasks[i];
+
+		for (size_t u = 0; u < t->n_upstream; u++) {
+			struct dag_task *up_task = &dag->tasks[t->upstream[u]];
+
+			up_task->downstream[up_task->n_downstream++] = (uint32_t)i;
 		}
 	}
-	color = xcalloc(n ? n : 1, sizeof(int));
-	queue = xcalloc(n ? n : 1, sizeof(size_t));
+}
+
+/* Links the tasks, rejects a cycle, and orders the tasks. */
+static void
+build_graph(struct loader *l, struct dag *dag, const struct task_tmp *tmp,
+    const struct deps *deps)
+{
+	size_t n = dag->n_tasks, qh = 0, qt = 0;
+	uint32_t *indeg, *queue;
+	uint8_t *color;
+
+	link_tasks(l, dag, tmp, deps);
+	color = xcalloc(n ? n : 1, sizeof(*color));
+	queue = xcalloc(n ? n : 1, sizeof(*queue));
 	for (size_t i = 0; i < n; i++)
-		if (color[i] == 0 && find_cycle(l, dag, i, color, queue, 0))
+		if (color[i] == 0 && find_cycle(l, dag, (uint32_t)i, color, queue, 0))
 			break;
 	/* Kahn's algorithm, stable by file order. */
-	indeg = xcalloc(n ? n : 1, sizeof(size_t));
-	dag->topo = xcalloc(n ? n : 1, sizeof(size_t));
+	indeg = xcalloc(n ? n : 1, sizeof(*indeg));
+	dag->topo = xcalloc(n ? n : 1, sizeof(*dag->topo));
 	for (size_t i = 0; i < n; i++) {
 		indeg[i] = dag->tasks[i].n_upstream;
 		if (indeg[i] == 0)
-			queue[qt++] = i;
+			queue[qt++] = (uint32_t)i;
 	}
 	while (qh < qt) {
-		size_t i = queue[qh++];
+		uint32_t i = queue[qh++];
 
 		dag->topo[qh - 1] = i;
 		for (size_t d = 0; d < dag->tasks[i].n_downstream; d++)
@@ -909,53 +1083,53 @@ static const char *const dag_keys[] = {
 };
 
 static void
-parse_tasks(struct loader *l, struct dag *dag, const struct ynode *n,
-    const struct task_args *defaults)
+parse_tasks(struct loader *l, struct dag *dag, const struct ynode *n)
 {
-	size_t count = 0, k = 0;
-	struct strv *deps, *pos;
+	struct dag_mem *m = l->mem;
+	struct deps deps = {0};
+	struct task_tmp *tmp;
+	size_t k = 0;
 
 	if (expect_mapping(l, n, "tasks") != 0)
 		return;
-	count = n->n;
-	if (count == 0) {
+	if (n->n == 0) {
 		ERR(l, n, "tasks: a DAG needs at least one task");
 		return;
 	}
-	dag->tasks = xcalloc(count, sizeof(*dag->tasks));
-	deps = xcalloc(count, sizeof(*deps));
-	pos = xcalloc(count, sizeof(*pos));
+	dag->tasks = xcalloc(n->n, sizeof(*dag->tasks));
+	tmp = xcalloc(n->n, sizeof(*tmp));
 	struct pairs it = { .l = l, .map = n };
 	while (pairs_next(&it)) {
-		parse_task(l, &dag->tasks[k], it.key, it.value, defaults, &deps[k], &pos[k]);
+		parse_task(l, dag, &dag->tasks[k], it.key, it.value, &tmp[k], &deps);
 		k++;
 	}
 	dag->n_tasks = k;
-	build_graph(l, dag, deps, pos);
-	for (size_t i = 0; i < count; i++) {
-		strv_free(&deps[i]);
-		strv_free(&pos[i]);
-	}
-	free(deps);
-	free(pos);
+	/* The argv array is complete: point the commands into it. */
+	if (m->n_argv > 0)
+		m->argv = xreallocarray(m->argv, m->n_argv, sizeof(*m->argv));
+	m->cap_argv = m->n_argv;
+	for (size_t i = 0; i < k; i++)
+		if (dag->tasks[i].command.n > 0)
+			dag->tasks[i].command.v = m->argv + tmp[i].argv_at;
+	build_graph(l, dag, tmp, &deps);
+	free(deps.v);
+	free(tmp);
 }
 
 static void
 parse_dag(struct loader *l, struct dag *dag, const struct ynode *root)
 {
-	struct task_args defaults;
 	const struct ynode *tasks = NULL, *sched_node = NULL;
 	int have_start = 0;
 	struct pairs it = { .l = l, .map = root };
 
-	args_defaults(&defaults);
 	/* default_args first: tasks inherit it wherever it is in the file.
 	 * (A plain scan: duplicate keys are reported by the pass below.) */
 	for (size_t p = 0; p < root->n; p++) {
 		const char *k = scalar(l, kid(l, root, 2 * p));
 
 		if (k != NULL && strcmp(k, "default_args") == 0) {
-			parse_default_args(l, kid(l, root, 2 * p + 1), &defaults);
+			parse_default_args(l, kid(l, root, 2 * p + 1), &dag->defaults);
 			break;
 		}
 	}
@@ -969,6 +1143,7 @@ parse_dag(struct loader *l, struct dag *dag, const struct ynode *root)
 			if ((s = get_string(l, v, k)) != NULL) {
 				if (!id_ok(s))
 					ERR(l, v, "dag_id '%s': use 1-%d of A-Z a-z 0-9 _ . -", s, ID_MAX);
+				free(dag->dag_id);
 				dag->dag_id = xstrdup(s);
 			}
 		} else if (strcmp(k, "description") == 0) {
@@ -1027,13 +1202,11 @@ parse_dag(struct loader *l, struct dag *dag, const struct ynode *root)
 	if (dag->schedule != NULL && !have_start)
 		ERR(l, sched_node, "a scheduled DAG needs a start_date");
 	if (dag->has_end_date && have_start && dag->end_date < dag->start_date)
-		err_at(l, root->line, root->col,
-		    "end_date is before start_date");
+		err_at(l, root->line, root->col, "end_date is before start_date");
 	if (tasks == NULL)
 		err_at(l, root->line, root->col, "missing required key 'tasks'");
 	else
-		parse_tasks(l, dag, tasks, &defaults);
-	args_free(&defaults);
+		parse_tasks(l, dag, tasks);
 }
 
 static void
@@ -1081,6 +1254,7 @@ dag_load_file(const char *path, struct dag_errors *errs)
 	dag->max_active_runs = 16;
 	dag->max_active_tasks = 16;
 	dag->params = cJSON_CreateObject();
+	dag->mem = l.mem = xcalloc(1, sizeof(*dag->mem));
 	sha256_hex(data, len, dag->file_hash);
 	free(data);
 	if (l.doc.root == NULL) {
@@ -1088,9 +1262,14 @@ dag_load_file(const char *path, struct dag_errors *errs)
 	} else if (l.doc.root->type != YAML_MAPPING_NODE) {
 		ERR(&l, l.doc.root, "a DAG file must be a mapping (dag_id: ..., tasks: ...)");
 	} else {
+		args_defaults(dag->mem, &dag->defaults);
 		parse_dag(&l, dag, l.doc.root);
 	}
 	ydoc_free(&l.doc);
+	/* Loaded: nothing more is interned. */
+	free(dag->mem->set);
+	dag->mem->set = NULL;
+	dag->mem->set_n = dag->mem->set_cap = 0;
 	if (l.n_errors > 0) {
 		dag_free(dag);
 		return NULL;
@@ -1103,17 +1282,12 @@ dag_free(struct dag *dag)
 {
 	if (dag == NULL)
 		return;
-	for (size_t i = 0; i < dag->n_tasks; i++) {
-		struct dag_task *t = &dag->tasks[i];
-
-		free(t->task_id);
-		strv_free(&t->command);
-		args_free(&t->args);
-		free(t->upstream);
-		free(t->downstream);
-	}
+	for (size_t i = 0; i < dag->n_tasks; i++)
+		args_free(&dag->tasks[i].args, &dag->defaults);
+	args_free(&dag->defaults, NULL);
 	free(dag->tasks);
 	free(dag->topo);
+	mem_free(dag->mem);
 	free(dag->dag_id);
 	free(dag->description);
 	free(dag->fileloc);

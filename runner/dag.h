@@ -36,34 +36,43 @@ struct kv {
 	char *value;
 };
 
-/* The keys of default_args; each task starts from the DAG's and overrides. */
+/* The keys of default_args; each task starts from the DAG's and overrides.
+ * The strings belong to the DAG (dag.c stores each distinct value once);
+ * env and resources are the DAG's own (dag->defaults) unless the task sets
+ * them.  Nothing here is freed on its own: dag_free frees it all. */
 struct task_args {
-	int retries;                    /* default 0 */
 	int64_t retry_delay;            /* seconds, default 300 */
-	int retry_exponential_backoff;  /* default false */
 	int64_t max_retry_delay;        /* seconds, 0 = no cap */
 	int64_t execution_timeout;      /* seconds, 0 = none */
 	char *executor;                 /* "local" (default) | "kubernetes" */
 	char *image;                    /* NULL unless set */
+	char *pool;                     /* default "default_pool" */
 	struct kv *env;                 /* values may be templates */
 	size_t n_env;
 	cJSON *resources;               /* {requests:{...}, limits:{...}} or NULL */
-	char *pool;                     /* default "default_pool" */
+	int retries;                    /* default 0 */
+	int retry_exponential_backoff;  /* default false */
 	int pool_slots;                 /* default 1 */
 	int priority_weight;            /* default 1 */
 };
 
+/* A task.  Its strings, its command's argv and its upstream and downstream
+ * lists are slices of arrays the DAG holds for all its tasks (a 10,000-task
+ * DAG is a few allocations, not 100,000): read them, never free them. */
 struct dag_task {
 	char *task_id;
-	struct strv command;            /* argv; each element may be a template */
-	enum trigger_rule trigger_rule;
+	struct strv command;            /* argv, NULL-terminated; each element may be
+	                                 * a template */
 	struct task_args args;
-	size_t *upstream;               /* indices into dag->tasks */
-	size_t n_upstream;
-	size_t *downstream;
-	size_t n_downstream;
+	uint32_t *upstream;             /* indices into dag->tasks */
+	uint32_t *downstream;
+	uint32_t n_upstream;
+	uint32_t n_downstream;
+	enum trigger_rule trigger_rule;
 	int line, col;                  /* where the task is defined */
 };
+
+struct dag_mem;
 
 struct dag {
 	char *dag_id;
@@ -79,9 +88,11 @@ struct dag {
 	int max_active_tasks;           /* default 16 */
 	struct strv tags;
 	cJSON *params;                  /* object, never NULL */
+	struct task_args defaults;      /* default_args, which tasks share */
 	struct dag_task *tasks;         /* in file order */
 	size_t n_tasks;
-	size_t *topo;                   /* task indices in a topological order */
+	uint32_t *topo;                 /* task indices in a topological order */
+	struct dag_mem *mem;            /* the tasks' strings and arrays (dag.c) */
 };
 
 /* Diagnostics, each "file:line:col: message". */

@@ -410,6 +410,85 @@ test_yaml_aliases_and_positions(void **state)
 	free(multi);
 }
 
+/* What tasks inherit from default_args is the DAG's one copy, so a task
+ * that sets env or resources must change only its own; and the graph of a
+ * large DAG, whose lists are slices of one array, is exactly the one
+ * written (expected lists from how the text is generated). */
+static void
+test_shared_defaults_large_graph(void **state)
+{
+	const size_t n = 3000;
+	struct buf text = {0};
+	struct dag_errors e = {0};
+	struct dag *d;
+	char *path, id[32];
+
+	(void)state;
+	buf_puts(&text, "dag_id: big\n"
+	    "default_args:\n"
+	    "  env: {A: \"1\", B: \"1\"}\n"
+	    "  resources: {requests: {cpu: \"1\"}}\n"
+	    "  pool: p\n"
+	    "tasks:\n");
+	for (size_t k = 0; k < n; k++) {
+		buf_printf(&text, "  t%zu:\n    command: [run, \"t%zu\"]\n", k, k % 7);
+		if (k >= 1)     /* t0 twice and a repeat: each upstream task once */
+			buf_printf(&text, "    depends_on: [t%zu, t0, t%zu]\n", k - 1, k - 1);
+		if (k == 1)
+			buf_puts(&text, "    env: {B: \"2\"}\n");
+		if (k == 2)
+			buf_puts(&text, "    env: {C: \"3\"}\n    pool: q\n");
+		if (k == 3)
+			buf_puts(&text, "    resources: {limits: {cpu: \"2\"}}\n");
+	}
+	path = write_file("big.yaml", text.data);
+	d = dag_load_file(path, &e);
+	if (d == NULL)
+		fail_msg("%s", e.msgs.n ? e.msgs.v[0] : "?");
+	assert_int_equal(d->n_tasks, n);
+	/* t1 overrode B, t2 added C: neither touched the defaults or t0 */
+	assert_int_equal(d->tasks[0].args.n_env, 2);
+	assert_string_equal(d->tasks[0].args.env[1].value, "1");
+	assert_int_equal(d->tasks[1].args.n_env, 2);
+	assert_string_equal(d->tasks[1].args.env[1].value, "2");
+	assert_int_equal(d->tasks[2].args.n_env, 3);
+	assert_string_equal(d->tasks[2].args.env[2].key, "C");
+	assert_string_equal(d->tasks[2].args.pool, "q");
+	assert_string_equal(d->tasks[4].args.pool, "p");
+	assert_int_equal(d->defaults.n_env, 2);
+	assert_string_equal(d->defaults.env[1].value, "1");
+	assert_null(cJSON_GetObjectItem(d->tasks[3].args.resources, "requests"));
+	assert_non_null(cJSON_GetObjectItem(d->tasks[4].args.resources, "requests"));
+	assert_null(cJSON_GetObjectItem(d->tasks[4].args.resources, "limits"));
+	for (size_t k = 0; k < n; k++) {
+		const struct dag_task *t = &d->tasks[k];
+
+		snprintf(id, sizeof(id), "t%zu", k);
+		assert_string_equal(t->task_id, id);
+		assert_int_equal(dag_task_index(d, id), k);
+		assert_int_equal(d->topo[k], k);
+		assert_int_equal(t->command.n, 2);
+		snprintf(id, sizeof(id), "t%zu", k % 7);
+		assert_string_equal(t->command.v[1], id);
+		assert_null(t->command.v[2]);                   /* argv ends with NULL */
+		assert_int_equal(t->n_upstream, k == 0 ? 0 : k == 1 ? 1 : 2);
+		if (k >= 1)
+			assert_int_equal(t->upstream[0], k - 1);
+		if (k >= 2)
+			assert_int_equal(t->upstream[1], 0);
+		assert_int_equal(t->n_downstream, k == 0 ? n - 1 : k == n - 1 ? 0 : 1);
+		if (k >= 1 && k < n - 1)
+			assert_int_equal(t->downstream[0], k + 1);
+	}
+	for (size_t k = 1; k < n; k++)                        /* in file order */
+		assert_int_equal(d->tasks[0].downstream[k - 1], k);
+	assert_int_equal(dag_task_index(d, "t3000"), -1);
+	assert_int_equal(dag_task_index(d, ""), -1);
+	dag_free(d);
+	buf_free(&text);
+	free(path);
+}
+
 static void
 test_folder(void **state)
 {
@@ -461,6 +540,7 @@ main(void)
 		cmocka_unit_test(test_cycles_duplicates_missing),
 		cmocka_unit_test(test_defaults_inheritance_graph),
 		cmocka_unit_test(test_yaml_aliases_and_positions),
+		cmocka_unit_test(test_shared_defaults_large_graph),
 		cmocka_unit_test(test_folder),
 	};
 
