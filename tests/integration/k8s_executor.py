@@ -173,6 +173,22 @@ def case_exit_codes():
     ok(len(names) == 3 and len(set(names)) == 3, "a new pod (name) for each try", names)
 
 
+def case_keep_failed():
+    env = new_case(dag("kkeep", sh_task("bad", "echo broken; exit 3") + sh_task("good", "true")),
+                   {"STA_K8S_KEEP_FAILED_PODS": "1", "STA_K8S_INSTANCE": "keep"})
+    sta(env, "dags", "trigger", "kkeep", "--run-id", "r1", "--logical-date", "2024-01-01", check=True)
+    scheduler(env)
+    sta(env, "dags", "trigger", "kkeep", "--run-id", "r2", "--logical-date", "2024-01-02", check=True)
+    scheduler(env)      # a second scheduler start runs the orphan reaper
+    kept = sorted((p["annotations"].get("sta.dev/run-id"), p["annotations"].get("sta.dev/task-id"),
+                   p["phase"]) for p in live_pods("keep"))
+    ok(kept == [("r1", "bad", "Failed"), ("r2", "bad", "Failed")],
+       "STA_K8S_KEEP_FAILED_PODS=1 keeps failed pods (and the reaper spares them), not succeeded ones",
+       kept)
+    for p in live_pods("keep"):
+        cl.call("DELETE", f"/api/v1/namespaces/{cl.ns}/pods/{p['name']}?gracePeriodSeconds=0")
+
+
 def case_timeout():
     env = new_case(dag("ktimeout", sh_task("slow", "echo started; sleep 60",
                                            "    execution_timeout: 2s\n")))
@@ -389,6 +405,7 @@ def main():
     try:
         case_fan_out()
         case_exit_codes()
+        case_keep_failed()
         case_timeout()
         case_startup_failures()
         case_default_image()
