@@ -96,6 +96,7 @@ struct executor {
 	int synced;             /* listed and watching */
 	cJSON *listed;          /* the first list's pods, until reaped */
 	struct ktry *tries;
+	int n_unschedulable;    /* tries whose pod is Pending as Unschedulable */
 	ev_timer pump;
 	double tokens;
 	ev_tstamp tokens_at;
@@ -439,6 +440,19 @@ kt_new(struct executor *ex, const struct try_spec *spec, const char *pod,
 	return t;
 }
 
+/* Counts t in or out of the pods Pending as Unschedulable; once it is
+ * out, its pool may take new pods again. */
+static void
+kt_unschedulable(struct ktry *t, int unschedulable)
+{
+	if (t->unschedulable == unschedulable)
+		return;
+	t->unschedulable = unschedulable;
+	t->ex->n_unschedulable += unschedulable ? 1 : -1;
+	if (!unschedulable)
+		kx_pump_soon(t->ex);
+}
+
 /* Records the outcome in t->out (taking reason) and in the status file,
  * then schedules its delivery. */
 static void
@@ -454,6 +468,7 @@ kt_finish(struct ktry *t, enum try_end end, int exit_code, char *reason, sta_tim
 		return;
 	}
 	t->state = KT_DONE;
+	kt_unschedulable(t, 0);
 	ev_timer_stop(t->ex->loop, &t->startup);
 	t->out.end = end;
 	t->out.exit_code = exit_code;
@@ -591,14 +606,10 @@ kt_pod_pending(struct ktry *t, const cJSON *pod)
 			    jstring(c, "message") != NULL ? jstring(c, "message") : "");
 		}
 	}
-	if (unsched != t->unschedulable) {
-		t->unschedulable = unsched;
-		if (unsched)
-			log_warn("%s: unschedulable (%s): no more pods for pool %s until it is placed",
-			    t->pod, t->waiting, t->pool);
-		else
-			kx_pump_soon(t->ex);
-	}
+	if (unsched && !t->unschedulable)
+		log_warn("%s: unschedulable (%s): no more pods for pool %s until it is placed",
+		    t->pod, t->waiting, t->pool);
+	kt_unschedulable(t, unsched);
 	if (wr == NULL)
 		return;
 	free(t->waiting);
@@ -636,10 +647,7 @@ kx_pod_changed(struct executor *ex, const cJSON *pod, int gone)
 			    0, 0, NULL);
 	} else if (phase != NULL && strcmp(phase, "Running") == 0) {
 		ev_timer_stop(ex->loop, &t->startup);
-		if (t->unschedulable) {
-			t->unschedulable = 0;
-			kx_pump_soon(ex);
-		}
+		kt_unschedulable(t, 0);
 	} else {
 		kt_pod_pending(t, pod);
 	}
@@ -666,6 +674,8 @@ startup_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static int
 pool_held(struct executor *ex, const char *pool)
 {
+	if (ex->n_unschedulable == 0)
+		return 0;
 	for (struct ktry *t = ex->tries; t != NULL; t = t->next)
 		if (t->state == KT_CREATED && t->unschedulable && strcmp(t->pool, pool) == 0)
 			return 1;
@@ -695,7 +705,9 @@ claim_created(struct ktry *t)
 	char *claim = executor_try_file(t->log_path, "pod");
 	FILE *f = fopen(claim, "a");
 
-	if (f == NULL || fputs("created\n", f) == EOF || fclose(f) != 0)
+	int bad = f == NULL || fputs("created\n", f) == EOF;
+
+	if ((f != NULL && fclose(f) != 0) || bad)
 		log_warn("%s: cannot note the pod's creation in %s", t->pod, claim);
 	free(claim);
 }
