@@ -9,16 +9,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Hex digit values, -1 for every other byte: one load per character in
+ * the checks and conversions below, which see every field of every
+ * response. */
+static const signed char hexval[256] = {
+#define X16 -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1
+	X16, X16, X16,
+	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, -1, -1, -1, -1, -1, -1,
+	-1, 10, 11, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1, X16,
+	-1, 10, 11, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1, X16,
+	X16, X16, X16, X16, X16, X16, X16, X16,
+#undef X16
+};
+
 static int
 hexdigit(int c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	return hexval[(unsigned char)c];
 }
 
 /* Returns the number of hex digits after "0x", or -1 if s is not "0x"
@@ -64,34 +71,24 @@ put_dec(struct buf *b, uint64_t v, int width)
 	int n = 0;
 
 	do {
-		tmp[n++] = (char)('0' + v % 10);
+		tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v || n < width);
-	while (n > 0)
-		buf_putc(b, tmp[--n]);
+	buf_append(b, tmp + sizeof(tmp) - n, (size_t)n);
 }
 
-int
-ethval_hex_to_dec(struct buf *b, const char *s)
+/* The digits of a quantity too big for 64 bits, n of them at s. */
+static void
+put_big_dec(struct buf *b, const char *s, size_t n)
 {
 	/* Little-endian limbs in base 10^9: each hex digit multiplies the
-	 * number by 16 and adds the digit.  Values of 64 bits, nearly all of
-	 * them, take the short way. */
+	 * number by 16 and adds the digit. */
 	const uint32_t base = 1000000000u;
-	long n = hex_body(s);
-	uint32_t *limb;
-	uint64_t small;
+	uint32_t *limb = xcalloc(n / 7 + 2, sizeof(*limb));
 	size_t used = 1;
 
-	if (n < 1)
-		return -1;
-	if (ethval_u64(s, &small) == 0) {
-		put_dec(b, small, 0);
-		return 0;
-	}
-	limb = xcalloc((size_t)n / 7 + 2, sizeof(*limb));
-	for (long i = 0; i < n; i++) {
-		uint64_t carry = (uint64_t)hexdigit((unsigned char)s[2 + i]);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t carry = (uint64_t)hexdigit(s[i]);
 
 		for (size_t k = 0; k < used; k++) {
 			uint64_t v = (uint64_t)limb[k] * 16 + carry;
@@ -106,6 +103,41 @@ ethval_hex_to_dec(struct buf *b, const char *s)
 	for (size_t k = used - 1; k-- > 0;)
 		put_dec(b, limb[k], 9);
 	free(limb);
+}
+
+int
+ethval_hex_to_dec(struct buf *b, const char *s)
+{
+	/* One pass over the digits: values of 64 bits, nearly all of them,
+	 * are converted as they are checked. */
+	uint64_t v = 0;
+	size_t i, sig = 0;
+
+	if (s == NULL || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+		return -1;
+	for (i = 2; s[i] != '\0'; i++) {
+		int d = hexdigit(s[i]);
+
+		if (d < 0)
+			return -1;
+		if (sig == 0 && d == 0)
+			continue;
+		if (++sig > 16)
+			break;
+		v = v << 4 | (uint64_t)d;
+	}
+	if (i == 2)
+		return -1;
+	if (s[i] == '\0') {
+		put_dec(b, v, 0);
+		return 0;
+	}
+	if (hex_body(s) < 0)
+		return -1;
+	/* Skip the leading zeros again: the limbs need only the rest. */
+	for (i = 2; s[i] == '0'; i++)
+		;
+	put_big_dec(b, s + i, strlen(s + i));
 	return 0;
 }
 

@@ -22,6 +22,7 @@ struct itemout {
 	size_t ncols;
 	unsigned long long rows;
 	struct buf line;
+	struct buf *keys;	/* JSON: each column's "name": */
 };
 
 void
@@ -138,7 +139,17 @@ json_quote_ascii(struct buf *b, const char *s)
 	while (*p) {
 		unsigned int cp = *p;
 		int extra = 0;
+		const unsigned char *run = p;
 
+		/* Printable ASCII other than the quote and backslash goes out as
+		 * it is, a run at a time. */
+		while (*run >= 0x20 && *run < 0x80 && *run != '"' && *run != '\\')
+			run++;
+		if (run != p) {
+			buf_append(b, p, (size_t)(run - p));
+			p = run;
+			continue;
+		}
 		switch (*p) {
 		case '"': buf_puts(b, "\\\""); p++; continue;
 		case '\\': buf_puts(b, "\\\\"); p++; continue;
@@ -232,64 +243,185 @@ csv_field(struct buf *b, const char *s)
 	buf_putc(b, '"');
 }
 
+/* Quotes the CSV field that starts at offset at of b and runs to its end,
+ * in place, when it holds a comma, quote or line break (csv_field's rule
+ * for text already appended). */
 static void
-render_csv(struct buf *b, const struct cell *c)
+csv_quote_tail(struct buf *b, size_t at)
 {
-	struct buf tmp = {0};
+	size_t quotes = 0, len = b->len - at, i, d;
+	int special = 0;
 
-	switch (c->kind) {
-	case CELL_NULL:
-		return;
-	case CELL_STR:
-	case CELL_NUM:
-	case CELL_OBJLIST:
-		csv_field(b, c->s);
-		return;
-	case CELL_BOOL:
-		buf_puts(b, c->b ? "True" : "False");
-		return;
-	case CELL_LIST:
-		for (size_t i = 0; i < c->list.n; i++) {
-			if (i)
-				buf_putc(&tmp, ',');
-			buf_puts(&tmp, c->list.v[i]);
-		}
-		csv_field(b, tmp.data ? tmp.data : "");
-		buf_free(&tmp);
-		return;
+	for (i = at; i < b->len; i++) {
+		char ch = b->data[i];
+
+		quotes += ch == '"';
+		special |= ch == ',' || ch == '"' || ch == '\r' || ch == '\n';
 	}
+	if (!special)
+		return;
+	/* Grow by the two quotes and one per doubled quote, then move the
+	 * text back to front so nothing is overwritten before it is read. */
+	for (i = 0; i < quotes + 2; i++)
+		buf_putc(b, '"');
+	d = b->len - 1;
+	b->data[d--] = '"';
+	for (i = len; i-- > 0;) {
+		char ch = b->data[at + i];
+
+		b->data[d--] = ch;
+		if (ch == '"')
+			b->data[d--] = '"';
+	}
+	b->data[d] = '"';
+}
+
+/* The separator and, in JSON, the key before the cursor's next cell. */
+static void
+cell_start(struct itemout_cursor *c)
+{
+	if (c->col >= c->o->ncols) {
+		log_error("internal: a row of %zu columns given another cell", c->o->ncols);
+		abort();
+	}
+	if (c->o->json) {
+		if (c->col)
+			buf_puts(c->b, ", ");
+		buf_append(c->b, c->o->keys[c->col].data, c->o->keys[c->col].len);
+	} else if (c->col) {
+		buf_putc(c->b, ',');
+	}
+	c->col++;
+}
+
+void
+itemout_row_begin(const struct itemout *o, struct buf *b, struct itemout_cursor *c)
+{
+	*c = (struct itemout_cursor){.o = o, .b = b};
+	if (o->json)
+		buf_putc(b, '{');
+}
+
+void
+itemout_row_end(struct itemout_cursor *c)
+{
+	while (c->col < c->o->ncols)
+		itemout_put_null(c);
+	buf_puts(c->b, c->o->json ? "}\n" : "\r\n");
+}
+
+void
+itemout_put_null(struct itemout_cursor *c)
+{
+	cell_start(c);
+	if (c->o->json)
+		buf_puts(c->b, "null");
+}
+
+void
+itemout_put_str(struct itemout_cursor *c, const char *s)
+{
+	cell_start(c);
+	if (c->o->json)
+		json_quote_ascii(c->b, s);
+	else
+		csv_field(c->b, s);
+}
+
+void
+itemout_put_num(struct itemout_cursor *c, const char *dec)
+{
+	cell_start(c);
+	if (c->o->json)
+		buf_puts(c->b, dec);
+	else
+		csv_field(c->b, dec);
+}
+
+void
+itemout_put_bool(struct itemout_cursor *c, int v)
+{
+	cell_start(c);
+	if (c->o->json)
+		buf_puts(c->b, v ? "true" : "false");
+	else
+		buf_puts(c->b, v ? "True" : "False");
+}
+
+void
+itemout_put_pre(struct itemout_cursor *c, const char *csv, const char *json)
+{
+	cell_start(c);
+	if (c->o->json)
+		buf_puts(c->b, json);
+	else
+		csv_field(c->b, csv);
+}
+
+void
+itemout_list_begin(struct itemout_cursor *c, int numbers)
+{
+	cell_start(c);
+	c->list_at = c->b->len;
+	c->list_n = 0;
+	c->list_num = numbers;
+	if (c->o->json)
+		buf_putc(c->b, '[');
+}
+
+void
+itemout_list_item(struct itemout_cursor *c, const char *s)
+{
+	if (c->o->json) {
+		if (c->list_n)
+			buf_puts(c->b, ", ");
+		if (c->list_num)
+			buf_puts(c->b, s);
+		else
+			json_quote_ascii(c->b, s);
+	} else {
+		/* CSV: the items joined with commas make one field, quoted
+		 * at the end when it needs it. */
+		if (c->list_n)
+			buf_putc(c->b, ',');
+		buf_puts(c->b, s);
+	}
+	c->list_n++;
+}
+
+void
+itemout_list_end(struct itemout_cursor *c)
+{
+	if (c->o->json)
+		buf_putc(c->b, ']');
+	else
+		csv_quote_tail(c->b, c->list_at);
 }
 
 static void
-render_json(struct buf *b, const struct cell *c)
+put_cell(struct itemout_cursor *c, const struct cell *cell)
 {
-	switch (c->kind) {
+	switch (cell->kind) {
 	case CELL_NULL:
-		buf_puts(b, "null");
+		itemout_put_null(c);
 		return;
 	case CELL_STR:
-		json_quote_ascii(b, c->s);
+		itemout_put_str(c, cell->s);
 		return;
 	case CELL_NUM:
-		buf_puts(b, c->s);
+		itemout_put_num(c, cell->s);
 		return;
 	case CELL_OBJLIST:
-		buf_puts(b, c->json);
+		itemout_put_pre(c, cell->s, cell->json);
 		return;
 	case CELL_BOOL:
-		buf_puts(b, c->b ? "true" : "false");
+		itemout_put_bool(c, cell->b);
 		return;
 	case CELL_LIST:
-		buf_putc(b, '[');
-		for (size_t i = 0; i < c->list.n; i++) {
-			if (i)
-				buf_puts(b, ", ");
-			if (c->list_num)
-				buf_puts(b, c->list.v[i]);
-			else
-				json_quote_ascii(b, c->list.v[i]);
-		}
-		buf_putc(b, ']');
+		itemout_list_begin(c, cell->list_num);
+		for (size_t i = 0; i < cell->list.n; i++)
+			itemout_list_item(c, cell->list.v[i]);
+		itemout_list_end(c);
 		return;
 	}
 }
@@ -321,7 +453,13 @@ itemout_open(const char *path, const char *const *cols, size_t ncols)
 			goto fail;
 		}
 	}
-	if (!o->json) {
+	if (o->json) {
+		o->keys = xcalloc(ncols, sizeof(*o->keys));
+		for (size_t i = 0; i < ncols; i++) {
+			json_quote_ascii(&o->keys[i], cols[i]);
+			buf_puts(&o->keys[i], ": ");
+		}
+	} else {
 		for (size_t i = 0; i < ncols; i++) {
 			if (i)
 				buf_putc(&o->line, ',');
@@ -345,22 +483,12 @@ fail:
 void
 itemout_render(const struct itemout *o, const struct row *r, struct buf *b)
 {
-	if (o->json)
-		buf_putc(b, '{');
-	for (size_t i = 0; i < o->ncols; i++) {
-		if (o->json) {
-			if (i)
-				buf_puts(b, ", ");
-			json_quote_ascii(b, o->cols[i]);
-			buf_puts(b, ": ");
-			render_json(b, &r->cells[i]);
-		} else {
-			if (i)
-				buf_putc(b, ',');
-			render_csv(b, &r->cells[i]);
-		}
-	}
-	buf_puts(b, o->json ? "}\n" : "\r\n");
+	struct itemout_cursor c;
+
+	itemout_row_begin(o, b, &c);
+	for (size_t i = 0; i < o->ncols; i++)
+		put_cell(&c, &r->cells[i]);
+	itemout_row_end(&c);
 }
 
 int
@@ -391,6 +519,9 @@ itemout_rows(const struct itemout *o)
 static void
 itemout_free(struct itemout *o)
 {
+	for (size_t i = 0; o->keys && i < o->ncols; i++)
+		buf_free(&o->keys[i]);
+	free(o->keys);
 	buf_free(&o->line);
 	free(o->tmp);
 	free(o->path);

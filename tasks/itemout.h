@@ -69,6 +69,29 @@ int itemout_write(struct itemout *o, const struct row *r);
 /* Appends the text itemout_write would write for r to b, so rows can be
  * rendered ahead and written later with itemout_write_text. */
 void itemout_render(const struct itemout *o, const struct row *r, struct buf *b);
+/* Rendering a row straight from the values at hand, without a struct row:
+ * a cursor takes one cell per column, in column order, and appends to b
+ * the text itemout_render writes for the same cells (it is what
+ * itemout_render uses).  Columns left when the row ends are null.  The
+ * strings are copied; a list is begin, one item each, end. */
+struct itemout_cursor {
+	const struct itemout *o;
+	struct buf *b;
+	size_t col;
+	size_t list_at, list_n;
+	int list_num;
+};
+void itemout_row_begin(const struct itemout *o, struct buf *b, struct itemout_cursor *c);
+void itemout_put_null(struct itemout_cursor *c);
+void itemout_put_str(struct itemout_cursor *c, const char *s);
+void itemout_put_num(struct itemout_cursor *c, const char *dec);
+void itemout_put_bool(struct itemout_cursor *c, int v);
+/* CELL_OBJLIST: text already rendered for each format. */
+void itemout_put_pre(struct itemout_cursor *c, const char *csv, const char *json);
+void itemout_list_begin(struct itemout_cursor *c, int numbers);
+void itemout_list_item(struct itemout_cursor *c, const char *s);
+void itemout_list_end(struct itemout_cursor *c);
+void itemout_row_end(struct itemout_cursor *c);
 /* Writes text holding nrows rendered rows; -1 on a write error. */
 int itemout_write_text(struct itemout *o, const char *text, size_t len, unsigned long long nrows);
 unsigned long long itemout_rows(const struct itemout *o);

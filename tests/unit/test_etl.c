@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,33 @@ test_hex_to_dec(void **state)
 	check_dec("12", NULL);
 	check_dec("0x1g", NULL);
 	check_dec(NULL, NULL);
+	/* around the 64-bit fast path: python3 -c "print(int('...', 16))" */
+	check_dec("0xffffffffffffffff", "18446744073709551615");
+	check_dec("0x10000000000000000", "18446744073709551616");
+	check_dec("0x123456789abcdef01", "20988295479420645121");
+	check_dec("0X00000000000000000000ffffffffffffffff", "18446744073709551615");
+	check_dec("0x000000000000000000000000000000010000000000000000", "18446744073709551616");
+	check_dec("0x0000000000000000000000000", "0");
+	check_dec("0x1000000000000000g", NULL);
+	check_dec("0x10000000000000000000g", NULL);
+	check_dec("0x-1", NULL);
+}
+
+/* Every byte after "0x" is a hex digit exactly when the C library's
+ * isxdigit says so. */
+static void
+test_hex_digits(void **state)
+{
+	(void)state;
+	for (int c = 1; c < 256; c++) {
+		char s[4] = {'0', 'x', (char)c, '\0'};
+		int want = isxdigit(c) ? 0 : -1;
+		struct buf b = {0};
+
+		assert_int_equal(ethval_is_quantity(s), want);
+		assert_int_equal(ethval_hex_to_dec(&b, s) < 0 ? -1 : 0, want);
+		buf_free(&b);
+	}
 }
 
 static void
@@ -238,6 +266,59 @@ test_csv_and_json_out(void **state)
 	free(json);
 }
 
+/* Rows rendered cell by cell with a cursor, lists in particular (CSV
+ * joins them into one field, quoted when it needs to be). */
+static void
+test_cursor_out(void **state)
+{
+	static const char *const cols[] = {"a", "b", "c", "d"};
+	char dir[] = "/tmp/test_etl.XXXXXX", *path;
+	struct itemout_cursor c;
+	struct buf b = {0};
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	for (int json = 0; json < 2; json++) {
+		struct itemout *o;
+
+		path = xasprintf("%s/x.%s", dir, json ? "json" : "csv");
+		o = itemout_open(path, cols, 4);
+		assert_non_null(o);
+		buf_reset(&b);
+		itemout_row_begin(o, &b, &c);
+		itemout_put_num(&c, "42");
+		itemout_list_begin(&c, 0);
+		itemout_list_item(&c, "0xab");
+		itemout_list_end(&c);
+		itemout_list_begin(&c, 0);
+		itemout_list_end(&c);
+		itemout_list_begin(&c, 0);
+		itemout_list_item(&c, "x\"y");
+		itemout_list_item(&c, "z");
+		itemout_list_end(&c);
+		itemout_row_end(&c);
+		itemout_row_begin(o, &b, &c);
+		itemout_put_str(&c, "q\"");
+		itemout_list_begin(&c, 1);
+		itemout_list_item(&c, "1");
+		itemout_list_item(&c, "2");
+		itemout_list_end(&c);
+		itemout_row_end(&c);	/* c and d: null */
+		/* Python: csv.writer(f).writerow([42, "0xab", "", 'x"y,z']),
+		 * writerow(['q"', "1,2", None, None]); json.dumps of the dicts */
+		if (json)
+			assert_string_equal(b.data,
+			    "{\"a\": 42, \"b\": [\"0xab\"], \"c\": [], \"d\": [\"x\\\"y\", \"z\"]}\n"
+			    "{\"a\": \"q\\\"\", \"b\": [1, 2], \"c\": null, \"d\": null}\n");
+		else
+			assert_string_equal(b.data, "42,0xab,,\"x\"\"y,z\"\r\n\"q\"\"\",\"1,2\",,\r\n");
+		itemout_abort(o);
+		free(path);
+	}
+	buf_free(&b);
+	rmdir(dir);
+}
+
 static void
 test_csv_in(void **state)
 {
@@ -317,11 +398,13 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hex_to_dec),
+		cmocka_unit_test(test_hex_digits),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_py_float),
 		cmocka_unit_test(test_keccak),
 		cmocka_unit_test(test_push4),
 		cmocka_unit_test(test_csv_and_json_out),
+		cmocka_unit_test(test_cursor_out),
 		cmocka_unit_test(test_csv_in),
 		cmocka_unit_test(test_decimal),
 	};
