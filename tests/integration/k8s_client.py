@@ -11,13 +11,10 @@
 # after a dropped connection from its last resourceVersion and relisting
 # on 410; 429 (Retry-After) and 500 retried; a retried create that meets
 # AlreadyExists; lease conflicts; label values.  Prints TAP.
-import base64
-import http.client
 import json
 import os
 import re
 import shutil
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -26,97 +23,26 @@ import time
 SRC = os.environ.get("STA_SRCDIR", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 BUILD = os.environ.get("STA_BUILDDIR", os.path.join(SRC, "build", "release"))
 DRIVER = os.path.join(BUILD, "tests", "unit", "test_k8s")
-FAKE = os.path.join(SRC, "tests", "fakes", "k8s_api.py")
 sys.path.insert(0, os.path.join(SRC, "tests", "fakes"))
 from tap import ok, done  # noqa: E402
+from k8s_env import FakeCluster, TOKEN  # noqa: E402
 
 T = tempfile.mkdtemp(prefix="sta-k8s-")
-TOKEN = "t0ken-for-tests"
 EXEC_TOKEN = "exec-token-42"
-procs = []
+cl = None        # the FakeCluster, its files in T
 stderrs = []     # every driver run's, checked for sanitizer reports
 LABEL_RE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 
-def sh(*cmd):
-    subprocess.run(cmd, check=True, cwd=T, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def make_certs():
-    for ca in ("ca", "wrongca"):
-        sh("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-           "-keyout", f"{ca}.key", "-out", f"{ca}.crt", "-subj", f"/CN=sta test {ca}")
-    with open(os.path.join(T, "san.ext"), "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    sh("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
-       "-subj", "/CN=kubernetes")
-    sh("openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-       "-days", "2", "-extfile", "san.ext", "-out", "server.crt")
-    with open(os.path.join(T, "client.ext"), "w") as f:
-        f.write("extendedKeyUsage=clientAuth\n")
-    sh("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "client.key", "-out", "client.csr",
-       "-subj", "/CN=cert-user/O=system:masters")
-    sh("openssl", "x509", "-req", "-in", "client.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-       "-days", "2", "-extfile", "client.ext", "-out", "client.crt")
-
-
-def start_fake():
-    pf = os.path.join(T, "port")
-    p = subprocess.Popen([sys.executable, FAKE, "--port-file", pf, "--cert", os.path.join(T, "server.crt"),
-                          "--key", os.path.join(T, "server.key"), "--client-ca", os.path.join(T, "ca.crt"),
-                          "--token", TOKEN, "--token", EXEC_TOKEN, "--step-seconds", "0.4"],
-                         stderr=open(os.path.join(T, "fake.log"), "w"))
-    procs.append(p)
-    for _ in range(100):
-        if os.path.exists(pf):
-            return int(open(pf).read())
-        time.sleep(0.05)
-    raise RuntimeError("fake API server did not start")
-
-
-def control(path, body=None, method="POST"):
-    ctx = ssl.create_default_context(cafile=os.path.join(T, "ca.crt"))
-    c = http.client.HTTPSConnection("127.0.0.1", PORT, context=ctx, timeout=10)
-    c.request(method, path, body=json.dumps(body or {}))
-    r = c.getresponse()
-    data = json.loads(r.read())
-    c.close()
-    return data
-
-
-def requests_seen():
-    return control("/_fake/requests", method="GET")
-
-
-def kubeconfig(name, cluster, user, extra_contexts=""):
-    path = os.path.join(T, name)
-    with open(path, "w") as f:
-        f.write(f"""apiVersion: v1
-kind: Config
-current-context: main
-clusters:
-- name: c
-  cluster:
-{cluster}
-users:
-- name: u
-  user:
-{user}
-contexts:
-- name: main
-  context:
-    cluster: c
-    user: u
-    namespace: team-a
-{extra_contexts}""")
-    return path
+def driver_env(env):
+    e = cl.env(kubeconfig=False)
+    e.update({"HOME": T, "STA_K8S_BACKOFF_MS": "50"})
+    e.update(env or {})
+    return e
 
 
 def run(args, env=None, timeout=60):
-    e = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "KUBERNETES_SERVICE_HOST")}
-    e.update({"HOME": T, "STA_K8S_BACKOFF_MS": "50"})
-    e.update(env or {})
-    p = subprocess.run([DRIVER] + args, env=e, capture_output=True, text=True, timeout=timeout)
+    p = subprocess.run([DRIVER] + args, env=driver_env(env), capture_output=True, text=True, timeout=timeout)
     stderrs.append(p.stderr)
     return p.returncode, p.stdout, p.stderr
 
@@ -129,13 +55,14 @@ def pod(name, labels=None, annotations=None):
 
 
 def main():
-    global PORT
-    make_certs()
-    PORT = start_fake()
-    server = f"https://127.0.0.1:{PORT}"
-    ca_data = base64.b64encode(open(os.path.join(T, "ca.crt"), "rb").read()).decode()
-    cert_data = base64.b64encode(open(os.path.join(T, "client.crt"), "rb").read()).decode()
-    key_data = base64.b64encode(open(os.path.join(T, "client.key"), "rb").read()).decode()
+    global cl
+    # the server accepts client certificates from ca.crt; wrongca is a CA it
+    # has no certificate from
+    cl = FakeCluster(T, ["--step-seconds", "0.4"], tokens=[EXEC_TOKEN], client_ca=True)
+    cl.make_ca("wrongca")
+    cl.make_cert("client", "/CN=cert-user/O=system:masters", "extendedKeyUsage=clientAuth")
+    server = cl.server
+    ca_data, cert_data, key_data = cl.b64("ca.crt"), cl.b64("client.crt"), cl.b64("client.key")
 
     # --- configuration ---
     sa = os.path.join(T, "sa")
@@ -143,46 +70,46 @@ def main():
     shutil.copy(os.path.join(T, "ca.crt"), os.path.join(sa, "ca.crt"))
     open(os.path.join(sa, "token"), "w").write(TOKEN + "\n")
     open(os.path.join(sa, "namespace"), "w").write("sta-ns\n")
-    incl = {"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(PORT), "STA_K8S_SA_DIR": sa}
+    incl = {"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(cl.port), "STA_K8S_SA_DIR": sa}
     rc, out, err = run(["namespace"], incl)
     ok(rc == 0 and out.strip() == "sta-ns", "in-cluster: namespace from the service account", out + err)
     rc, out, err = run(["pod-list", "sta-ns", ""], incl)
     ok(rc == 0 and json.loads(out)["kind"] == "PodList", "in-cluster: token and CA from STA_K8S_SA_DIR", err)
-    who = [r[2] for r in requests_seen() if r[1].startswith("/api/v1/namespaces/sta-ns/pods")]
+    who = [r[2] for r in cl.requests_seen() if r[1].startswith("/api/v1/namespaces/sta-ns/pods")]
     ok(who[-1:] == ["token:" + TOKEN], "in-cluster: the request carried the service account token", who)
 
-    kc_token = kubeconfig("kc-token", f"    server: {server}\n    certificate-authority: ca.crt",
-                          f"    token: {TOKEN}")
+    kc_token = cl.write_kubeconfig("kc-token")    # this server, CA ca.crt, TOKEN
     rc, out, err = run(["--kubeconfig", kc_token, "namespace"])
     ok(rc == 0 and out.strip() == "team-a", "kubeconfig: the context's namespace", out + err)
     rc, out, err = run(["pod-list", "team-a", ""], {"KUBECONFIG": "/nonexistent:" + kc_token})
     ok(rc == 0, "kubeconfig from KUBECONFIG (first existing file), CA path relative to it", err)
 
-    wrong = kubeconfig("kc-wrong", f"    server: {server}\n    certificate-authority: wrongca.crt",
-                       f"    token: {TOKEN}")
-    n_before = len([r for r in requests_seen() if r[2] != "control"])
+    wrong = cl.write_kubeconfig("kc-wrong", f"    server: {server}\n    certificate-authority: wrongca.crt",
+                                f"    token: {TOKEN}")
+    n_before = len([r for r in cl.requests_seen() if r[2] != "control"])
     rc, out, err = run(["--kubeconfig", wrong, "pod-get", "team-a", "x"], {"STA_K8S_RETRIES": "0"})
     ok(rc == 1 and ("certificate" in err.lower() or "ssl" in err.lower()),
        "a server certificate from another CA is refused", err)
-    ok(len([r for r in requests_seen() if r[2] != "control"]) == n_before, "no request reached the server through the wrong CA")
-    insecure = kubeconfig("kc-insecure", f"    server: {server}\n    insecure-skip-tls-verify: true",
-                          f"    token: {TOKEN}")
+    ok(len([r for r in cl.requests_seen() if r[2] != "control"]) == n_before,
+       "no request reached the server through the wrong CA")
+    insecure = cl.write_kubeconfig("kc-insecure", f"    server: {server}\n    insecure-skip-tls-verify: true",
+                                   f"    token: {TOKEN}")
     rc, out, err = run(["--kubeconfig", insecure, "namespace"])
     ok(rc == 1 and "insecure-skip-tls-verify" in err, "insecure-skip-tls-verify is refused", err)
-    plain = kubeconfig("kc-http", f"    server: http://127.0.0.1:{PORT}", f"    token: {TOKEN}")
+    plain = cl.write_kubeconfig("kc-http", f"    server: http://127.0.0.1:{cl.port}", f"    token: {TOKEN}")
     rc, out, err = run(["--kubeconfig", plain, "namespace"])
     ok(rc == 1 and "https" in err, "an http:// server is refused", err)
 
-    bad = kubeconfig("kc-bad", f"    server: {server}\n    certificate-authority-data: {ca_data}",
-                     "    token: not-the-token")
+    bad = cl.write_kubeconfig("kc-bad", f"    server: {server}\n    certificate-authority-data: {ca_data}",
+                              "    token: not-the-token")
     rc, out, err = run(["--kubeconfig", bad, "pod-get", "team-a", "x"])
     ok(rc == 1 and "401" in err and "Unauthorized" in err and "pods/x" in err,
        "401 with a bad token, the message names the request", err)
     ok("not-the-token" not in err, "the token is not printed")
 
-    cert = kubeconfig("kc-cert", f"    server: {server}\n    certificate-authority-data: {ca_data}",
-                      f"    client-certificate-data: {cert_data}\n    client-key-data: {key_data}",
-                      extra_contexts=f"""- name: files
+    cert = cl.write_kubeconfig("kc-cert", f"    server: {server}\n    certificate-authority-data: {ca_data}",
+                               f"    client-certificate-data: {cert_data}\n    client-key-data: {key_data}",
+                               extra_contexts=f"""- name: files
   context:
     cluster: c
     user: files
@@ -192,10 +119,10 @@ def main():
                                      "    client-key: client.key\ncontexts:\n", 1)
     open(cert, "w").write(text)
     rc, out, err = run(["--kubeconfig", cert, "pod-list", "team-a", ""])
-    who = requests_seen()[-1][2]
+    who = cl.requests_seen()[-1][2]
     ok(rc == 0 and who == "cert:cert-user", "client certificate (-data) and CA (-data)", err + str(who))
     rc, out, err = run(["--kubeconfig", cert, "--context", "files", "pod-list", "team-a", ""])
-    who = requests_seen()[-1][2]
+    who = cl.requests_seen()[-1][2]
     ok(rc == 0 and who == "cert:cert-user", "explicit context with client certificate files", err + str(who))
     rc, out, err = run(["--kubeconfig", cert, "--context", "nope", "namespace"])
     ok(rc == 1 and "no context named nope" in err, "unknown context named", err)
@@ -213,8 +140,7 @@ printf '{{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1b
 printf '"status":{{"expirationTimestamp":"%s","token":"{EXEC_TOKEN}"}}}}\\n' "$exp"
 """)
     os.chmod(plugin, 0o755)
-    kc_exec = kubeconfig("kc-exec", f"    server: {server}\n    certificate-authority: ca.crt",
-                         """    exec:
+    kc_exec = cl.write_kubeconfig("kc-exec", user="""    exec:
       apiVersion: client.authentication.k8s.io/v1beta1
       command: ./get-token.sh
       args: ["eks", "get-token", "--cluster-name", "prod"]
@@ -223,7 +149,7 @@ printf '"status":{{"expirationTimestamp":"%s","token":"{EXEC_TOKEN}"}}}}\\n' "$e
         value: prod-cluster""")
     rc, out, err = run(["--kubeconfig", kc_exec, "pod-list", "team-a", ""])
     lines = open(runs).read().splitlines() if os.path.exists(runs) else []
-    ok(rc == 0 and requests_seen()[-1][2] == "token:" + EXEC_TOKEN, "exec plugin token used", err)
+    ok(rc == 0 and cl.requests_seen()[-1][2] == "token:" + EXEC_TOKEN, "exec plugin token used", err)
     ok(lines[:1] == ["eks get-token --cluster-name prod prod-cluster"], "exec plugin got its args and env", lines)
     rc, out, err = run(["--kubeconfig", kc_exec, "pod-create", "team-a", pod("exec-made")])
     ok(rc == 0, "exec: create", err)
@@ -236,8 +162,7 @@ printf '"status":{{"expirationTimestamp":"%s","token":"{EXEC_TOKEN}"}}}}\\n' "$e
     n_pages = len(json.loads(out)["items"]) if rc == 0 else 0
     ok(rc == 0 and n_pages == 2 and n_runs == 2, "an expired ExecCredential is fetched again, a valid one is not",
        f"runs={n_runs} pages={n_pages} {err}")
-    bad_plugin = kubeconfig("kc-exec-bad", f"    server: {server}\n    certificate-authority: ca.crt",
-                            "    exec:\n      command: /bin/false")
+    bad_plugin = cl.write_kubeconfig("kc-exec-bad", user="    exec:\n      command: /bin/false")
     rc, out, err = run(["--kubeconfig", bad_plugin, "pod-list", "team-a", ""])
     ok(rc == 1 and "exec credential /bin/false" in err, "a failing exec plugin is reported", err)
 
@@ -279,39 +204,39 @@ printf '"status":{{"expirationTimestamp":"%s","token":"{EXEC_TOKEN}"}}}}\\n' "$e
     ok(rc == 2, "delete of a missing pod: K8S_NOT_FOUND", err)
 
     # --- retries ---
-    control("/_fake/fault", {"method": "GET", "path": "/pods/p1$", "status": 429, "retry_after": 1, "count": 2})
+    cl.control("/_fake/fault", {"method": "GET", "path": "/pods/p1$", "status": 429, "retry_after": 1, "count": 2})
     t0 = time.time()
     rc, out, err = run(K + ["pod-get", "ns1", "p1"])
     took = time.time() - t0
     ok(rc == 0 and err.count("HTTP 429") == 2, "429 retried twice", err)
     ok(took >= 2.0, f"Retry-After honoured ({took:.1f}s for two Retry-After: 1)")
-    control("/_fake/fault", {"method": "GET", "path": "/pods/p1$", "status": 500, "count": 2})
+    cl.control("/_fake/fault", {"method": "GET", "path": "/pods/p1$", "status": 500, "count": 2})
     rc, out, err = run(K + ["pod-get", "ns1", "p1"])
     ok(rc == 0 and err.count("HTTP 500") == 2, "500 retried", err)
-    control("/_fake/fault", {"method": "GET", "path": "/pods/p1$", "status": 503, "count": 3})
+    cl.control("/_fake/fault", {"method": "GET", "path": "/pods/p1$", "status": 503, "count": 3})
     rc, out, err = run(K + ["pod-get", "ns1", "p1"], {"STA_K8S_RETRIES": "2"})
     ok(rc == 1 and "(after" not in err and "503" in err and err.count("retry") == 2,
        "retries give up after STA_K8S_RETRIES", err)
-    control("/_fake/fault", {"method": "GET", "path": "/pods/p1$", "drop": True, "count": 1})
+    cl.control("/_fake/fault", {"method": "GET", "path": "/pods/p1$", "drop": True, "count": 1})
     rc, out, err = run(K + ["pod-get", "ns1", "p1"])
     ok(rc == 0 and "retry 1" in err, "a dropped connection is retried", err)
     # a create whose first attempt was done but answered 500: the retry meets AlreadyExists
-    control("/_fake/fault", {"method": "POST", "path": "/pods$", "status": 500, "count": 1})
+    cl.control("/_fake/fault", {"method": "POST", "path": "/pods$", "status": 500, "count": 1})
     rc, out, err = run(K + ["pod-create", "ns1", pod("p3", labels)])
     ok(rc == 0 and json.loads(out)["metadata"]["name"] == "p3" and
-       sum(1 for r in requests_seen() if r[0] == "POST" and r[1].endswith("/ns1/pods")) >= 2,
+       sum(1 for r in cl.requests_seen() if r[0] == "POST" and r[1].endswith("/ns1/pods")) >= 2,
        "create retried after a 500", err)
     # the 500 fault answers before the server acts; make the object exist first
     run(K + ["pod-create", "ns1", pod("p4", labels, {"fake.sta/script": "manual"})])
-    control("/_fake/fault", {"method": "POST", "path": "/pods$", "status": 500, "count": 1})
+    cl.control("/_fake/fault", {"method": "POST", "path": "/pods$", "status": 500, "count": 1})
     rc, out, err = run(K + ["pod-create", "ns1", pod("p4", labels)])
     ok(rc == 0 and "an earlier attempt created it" in err, "retried create meeting AlreadyExists with our labels: ours",
        err)
-    control("/_fake/fault", {"method": "POST", "path": "/pods$", "status": 500, "count": 1})
+    cl.control("/_fake/fault", {"method": "POST", "path": "/pods$", "status": 500, "count": 1})
     rc, out, err = run(K + ["pod-create", "ns1", pod("p4", {"sta/dag": "someone-else"})])
     ok(rc == 4, "retried create meeting someone else's object: K8S_EXISTS", err)
     gen = json.dumps({"metadata": {"generateName": "g-"}, "spec": {"containers": [{"name": "m", "image": "i"}]}})
-    control("/_fake/fault", {"method": "POST", "path": "/pods$", "status": 500, "count": 1})
+    cl.control("/_fake/fault", {"method": "POST", "path": "/pods$", "status": 500, "count": 1})
     rc, out, err = run(K + ["pod-create", "ns1", gen])
     ok(rc == 1 and "retry" not in err, "a generateName create is not retried after a 500", err)
 
@@ -354,10 +279,8 @@ printf '"status":{{"expirationTimestamp":"%s","token":"{EXEC_TOKEN}"}}}}\\n' "$e
 
 
 def watch_run(args, env=None):
-    e = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "KUBERNETES_SERVICE_HOST")}
-    e.update({"HOME": T, "STA_K8S_BACKOFF_MS": "50"})
-    e.update(env or {})
-    return subprocess.Popen([DRIVER] + args, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen([DRIVER] + args, env=driver_env(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
 
 
 def wait_line(p, pred, timeout=15):
@@ -379,7 +302,7 @@ def watch_tests(K):
     wait_line(p, lambda s: s == "WATCHING")
     # create the pods only once the watch is open, so it sees them Pending
     for _ in range(200):
-        if any("watch=1" in r[1] and "/ns2/" in r[1] for r in requests_seen()):
+        if any("watch=1" in r[1] and "/ns2/" in r[1] for r in cl.requests_seen()):
             break
         time.sleep(0.05)
     for name, code in (("w1", "0"), ("w2", "7")):
@@ -387,7 +310,7 @@ def watch_tests(K):
                                                                   "fake.sta/step-seconds": "1.0"})])
     run(K + ["pod-create", "ns2", pod("unrelated", {"sta/dag": "other"})])
     seen = wait_line(p, lambda s: s.startswith("EVENT ADDED w2"))
-    control("/_fake/drop-watches")
+    cl.control("/_fake/drop-watches")
     out, err = p.communicate(timeout=30)
     stderrs.append(err)
     lines = seen + out.splitlines()
@@ -400,7 +323,7 @@ def watch_tests(K):
     ok(not any(e[2] == "unrelated" for e in ev), "the label selector filters events")
     ok("CONNECTS 2" in lines or any(ln.startswith("CONNECTS") and int(ln.split()[1]) >= 2 for ln in lines),
        "the dropped watch was reopened", lines)
-    ws = [r[1] for r in requests_seen() if "watch=1" in r[1] and "/ns2/" in r[1]]
+    ws = [r[1] for r in cl.requests_seen() if "watch=1" in r[1] and "/ns2/" in r[1]]
     last_added = [e[5] for e in ev if e[2] == "w2" and e[1] == "ADDED"]
     ok(len(ws) >= 2 and "resourceVersion=" not in ws[0] and
        any(f"resourceVersion={rv}" in w for w in ws[1:] for rv in last_added + [e[5] for e in ev]),
@@ -412,7 +335,7 @@ def watch_tests(K):
     old_rv = json.loads(out)["metadata"]["resourceVersion"]
     run(K + ["pod-create", "ns2", pod("w3", {"sta/dag": "w"}, {"fake.sta/step-seconds": "0.2"})])
     time.sleep(1.0)
-    control("/_fake/compact")
+    cl.control("/_fake/compact")
     p = watch_run(K + ["watch", "ns2", "sta/dag=w", old_rv, "3", "20"])
     out, err = p.communicate(timeout=30)
     stderrs.append(err)
@@ -420,7 +343,7 @@ def watch_tests(K):
     ok(p.returncode == 0 and "GONE" in lines and any(ln.startswith("RELIST 3 ") for ln in lines),
        "an expired resourceVersion (ERROR event, 410) gives GONE and a relist with all three pods", out + err)
     # HTTP 410 on the watch request itself
-    control("/_fake/fault", {"method": "GET", "path": "watch=1.*resourceVersion=", "status": 410, "count": 1})
+    cl.control("/_fake/fault", {"method": "GET", "path": "watch=1.*resourceVersion=", "status": 410, "count": 1})
     run(K + ["pod-create", "ns2", pod("w4", {"sta/dag": "w"}, {"fake.sta/step-seconds": "1.0"})])
     p = watch_run(K + ["watch", "ns2", "sta/dag=w", old_rv, "4", "20"])
     out, err = p.communicate(timeout=30)
@@ -428,7 +351,7 @@ def watch_tests(K):
     lines = out.splitlines()
     ok(p.returncode == 0 and "GONE" in lines and "HTTP 410" in err, "HTTP 410 gives GONE and a relist", out + err)
     # 500 on a watch connection: retried with backoff
-    control("/_fake/fault", {"method": "GET", "path": "watch=1", "status": 500, "count": 2})
+    cl.control("/_fake/fault", {"method": "GET", "path": "watch=1", "status": 500, "count": 2})
     run(K + ["pod-create", "ns2", pod("w5", {"sta/dag": "w5"}, {"fake.sta/step-seconds": "0.3"})])
     p = watch_run(K + ["watch", "ns2", "sta/dag=w5", "", "1", "20"])
     out, err = p.communicate(timeout=30)
@@ -444,9 +367,8 @@ if __name__ == "__main__":
         import traceback
         ok(False, "test ran to the end", traceback.format_exc() + str(e))
     finally:
-        for p in procs:
-            p.terminate()
-            p.wait()
+        if cl is not None:
+            cl.stop()
         if os.environ.get("STA_KEEP_TMP") is None:
             shutil.rmtree(T, ignore_errors=True)
     sys.exit(done())

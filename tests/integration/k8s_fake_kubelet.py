@@ -15,12 +15,10 @@
 # k8s_validate.mjs, when node and kubernetes-models are installed); pod
 # processes in their own process group and gone once the fake is killed.
 # Prints TAP.
-import http.client
 import json
 import os
 import shutil
 import signal
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -28,70 +26,18 @@ import threading
 import time
 
 SRC = os.environ.get("STA_SRCDIR", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-FAKE = os.path.join(SRC, "tests", "fakes", "k8s_api.py")
 VALIDATE = os.path.join(SRC, "tests", "fakes", "k8s_validate.mjs")
 sys.path.insert(0, os.path.join(SRC, "tests", "fakes"))
 from tap import ok, done  # noqa: E402
+from k8s_env import FakeCluster  # noqa: E402
 
 T = tempfile.mkdtemp(prefix="sta-kubelet-")
-TOKEN = "kubelet-test-token"
 NS = "t"
 UNSCHED = "0/1 nodes are available: 1 Insufficient cpu."
 DEADLINE = "Pod was active on the node longer than the specified deadline"
-procs = []
+cl = None              # the FakeCluster, its files in T
 events = []            # (monotonic time, type, object) from the watch
 events_lock = threading.Lock()
-
-
-def sh(*cmd):
-    subprocess.run(cmd, check=True, cwd=T, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def make_certs():
-    sh("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-       "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=sta test ca")
-    with open(os.path.join(T, "san.ext"), "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    sh("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
-       "-subj", "/CN=kubernetes")
-    sh("openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-       "-days", "2", "-extfile", "san.ext", "-out", "server.crt")
-
-
-def start_fake():
-    pf = os.path.join(T, "port")
-    with open(os.path.join(T, "secrets.json"), "w") as f:
-        json.dump({"db": {"password": "s3cret", "user": "etl"}}, f)
-    p = subprocess.Popen([sys.executable, FAKE, "--port-file", pf, "--cert", os.path.join(T, "server.crt"),
-                          "--key", os.path.join(T, "server.key"), "--token", TOKEN, "--kubelet",
-                          "--secrets", os.path.join(T, "secrets.json"), "--grace-cap", "3",
-                          "--pull-backoff-seconds", "0.5"],
-                         stderr=open(os.path.join(T, "fake.log"), "w"))
-    procs.append(p)
-    for _ in range(100):
-        if os.path.exists(pf):
-            return p, int(open(pf).read())
-        time.sleep(0.05)
-    raise RuntimeError("fake API server did not start")
-
-
-def conn(timeout=10):
-    ctx = ssl.create_default_context(cafile=os.path.join(T, "ca.crt"))
-    return http.client.HTTPSConnection("127.0.0.1", PORT, context=ctx, timeout=timeout)
-
-
-def api(method, path, body=None):
-    """(status, decoded JSON or text) of one request."""
-    c = conn()
-    headers = {"Authorization": "Bearer " + TOKEN, "Content-Type": "application/json"}
-    c.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
-    r = c.getresponse()
-    data = r.read().decode()
-    c.close()
-    try:
-        return r.status, json.loads(data)
-    except ValueError:
-        return r.status, data
 
 
 def pods_path(name=""):
@@ -114,14 +60,14 @@ def pod(name, command, image="sta:test", env=None, env_from=None, deadline=None,
 
 
 def create(body):
-    st, out = api("POST", pods_path(), body)
+    st, out = cl.call("POST", pods_path(), body)
     if st != 201:
         raise RuntimeError(f"create {body['metadata']['name']}: {st} {out}")
     return out
 
 
 def get(name):
-    st, out = api("GET", pods_path(name))
+    st, out = cl.call("GET", pods_path(name))
     return out if st == 200 else None
 
 
@@ -149,11 +95,11 @@ def condition(p, ctype):
 
 
 def log(name, query=""):
-    return api("GET", pods_path(name) + "/log" + query)
+    return cl.call("GET", pods_path(name) + "/log" + query)
 
 
 def fake_pods():
-    st, out = api("GET", "/_fake/pods")
+    st, out = cl.call("GET", "/_fake/pods")
     return {p["name"]: p for p in out}
 
 
@@ -166,9 +112,9 @@ def pid_gone(pid):
 
 
 def watcher():
-    c = conn(timeout=None)
+    c = cl.conn(timeout=None)
     c.request("GET", pods_path() + "?watch=1&resourceVersion=" + START_RV,
-              headers={"Authorization": "Bearer " + TOKEN})
+              headers={"Authorization": "Bearer " + cl.token})
     r = c.getresponse()
     while True:
         line = r.readline()
@@ -246,7 +192,7 @@ def test_watch_order():
 
 
 def test_capacity():
-    api("POST", "/_fake/capacity", {"pods": 1})
+    cl.call("POST", "/_fake/capacity", {"pods": 1})
     create(pod("cap-a", ["sh", "-c", "sleep 1.5; echo a"]))
     create(pod("cap-b", ["sh", "-c", "echo b"]))
     b = wait_for(lambda: (lambda p: p if condition(p, "PodScheduled").get("reason") == "Unschedulable" else None)(
@@ -265,7 +211,7 @@ def test_capacity():
     ok(a_end and b_placed and b_placed[0] >= a_end[0], "the second pod was placed only after the first ended",
        (a_end, b_placed))
     ok(log("cap-b") == (200, "b\n"), "then it ran", log("cap-b"))
-    api("POST", "/_fake/capacity", {"pods": None})
+    cl.call("POST", "/_fake/capacity", {"pods": None})
 
 
 def test_deadline():
@@ -309,7 +255,7 @@ def test_images():
         r = wait_for(lambda: cstate(get(name)).get("waiting", {}).get("reason") == "InvalidImageName", 5)
         ok(r and get(name)["status"]["phase"] == "Pending", f"{name}: InvalidImageName, Pending", get(name))
     for name in ("pull", "invalid", "upper"):
-        api("DELETE", pods_path(name))
+        cl.call("DELETE", pods_path(name))
     ok(wait_for(lambda: all(get(n) is None for n in ("pull", "invalid", "upper")), 5),
        "pods waiting for their image are deleted")
 
@@ -334,10 +280,10 @@ def test_secrets():
     p = wait_for(lambda: (lambda p: p if cstate(p).get("waiting") else None)(get("nokey")), 5)
     ok(cstate(p).get("waiting", {}).get("message") == f"couldn't find key nope in Secret {NS}/db",
        "a missing key: the kubelet's message", p and p["status"])
-    api("POST", "/_fake/secret", {"namespace": NS, "name": "later", "data": {"k": "posted"}})
+    cl.call("POST", "/_fake/secret", {"namespace": NS, "name": "later", "data": {"k": "posted"}})
     wait_phase("later", ("Succeeded", "Failed"))
     ok(log("later") == (200, "posted\n"), "the pod starts once the secret is posted", log("later"))
-    api("DELETE", pods_path("nokey"))
+    cl.call("DELETE", pods_path("nokey"))
 
 
 def test_delete():
@@ -351,10 +297,10 @@ def test_delete():
     ok(spid and os.getpgid(spid) == spid and os.getsid(spid) == spid,
        "a pod's process leads its own session and process group", spid)
     t0 = time.monotonic()
-    st, out = api("DELETE", pods_path("stubborn") + "?gracePeriodSeconds=1")
+    st, out = cl.call("DELETE", pods_path("stubborn") + "?gracePeriodSeconds=1")
     ok(st == 200 and out["metadata"].get("deletionTimestamp") and out["metadata"].get(
         "deletionGracePeriodSeconds") == 1, "DELETE answers the pod with deletionTimestamp, grace 1", out)
-    st, out = api("DELETE", pods_path("polite"))
+    st, out = cl.call("DELETE", pods_path("polite"))
     ok(st == 200 and out["metadata"].get("deletionGracePeriodSeconds") == 3,
        "without gracePeriodSeconds: terminationGracePeriodSeconds 30, capped by --grace-cap 3", out)
     wait_for(lambda: get("stubborn") is None and get("polite") is None, 10)
@@ -372,15 +318,15 @@ def test_delete():
     ok(term and term.get("exitCode") == 0, "the SIGTERM reached the process (it left with its trap's exit 0)", term)
     term = [cstate(o).get("terminated") for _, typ, o in events_of("stubborn") if typ == "MODIFIED"][-1]
     ok(term and term.get("exitCode") == 137, "the one ignoring SIGTERM was killed (137)", term)
-    st, out = api("DELETE", pods_path("exit3"))
+    st, out = cl.call("DELETE", pods_path("exit3"))
     ok(st == 200 and get("exit3") is None and events_of("exit3")[-1][1] == "DELETED",
        "a finished pod is deleted at once")
-    st, out = api("DELETE", pods_path("exit3"))
+    st, out = cl.call("DELETE", pods_path("exit3"))
     ok(st == 404 and out.get("reason") == "NotFound", "deleting it again: 404 NotFound", out)
 
 
 def test_schema():
-    st, created = api("GET", "/_fake/created")
+    st, created = cl.call("GET", "/_fake/created")
     names = [b["metadata"]["name"] for b in created]
     sent = pod("exit3", ["sh", "-c", "echo hi; exit 3"])
     ok(st == 200 and created[names.index("exit3")] == sent if "exit3" in names else False,
@@ -389,7 +335,7 @@ def test_schema():
     if node is None or not os.path.isdir(os.path.join(SRC, "node_modules", "kubernetes-models")):
         ok(True, "# SKIP node or kubernetes-models not installed: schema not checked")
         return
-    st, listed = api("GET", pods_path())
+    st, listed = cl.call("GET", pods_path())
     objs = [dict(p, apiVersion="v1", kind="Pod") for p in listed["items"]]
     for label, what in (("the posted bodies", created), ("the fake's pods, with status", objs)):
         r = subprocess.run([node, VALIDATE], input=json.dumps(what), capture_output=True, text=True, timeout=60)
@@ -410,10 +356,13 @@ def test_fake_killed(fake):
 
 
 def main():
-    global PORT, START_RV
-    make_certs()
-    fake, PORT = start_fake()
-    st, lst = api("GET", pods_path())
+    global cl, START_RV
+    secrets = os.path.join(T, "secrets.json")
+    with open(secrets, "w") as f:
+        json.dump({"db": {"password": "s3cret", "user": "etl"}}, f)
+    cl = FakeCluster(T, ["--kubelet", "--secrets", secrets, "--grace-cap", "3", "--pull-backoff-seconds", "0.5"],
+                     namespace=NS, token="kubelet-test-token")
+    st, lst = cl.call("GET", pods_path())
     START_RV = lst["metadata"]["resourceVersion"]
     threading.Thread(target=watcher, daemon=True).start()
     test_exit_and_log()
@@ -424,7 +373,7 @@ def main():
     test_secrets()
     test_delete()
     test_schema()
-    test_fake_killed(fake)
+    test_fake_killed(cl.proc)
 
 
 if __name__ == "__main__":
@@ -434,10 +383,8 @@ if __name__ == "__main__":
         import traceback
         ok(False, "test ran to the end", traceback.format_exc() + str(e))
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-                p.wait()
+        if cl is not None:
+            cl.stop()
         if os.environ.get("STA_KEEP_TMP") is None:
             shutil.rmtree(T, ignore_errors=True)
     sys.exit(done())

@@ -16,15 +16,11 @@
 # renew within the renew deadline keep the leadership; an outage longer
 # than the renew deadline, or another holder appearing, calls lost()
 # once.  Prints TAP.
-import base64
 import datetime
-import http.client
-import json
 import os
 import re
 import shutil
 import signal
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -34,9 +30,9 @@ import time
 SRC = os.environ.get("STA_SRCDIR", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 BUILD = os.environ.get("STA_BUILDDIR", os.path.join(SRC, "build", "release"))
 DRIVER = os.path.join(BUILD, "tests", "unit", "test_k8s")
-FAKE = os.path.join(SRC, "tests", "fakes", "k8s_api.py")
 sys.path.insert(0, os.path.join(SRC, "tests", "fakes"))
 from tap import ok, done  # noqa: E402
+from k8s_env import FakeCluster  # noqa: E402
 
 T = tempfile.mkdtemp(prefix="sta-leader-")
 # The drivers authenticate as "main" or "standby" so the fake's request log
@@ -48,48 +44,8 @@ L = 3                     # lease duration, seconds
 RETRY = L * 2 / 15        # client-go's 15 s / 10 s / 2 s ratios
 DEADLINE = L * 2 / 3
 MICROTIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
-procs = []
+cl = None                 # the FakeCluster, its files in T
 drivers = []
-
-
-def sh(*cmd):
-    subprocess.run(cmd, check=True, cwd=T, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def make_certs():
-    sh("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-       "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=sta test ca")
-    with open(os.path.join(T, "san.ext"), "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    sh("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
-       "-subj", "/CN=kubernetes")
-    sh("openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-       "-days", "2", "-extfile", "san.ext", "-out", "server.crt")
-
-
-def start_fake():
-    pf = os.path.join(T, "port")
-    p = subprocess.Popen([sys.executable, FAKE, "--port-file", pf, "--cert", os.path.join(T, "server.crt"),
-                          "--key", os.path.join(T, "server.key")] +
-                         [a for tok in TOKENS.values() for a in ("--token", tok)],
-                         stderr=open(os.path.join(T, "fake.log"), "w"))
-    procs.append(p)
-    for _ in range(100):
-        if os.path.exists(pf):
-            return int(open(pf).read())
-        time.sleep(0.05)
-    raise RuntimeError("fake API server did not start")
-
-
-def api(method, path, body=None, auth=True):
-    ctx = ssl.create_default_context(cafile=os.path.join(T, "ca.crt"))
-    c = http.client.HTTPSConnection("127.0.0.1", PORT, context=ctx, timeout=10)
-    headers = {"Authorization": "Bearer " + TOKENS["observer"]} if auth else {}
-    c.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
-    r = c.getresponse()
-    data = json.loads(r.read())
-    c.close()
-    return r.status, data
 
 
 def lease_path(name):
@@ -97,7 +53,7 @@ def lease_path(name):
 
 
 def get_lease(name):
-    st, obj = api("GET", lease_path(name))
+    st, obj = cl.call("GET", lease_path(name))
     return obj if st == 200 else None
 
 
@@ -107,15 +63,11 @@ def spec(name):
 
 
 def fault(f):
-    api("POST", "/_fake/fault", f, auth=False)
-
-
-def requests_seen():
-    return api("GET", "/_fake/requests", auth=False)[1]
+    cl.control("/_fake/fault", f)
 
 
 def mark():
-    return len(requests_seen())
+    return len(cl.requests_seen())
 
 
 def lease_requests(name, since=0, who="main"):
@@ -123,7 +75,7 @@ def lease_requests(name, since=0, who="main"):
     made since the request log's index since (a POST names no Lease: every
     create counts)."""
     coll = lease_path(name).rsplit("/", 1)[0]
-    return [(r[0], r[3]) for r in requests_seen()[since:] if r[2] == "token:" + TOKENS[who]
+    return [(r[0], r[3]) for r in cl.requests_seen()[since:] if r[2] == "token:" + TOKENS[who]
             and (r[1] == coll + "/" + name or (r[0] == "POST" and r[1] == coll))]
 
 
@@ -135,7 +87,7 @@ class Driver:
     """A driver process; reader threads stamp each line with time.monotonic()."""
 
     def __init__(self, args, env=None, who="main"):
-        e = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "KUBERNETES_SERVICE_HOST")}
+        e = cl.env(kubeconfig=False)
         e.update({"HOME": T, "STA_K8S_BACKOFF_MS": "50"})
         e.update(env or {})
         self.p = subprocess.Popen([DRIVER, "--kubeconfig", KCS[who]] + args, env=e, stdout=subprocess.PIPE,
@@ -212,29 +164,12 @@ def wait_for(pred, timeout):
 
 
 def main():
-    global PORT
-    make_certs()
-    PORT = start_fake()
-    ca_data = base64.b64encode(open(os.path.join(T, "ca.crt"), "rb").read()).decode()
+    global cl
+    cl = FakeCluster(T, namespace=NS, token=TOKENS["observer"], tokens=[TOKENS["main"], TOKENS["standby"]])
     for who in ("main", "standby"):
-        KCS[who] = os.path.join(T, "kubeconfig-" + who)
-        with open(KCS[who], "w") as f:
-            f.write(f"""apiVersion: v1
-kind: Config
-current-context: main
-clusters:
-- name: c
-  cluster:
-    server: https://127.0.0.1:{PORT}
-    certificate-authority-data: {ca_data}
-users:
-- name: u
-  user:
-    token: {TOKENS[who]}
-contexts:
-- name: main
-  context: {{cluster: c, user: u, namespace: {NS}}}
-""")
+        KCS[who] = cl.write_kubeconfig("kubeconfig-" + who,
+                                       f"    server: {cl.server}\n    certificate-authority-data: {cl.b64('ca.crt')}",
+                                       f"    token: {TOKENS[who]}")
     takeover_and_release()
     simultaneous()
     conflicts()
@@ -350,10 +285,11 @@ def simultaneous():
         name = f"race{i}"
         released = i % 2 == 1
         if released:
-            api("POST", f"/apis/coordination.k8s.io/v1/namespaces/{NS}/leases",
-                {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": name},
-                 "spec": {"holderIdentity": "", "leaseDurationSeconds": 1, "leaseTransitions": 7,
-                          "acquireTime": "2024-01-01T00:00:00.000000Z", "renewTime": "2024-01-01T00:00:00.000000Z"}})
+            cl.call("POST", f"/apis/coordination.k8s.io/v1/namespaces/{NS}/leases",
+                    {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": name},
+                     "spec": {"holderIdentity": "", "leaseDurationSeconds": 1, "leaseTransitions": 7,
+                              "acquireTime": "2024-01-01T00:00:00.000000Z",
+                              "renewTime": "2024-01-01T00:00:00.000000Z"}})
         n0 = mark()
         at = time.time() + 1.0
         ds = [leader(name, f"twin{i}-{j}", start_at=at) for j in (1, 2)]
@@ -391,9 +327,9 @@ def conflicts():
        "a 409 on the renew is followed by reading the Lease again", reqs)
     ok(reqs.count(("PUT", 409)) == 2 and reqs[-1] == ("PUT", 200), "then renewed", reqs)
     # a real stale resourceVersion: someone else writes the object (same spec)
-    st, cur = api("GET", lease_path("conf"))
+    st, cur = cl.call("GET", lease_path("conf"))
     cur["metadata"].setdefault("annotations", {})["touched-by"] = "test"
-    st, _ = api("PUT", lease_path("conf"), cur)
+    st, _ = cl.call("PUT", lease_path("conf"), cur)
     n1 = mark()
     time.sleep(4 * RETRY)
     reqs = lease_requests("conf", n1)
@@ -447,10 +383,10 @@ def faults_and_outage():
 def intruder():
     a = leader("taken", "iota")
     ok(a.when("ACQUIRED", 10) is not None, "leader for the intruder test", a.detail())
-    st, cur = api("GET", lease_path("taken"))
+    st, cur = cl.call("GET", lease_path("taken"))
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     cur["spec"].update(holderIdentity="intruder", acquireTime=now, renewTime=now, leaseTransitions=1)
-    st, _ = api("PUT", lease_path("taken"), cur)
+    st, _ = cl.call("PUT", lease_path("taken"), cur)
     t_put = time.monotonic()
     t_lost = a.when("LOST", 5)
     took = t_lost - t_put if t_lost else None
@@ -472,9 +408,8 @@ if __name__ == "__main__":
             if d.p.poll() is None:
                 d.p.kill()
                 d.p.wait()
-        for p in procs:
-            p.terminate()
-            p.wait()
+        if cl is not None:
+            cl.stop()
         if os.environ.get("STA_KEEP_TMP") is None:
             shutil.rmtree(T, ignore_errors=True)
     sys.exit(done())
