@@ -6,13 +6,12 @@
 import csv
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fakes"))
-from tap import ok, done  # noqa: E402
+from tap import ok, finish  # noqa: E402
 
 STA = os.environ["STA"]
 SRC = os.environ.get("STA_SRCDIR", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -220,10 +219,5 @@ try:
     p = sta("export_blocks_and_transactions", "-s", "3", "-e", "1", "--blocks-output", "y.csv", check=False)
     ok(p.returncode == 64 and "after end block" in p.stderr, "start after end: 64")
 finally:
-    subprocess.run(["bash", os.path.join(SRC, "devnet", "stop.sh"), dn])
-    status = done()
-    if status == 0:
-        shutil.rmtree(T, ignore_errors=True)
-    else:
-        print(f"# kept {T}")
+    status = finish(T, [lambda: subprocess.run(["bash", os.path.join(SRC, "devnet", "stop.sh"), dn])])
 sys.exit(status)

@@ -7,7 +7,6 @@
 # that never answers well fails the command with a message and no file.
 # Prints TAP.
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -15,7 +14,7 @@ import time
 import json
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fakes"))
-from tap import ok, done  # noqa: E402
+from tap import ok, finish  # noqa: E402
 
 STA = os.environ["STA"]
 SRC = os.environ.get("STA_SRCDIR", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -99,12 +98,7 @@ try:
        and not [f for f in os.listdir(T) if f.startswith("b3.csv")],
        "a node that never answers well: exit 1 naming the blocks, no file or temporary left", p.stderr)
 finally:
-    for p in procs:
-        p.kill()
-    subprocess.run(["bash", os.path.join(SRC, "devnet", "stop.sh"), dn])
-    status = done()
-    if status == 0:
-        shutil.rmtree(T, ignore_errors=True)
-    else:
-        print(f"# kept {T}")
+    # the proxies (procs) are killed before the devnet stops
+    status = finish(T, [lambda: subprocess.run(["bash", os.path.join(SRC, "devnet", "stop.sh"), dn])]
+                    + [p.kill for p in procs])
 sys.exit(status)

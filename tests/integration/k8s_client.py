@@ -24,12 +24,13 @@ SRC = os.environ.get("STA_SRCDIR", os.path.dirname(os.path.dirname(os.path.dirna
 BUILD = os.environ.get("STA_BUILDDIR", os.path.join(SRC, "build", "release"))
 DRIVER = os.path.join(BUILD, "tests", "unit", "test_k8s")
 sys.path.insert(0, os.path.join(SRC, "tests", "fakes"))
-from tap import ok, done  # noqa: E402
+from tap import ok, run_main  # noqa: E402
 from k8s_env import FakeCluster, TOKEN  # noqa: E402
 
 T = tempfile.mkdtemp(prefix="sta-k8s-")
 EXEC_TOKEN = "exec-token-42"
 cl = None        # the FakeCluster, its files in T
+cleanup = []     # run by finish(), the last added first
 stderrs = []     # every driver run's, checked for sanitizer reports
 LABEL_RE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
@@ -59,6 +60,7 @@ def main():
     # the server accepts client certificates from ca.crt; wrongca is a CA it
     # has no certificate from
     cl = FakeCluster(T, ["--step-seconds", "0.4"], tokens=[EXEC_TOKEN], client_ca=True)
+    cleanup.append(cl.stop)
     cl.make_ca("wrongca")
     cl.make_cert("client", "/CN=cert-user/O=system:masters", "extendedKeyUsage=clientAuth")
     server = cl.server
@@ -361,14 +363,4 @@ def watch_tests(K):
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception as e:  # report, then fail
-        import traceback
-        ok(False, "test ran to the end", traceback.format_exc() + str(e))
-    finally:
-        if cl is not None:
-            cl.stop()
-        if os.environ.get("STA_KEEP_TMP") is None:
-            shutil.rmtree(T, ignore_errors=True)
-    sys.exit(done())
+    run_main(main, T, cleanup)

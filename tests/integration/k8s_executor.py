@@ -17,7 +17,6 @@
 # Prints TAP.
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -27,7 +26,7 @@ import time
 SRC = os.environ.get("STA_SRCDIR", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 STA = os.environ.get("STA", os.path.join(SRC, "build", "release", "sta"))
 sys.path.insert(0, os.path.join(SRC, "tests", "fakes"))
-from tap import ok, done  # noqa: E402
+from tap import ok, finish  # noqa: E402
 from k8s_env import FakeCluster  # noqa: E402
 
 T = tempfile.mkdtemp(prefix="sta-k8s-exec-")
@@ -418,12 +417,7 @@ def main():
         ok(not bad, "no sanitizer reports", "\n".join(bad)[:3000])
     finally:
         cl.stop()
-    rc = done()
-    if rc == 0:
-        shutil.rmtree(T, ignore_errors=True)
-    else:
-        print(f"# kept {T}")
-    return rc
+    return finish(T)
 
 
 if __name__ == "__main__":

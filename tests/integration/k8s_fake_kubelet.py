@@ -28,7 +28,7 @@ import time
 SRC = os.environ.get("STA_SRCDIR", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 VALIDATE = os.path.join(SRC, "tests", "fakes", "k8s_validate.mjs")
 sys.path.insert(0, os.path.join(SRC, "tests", "fakes"))
-from tap import ok, done  # noqa: E402
+from tap import ok, run_main  # noqa: E402
 from k8s_env import FakeCluster  # noqa: E402
 
 T = tempfile.mkdtemp(prefix="sta-kubelet-")
@@ -36,6 +36,7 @@ NS = "t"
 UNSCHED = "0/1 nodes are available: 1 Insufficient cpu."
 DEADLINE = "Pod was active on the node longer than the specified deadline"
 cl = None              # the FakeCluster, its files in T
+cleanup = []           # run by finish(), the last added first
 events = []            # (monotonic time, type, object) from the watch
 events_lock = threading.Lock()
 
@@ -362,6 +363,7 @@ def main():
         json.dump({"db": {"password": "s3cret", "user": "etl"}}, f)
     cl = FakeCluster(T, ["--kubelet", "--secrets", secrets, "--grace-cap", "3", "--pull-backoff-seconds", "0.5"],
                      namespace=NS, token="kubelet-test-token")
+    cleanup.append(cl.stop)
     st, lst = cl.call("GET", pods_path())
     START_RV = lst["metadata"]["resourceVersion"]
     threading.Thread(target=watcher, daemon=True).start()
@@ -377,14 +379,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception as e:  # report, then fail
-        import traceback
-        ok(False, "test ran to the end", traceback.format_exc() + str(e))
-    finally:
-        if cl is not None:
-            cl.stop()
-        if os.environ.get("STA_KEEP_TMP") is None:
-            shutil.rmtree(T, ignore_errors=True)
-    sys.exit(done())
+    run_main(main, T, cleanup)

@@ -19,7 +19,6 @@
 import datetime
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -31,7 +30,7 @@ SRC = os.environ.get("STA_SRCDIR", os.path.dirname(os.path.dirname(os.path.dirna
 BUILD = os.environ.get("STA_BUILDDIR", os.path.join(SRC, "build", "release"))
 DRIVER = os.path.join(BUILD, "tests", "unit", "test_k8s")
 sys.path.insert(0, os.path.join(SRC, "tests", "fakes"))
-from tap import ok, done  # noqa: E402
+from tap import ok, run_main  # noqa: E402
 from k8s_env import FakeCluster  # noqa: E402
 
 T = tempfile.mkdtemp(prefix="sta-leader-")
@@ -45,6 +44,7 @@ RETRY = L * 2 / 15        # client-go's 15 s / 10 s / 2 s ratios
 DEADLINE = L * 2 / 3
 MICROTIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 cl = None                 # the FakeCluster, its files in T
+cleanup = []              # run by finish(), the last added first
 drivers = []
 
 
@@ -166,6 +166,7 @@ def wait_for(pred, timeout):
 def main():
     global cl
     cl = FakeCluster(T, namespace=NS, token=TOKENS["observer"], tokens=[TOKENS["main"], TOKENS["standby"]])
+    cleanup.extend([cl.stop, kill_drivers])
     for who in ("main", "standby"):
         KCS[who] = cl.write_kubeconfig("kubeconfig-" + who,
                                        f"    server: {cl.server}\n    certificate-authority-data: {cl.b64('ca.crt')}",
@@ -397,19 +398,12 @@ def intruder():
        "logged; the intruder's Lease is left alone", a.detail())
 
 
+def kill_drivers():
+    for d in drivers:
+        if d.p.poll() is None:
+            d.p.kill()
+            d.p.wait()
+
+
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception as e:  # report, then fail
-        import traceback
-        ok(False, "test ran to the end", traceback.format_exc() + str(e))
-    finally:
-        for d in drivers:
-            if d.p.poll() is None:
-                d.p.kill()
-                d.p.wait()
-        if cl is not None:
-            cl.stop()
-        if os.environ.get("STA_KEEP_TMP") is None:
-            shutil.rmtree(T, ignore_errors=True)
-    sys.exit(done())
+    run_main(main, T, cleanup)

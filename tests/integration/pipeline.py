@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -27,7 +26,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fakes"))
 import servers  # noqa: E402  (tests/fakes/servers.py)
-from tap import ok, done  # noqa: E402
+from tap import ok, finish  # noqa: E402
 
 STA = os.environ["STA"]
 SRC = os.environ.get("STA_SRCDIR", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -275,14 +274,5 @@ try:
     ok(killed and values in ([["1", "200000"]], [["2", "200000"]]),
        "a load killed with SIGKILL midway leaves all old or all new rows", f"killed={killed} {values}")
 finally:
-    for c in reversed(cleanup):
-        try:
-            c()
-        except Exception:
-            pass
-    status = done()
-    if status == 0:
-        shutil.rmtree(T, ignore_errors=True)
-    else:
-        print(f"# kept {T}")
+    status = finish(T, cleanup)
 sys.exit(status)

@@ -21,14 +21,13 @@ import json
 import os
 import random
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fakes"))
 import servers  # noqa: E402  (tests/fakes/servers.py)
-from tap import ok, done  # noqa: E402
+from tap import ok, finish  # noqa: E402
 
 STA = os.environ["STA"]
 T = tempfile.mkdtemp(prefix="sta-redshift-sectoken-")
@@ -441,14 +440,5 @@ CREATE FUNCTION json_extract_path_text(j text, k text) RETURNS text LANGUAGE sql
     ok(frz == {d: str(n) for d, n in FROZEN_BY_HAND.items()},
        "erc3643 frozen addresses at each day's end equal the hand-worked ones (block, then log order)", frz)
 finally:
-    for c in reversed(cleanup):
-        try:
-            c()
-        except Exception:
-            pass
-    status = done()
-    if status == 0:
-        shutil.rmtree(T, ignore_errors=True)
-    else:
-        print(f"# kept {T}")
+    status = finish(T, cleanup)
 sys.exit(status)

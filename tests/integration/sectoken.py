@@ -8,13 +8,12 @@
 import csv
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fakes"))
-from tap import ok, done  # noqa: E402
+from tap import ok, finish  # noqa: E402
 
 STA = os.environ["STA"]
 SRC = os.environ.get("STA_SRCDIR", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -168,10 +167,5 @@ try:
     ok(plain.returncode == 0 and open(os.path.join(T, "c2.csv")).readline().strip().endswith("block_number"),
        "without the flag the columns stay ethereum-etl's")
 finally:
-    subprocess.run(["bash", os.path.join(SRC, "devnet", "stop.sh"), dn])
-    status = done()
-    if status == 0:
-        shutil.rmtree(T, ignore_errors=True)
-    else:
-        print(f"# kept {T}")
+    status = finish(T, [lambda: subprocess.run(["bash", os.path.join(SRC, "devnet", "stop.sh"), dn])])
 sys.exit(status)
