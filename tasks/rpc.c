@@ -18,11 +18,488 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "lib/log.h"
 #include "lib/util.h"
 
 #define BACKOFF_CAP_MS 30000
+#define SPARE_MAX 16
+/* libcurl's receive buffer: a batch answer of 100 receipts is ~110 kB. */
+#define RECV_BUFFER (256 * 1024L)
+
+/* ---- JSON parsed in place (struct rpc_doc) ---- */
+
+#define DOC_MAX_DEPTH 512
+
+struct parser {
+	char *p, *end;
+	struct rpc_doc *d;
+	int depth;
+};
+
+static size_t
+doc_push(struct rpc_doc *d)
+{
+	if (d->n == d->cap) {
+		d->cap = d->cap ? d->cap * 2 : 256;
+		d->v = xreallocarray(d->v, d->cap, sizeof(*d->v));
+	}
+	memset(&d->v[d->n], 0, sizeof(d->v[0]));
+	return d->n++;
+}
+
+static int
+hex4(const char *p, const char *end, unsigned int *out)
+{
+	unsigned int v = 0;
+
+	if (end - p < 4)
+		return -1;
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+		    c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+
+		if (d < 0)
+			return -1;
+		v = v << 4 | (unsigned int)d;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Checks the string whose opening quote is at ps->p and moves past it;
+ * *len is the bytes between the quotes, *esc whether any is escaped.
+ * Surrogates must pair up, as cJSON requires. */
+/* Whether any of the 8 bytes of x is a quote, a backslash or below 0x20
+ * (the bit tricks of "Bit Twiddling Hacks": a byte is zero or less than
+ * n exactly when its top bit is set in (x - n) & ~x). */
+static int
+word_is_special(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+
+	return (((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b)) & high ? 1 : 0;
+}
+
+static int
+scan_string(struct parser *ps, uint32_t *len, int *esc)
+{
+	char *start = ps->p + 1, *p = start, *end = ps->end;
+
+	*esc = 0;
+	for (;;) {
+		unsigned char c;
+		unsigned int u, lo;
+		uint64_t w;
+
+		/* Plain text 16 or 8 bytes at a time, then byte by byte. */
+#ifdef __SSE2__
+		while (end - p >= 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+			__m128i x = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+			    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+
+			/* v <= 0x1f, unsigned: max(v, 0x1f) == 0x1f */
+			x = _mm_or_si128(x, _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x1f)),
+			    _mm_set1_epi8(0x1f)));
+			if (_mm_movemask_epi8(x) != 0)
+				break;
+			p += 16;
+		}
+#endif
+		while (end - p >= 8) {
+			memcpy(&w, p, 8);
+			if (word_is_special(w))
+				break;
+			p += 8;
+		}
+		if (p >= end)
+			return -1;
+		c = (unsigned char)*p;
+		if (c == '"')
+			break;
+		if (c < 0x20)
+			return -1;
+		if (c != '\\') {
+			p++;
+			continue;
+		}
+		*esc = 1;
+		if (++p >= end)
+			return -1;
+		if (strchr("\"\\/bfnrt", *p) != NULL && *p != '\0') {
+			p++;
+			continue;
+		}
+		if (*p != 'u' || hex4(p + 1, end, &u) < 0)
+			return -1;
+		p += 5;
+		if (u >= 0xdc00 && u <= 0xdfff)
+			return -1;
+		if (u >= 0xd800 && u <= 0xdbff) {
+			if (end - p < 6 || p[0] != '\\' || p[1] != 'u' || hex4(p + 2, end, &lo) < 0 ||
+			    lo < 0xdc00 || lo > 0xdfff)
+				return -1;
+			p += 6;
+		}
+	}
+	*len = (uint32_t)(p - start);
+	ps->p = p + 1;
+	return 0;
+}
+
+static int
+is_digit(const char *p, const char *end)
+{
+	return p < end && *p >= '0' && *p <= '9';
+}
+
+static int
+scan_number(struct parser *ps)
+{
+	char *p = ps->p, *end = ps->end;
+
+	if (p < end && *p == '-')
+		p++;
+	if (p < end && *p == '0')
+		p++;
+	else if (is_digit(p, end))
+		while (is_digit(p, end))
+			p++;
+	else
+		return -1;
+	if (p < end && *p == '.') {
+		if (!is_digit(++p, end))
+			return -1;
+		while (is_digit(p, end))
+			p++;
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			p++;
+		if (!is_digit(p, end))
+			return -1;
+		while (is_digit(p, end))
+			p++;
+	}
+	ps->p = p;
+	return 0;
+}
+
+static void
+skip_ws(struct parser *ps)
+{
+	while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\n' || *ps->p == '\r' ||
+	    *ps->p == '\t'))
+		ps->p++;
+}
+
+static int parse_value(struct parser *ps, size_t at);
+
+/* The members of the array or object whose bracket is at ps->p. */
+static int
+parse_container(struct parser *ps, size_t at, char close)
+{
+	uint32_t n = 0;
+
+	if (++ps->depth > DOC_MAX_DEPTH)
+		return -1;
+	ps->p++;
+	skip_ws(ps);
+	if (ps->p < ps->end && *ps->p == close) {
+		ps->p++;
+		ps->depth--;
+		return 0;
+	}
+	for (;;) {
+		size_t m = doc_push(ps->d);
+
+		if (close == '}') {
+			uint32_t klen;
+			int esc;
+
+			if (ps->p >= ps->end || *ps->p != '"')
+				return -1;
+			ps->d->v[m].key = ps->p + 1;
+			if (scan_string(ps, &klen, &esc) < 0)
+				return -1;
+			ps->d->v[m].klen = klen;
+			ps->d->v[m].esc = (uint8_t)esc;
+			skip_ws(ps);
+			if (ps->p >= ps->end || *ps->p != ':')
+				return -1;
+			ps->p++;
+			skip_ws(ps);
+		}
+		if (parse_value(ps, m) < 0)
+			return -1;
+		n++;
+		skip_ws(ps);
+		if (ps->p < ps->end && *ps->p == ',') {
+			ps->p++;
+			skip_ws(ps);
+			continue;
+		}
+		if (ps->p < ps->end && *ps->p == close)
+			break;
+		return -1;
+	}
+	ps->p++;
+	ps->depth--;
+	ps->d->v[at].len = n;
+	return 0;
+}
+
+/* The value at ps->p, into d->v[at] (its key, if any, already set). */
+static int
+parse_value(struct parser *ps, size_t at)
+{
+	char *start = ps->p;
+	struct rpc_val *v;
+	uint32_t len = 0;
+	int esc = 0, rc = 0;
+	uint8_t type;
+
+	if (ps->p >= ps->end)
+		return -1;
+	switch (*ps->p) {
+	case '{':
+	case '[':
+		type = *ps->p == '{' ? RPC_OBJECT : RPC_ARRAY;
+		rc = parse_container(ps, at, *ps->p == '{' ? '}' : ']');
+		break;
+	case '"':
+		type = RPC_STRING;
+		rc = scan_string(ps, &len, &esc);
+		break;
+	case 't':
+	case 'f':
+	case 'n': {
+		static const char *const lit[] = {"null", "false", "true"};
+		int i = *ps->p == 'n' ? 0 : *ps->p == 'f' ? 1 : 2;
+		size_t ll = strlen(lit[i]);
+
+		type = (uint8_t)(RPC_NULL + i);
+		if ((size_t)(ps->end - ps->p) < ll || memcmp(ps->p, lit[i], ll) != 0)
+			return -1;
+		ps->p += ll;
+		break;
+	}
+	default:
+		type = RPC_NUMBER;
+		rc = scan_number(ps);
+		len = (uint32_t)(ps->p - start);
+		break;
+	}
+	if (rc < 0)
+		return -1;
+	v = &ps->d->v[at];	/* the array may have moved */
+	v->type = type;
+	v->text = start;
+	v->text_len = (uint32_t)(ps->p - start);
+	v->skip = (uint32_t)(ps->d->n - at);
+	if (type == RPC_STRING || type == RPC_NUMBER) {
+		v->s = type == RPC_STRING ? start + 1 : start;
+		v->len = len;
+		v->esc |= (uint8_t)(esc ? 2 : 0);
+	}
+	return 0;
+}
+
+int
+rpc_doc_parse(struct rpc_doc *d, char *text, size_t len)
+{
+	struct parser ps = {text, text + len, d, 0};
+
+	d->n = 0;
+	if (len >= UINT32_MAX)
+		return -1;
+	skip_ws(&ps);
+	if (parse_value(&ps, doc_push(d)) < 0)
+		return -1;
+	skip_ws(&ps);
+	return ps.p == ps.end ? 0 : -1;
+}
+
+static size_t
+put_utf8(char *w, unsigned int cp)
+{
+	if (cp < 0x80) {
+		w[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		w[0] = (char)(0xc0 | cp >> 6);
+		w[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		w[0] = (char)(0xe0 | cp >> 12);
+		w[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		w[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	w[0] = (char)(0xf0 | cp >> 18);
+	w[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+	w[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+	w[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* Decodes the escapes of s[0..len) (checked by scan_string) in place and
+ * returns the new length: never longer, as every escape is at least as
+ * long as the UTF-8 it stands for.  Into out when out is not NULL (then
+ * it must hold len bytes). */
+static uint32_t
+unescape(const char *s, uint32_t len, char *out)
+{
+	const char *r = s, *end = s + len;
+	char *w = out;
+
+	while (r < end) {
+		unsigned int cp, lo;
+
+		if (*r != '\\') {
+			*w++ = *r++;
+			continue;
+		}
+		r++;
+		switch (*r++) {
+		case 'b': *w++ = '\b'; continue;
+		case 'f': *w++ = '\f'; continue;
+		case 'n': *w++ = '\n'; continue;
+		case 'r': *w++ = '\r'; continue;
+		case 't': *w++ = '\t'; continue;
+		case 'u': break;
+		default: *w++ = r[-1]; continue;	/* " \ / */
+		}
+		hex4(r, end, &cp);
+		r += 4;
+		if (cp >= 0xd800 && cp <= 0xdbff) {
+			hex4(r + 2, end, &lo);
+			r += 6;
+			cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+		}
+		w += put_utf8(w, cp);
+	}
+	return (uint32_t)(w - out);
+}
+
+void
+rpc_doc_finish(struct rpc_doc *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		struct rpc_val *v = &d->v[i];
+
+		if (v->key != NULL) {
+			if (v->esc & 1)
+				v->klen = unescape(v->key, v->klen, (char *)v->key);
+			((char *)v->key)[v->klen] = '\0';
+		}
+		if (v->type == RPC_STRING && (v->esc & 2)) {
+			v->len = unescape(v->s, v->len, (char *)v->s);
+			v->nul = memchr(v->s, '\0', v->len) != NULL;
+		}
+		if (v->type == RPC_STRING || v->type == RPC_NUMBER)
+			((char *)v->s)[v->len] = '\0';
+		v->esc = 0;
+	}
+}
+
+void
+rpc_doc_free(struct rpc_doc *d)
+{
+	free(d->v);
+	memset(d, 0, sizeof(*d));
+}
+
+/* Whether the key of v is name, escapes decoded. */
+static int
+key_is(const struct rpc_val *v, const char *name, size_t nlen)
+{
+	char tmp[64];
+
+	if (!(v->esc & 1))
+		return v->klen == nlen && memcmp(v->key, name, nlen) == 0;
+	if (v->klen > sizeof(tmp))
+		return 0;
+	return unescape(v->key, v->klen, tmp) == nlen && memcmp(tmp, name, nlen) == 0;
+}
+
+const struct rpc_val *
+rpc_val_get(const struct rpc_val *obj, const char *key)
+{
+	const struct rpc_val *m;
+	size_t nlen = strlen(key);
+	uint32_t i;
+
+	if (obj == NULL || obj->type != RPC_OBJECT)
+		return NULL;
+	RPC_VAL_FOREACH(m, i, obj)
+		if (key_is(m, key, nlen))
+			return m;
+	return NULL;
+}
+
+void
+rpc_val_pick(const struct rpc_val *obj, const char *const keys[], size_t n,
+    const struct rpc_val *out[])
+{
+	const struct rpc_val *m;
+	size_t left = n, len[32];
+	uint32_t i;
+
+	if (n > ARRAY_LEN(len)) {
+		for (size_t k = 0; k < n; k++)
+			out[k] = rpc_val_get(obj, keys[k]);
+		return;
+	}
+	for (size_t k = 0; k < n; k++) {
+		out[k] = NULL;
+		len[k] = strlen(keys[k]);
+	}
+	if (obj == NULL || obj->type != RPC_OBJECT)
+		return;
+	RPC_VAL_FOREACH(m, i, obj) {
+		for (size_t k = 0; k < n; k++) {
+			if (out[k] == NULL && key_is(m, keys[k], len[k])) {
+				out[k] = m;
+				/* the first of a repeated key, as cJSON */
+				if (--left == 0)
+					return;
+				break;
+			}
+		}
+	}
+}
+
+/* ---- requests written as text ---- */
+
+struct rpc_batch {
+	struct buf body;
+	size_t n;
+};
+
+void
+rpc_batch_add(struct rpc_batch *b, const char *method, const char *params)
+{
+	char id[24];
+
+	snprintf(id, sizeof(id), "%zu}", b->n);
+	buf_puts(&b->body, b->n ? ",{\"method\":\"" : "{\"method\":\"");
+	buf_puts(&b->body, method);
+	buf_puts(&b->body, "\",\"params\":");
+	buf_puts(&b->body, params);
+	buf_puts(&b->body, ",\"jsonrpc\":\"2.0\",\"id\":");
+	buf_puts(&b->body, id);
+	b->n++;
+}
 
 struct provider {
 	char *uri;		/* http(s) URL, or NULL for IPC */
@@ -44,8 +521,9 @@ struct job {
 	int64_t not_before_ms;
 	char *last_error;
 	char *recv_error;	/* JOB_RECEIVED: the transport error, if any */
-	cJSON *response;	/* JOB_DONE: the parsed array */
+	struct rpc_doc doc;	/* the response, parsed in place in `in` */
 	cJSON **results;	/* JOB_DONE: results[k] answers id k */
+	const struct rpc_val **vals;	/* JOB_DONE, done_val: the same in doc */
 	/* JOB_RUNNING over HTTP */
 	CURL *easy;
 	struct buf in;
@@ -64,8 +542,29 @@ struct rpc {
 	struct curl_slist *headers;
 	CURL **idle;		/* easy handles kept for connection reuse */
 	size_t nidle;
+	/* Response buffers and parsed documents of finished jobs, for the
+	 * next ones: no regrowing (and page faults) for every batch. */
+	struct spare {
+		struct buf in;
+		struct rpc_doc doc;
+	} *spare;
+	size_t nspare;
 	struct rpc_stats stats;
 	unsigned int seed;
+};
+
+/* What rpc_run and rpc_run_vals were given: either make, check and done
+ * (cJSON) or write, check_val and done_val (values in place). */
+struct work {
+	size_t njobs;
+	void *ctx;
+	rpc_make_fn make;
+	rpc_check_fn check;
+	rpc_done_fn done;
+	int reverts_are_results;
+	rpc_write_fn write;
+	rpc_check_val_fn check_val;
+	rpc_done_val_fn done_val;
 };
 
 static int64_t
@@ -140,6 +639,7 @@ rpc_open(const char *provider_uris, int max_workers)
 	curl_multi_setopt(r->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)r->max_workers);
 	r->headers = curl_slist_append(NULL, "Content-Type: application/json");
 	r->idle = xcalloc((size_t)r->max_workers, sizeof(*r->idle));
+	r->spare = xcalloc(SPARE_MAX, sizeof(*r->spare));
 	return r;
 fail:
 	free(list);
@@ -155,6 +655,11 @@ rpc_close(struct rpc *r)
 	for (size_t i = 0; i < r->nidle; i++)
 		curl_easy_cleanup(r->idle[i]);
 	free(r->idle);
+	for (size_t i = 0; i < r->nspare; i++) {
+		buf_free(&r->spare[i].in);
+		rpc_doc_free(&r->spare[i].doc);
+	}
+	free(r->spare);
 	if (r->multi)
 		curl_multi_cleanup(r->multi);
 	curl_slist_free_all(r->headers);
@@ -254,72 +759,150 @@ error_text(const cJSON *err)
 	return out;
 }
 
-/* Validates a response body against job j.  Returns 0 when trusted (the
- * job holds the results), 1 to retry (*why set), -1 when a retry cannot
- * help (*why set). */
-static int
-job_accept(const struct rpc_work *w, struct job *j, const char *body, size_t len, char **why)
+/* A value of a response as cJSON, for the callers of check and done and
+ * for error objects (NULL if cJSON refuses it). */
+static cJSON *
+val_cjson(const struct rpc_val *v)
 {
-	cJSON *resp = cJSON_ParseWithLength(body, len);
-	cJSON **res = NULL;
-	const cJSON *item;
-	int rc = 1;
+	return cJSON_ParseWithLength(v->text, v->text_len);
+}
 
-	*why = NULL;
-	if (resp == NULL) {
-		*why = xasprintf("response is not valid JSON (%zu bytes)", len);
-		goto out;
+/* Judges one answer's error member: 0 when there is none (absent or
+ * null), 1 when it is a revert the work takes as its result, else -1 with
+ * *why set and *permanent whether a retry cannot fix it. */
+static int
+answer_error(const struct work *w, const struct rpc_val *err, char **why, int *permanent)
+{
+	cJSON *e;
+	int rc = -1;
+
+	if (err == NULL || err->type == RPC_NULL)
+		return 0;
+	e = val_cjson(err);
+	if (e == NULL) {
+		*why = xstrdup("batch response has an unreadable error");
+	} else if (w->reverts_are_results && w->done_val == NULL && error_is_revert(e)) {
+		rc = 1;
+	} else {
+		*why = error_text(e);
+		*permanent = error_is_permanent(e);
 	}
-	if (cJSON_IsObject(resp)) {
-		item = cJSON_GetObjectItemCaseSensitive(resp, "error");
-		*why = item ? error_text(item) : xstrdup("response to a batch is not an array");
-		if (item && error_is_permanent(item))
-			rc = -1;
-		goto out;
+	cJSON_Delete(e);
+	return rc;
+}
+
+/* Matches the answers of a parsed batch response to the requests of job j:
+ * res[k] answers id k (an error object, for a revert taken as a result).
+ * Returns 0, 1 to retry (*why set), -1 when a retry cannot help. */
+static int
+match_answers(const struct work *w, struct job *j, const struct rpc_val **res, char **why)
+{
+	const struct rpc_val *top = j->doc.v, *item;
+	uint32_t i;
+	int permanent = 0, e;
+
+	if (top->type == RPC_OBJECT) {
+		item = rpc_val_get(top, "error");
+		if (item == NULL) {
+			*why = xstrdup("response to a batch is not an array");
+			return 1;
+		}
+		if (answer_error(&(struct work){0}, item, why, &permanent) == 0)
+			*why = xstrdup("response to a batch is not an array");
+		return permanent ? -1 : 1;
 	}
-	if (!cJSON_IsArray(resp) || (size_t)cJSON_GetArraySize(resp) != j->nreq) {
+	if (top->type != RPC_ARRAY || top->len != j->nreq) {
 		*why = xasprintf("batch response has %d answers for %zu requests",
-		    cJSON_IsArray(resp) ? cJSON_GetArraySize(resp) : -1, j->nreq);
-		goto out;
+		    top->type == RPC_ARRAY ? (int)top->len : -1, j->nreq);
+		return 1;
 	}
-	res = xcalloc(j->nreq, sizeof(*res));
-	cJSON_ArrayForEach(item, resp) {
-		const cJSON *id = cJSON_GetObjectItemCaseSensitive(item, "id");
-		cJSON *result = cJSON_GetObjectItemCaseSensitive(item, "result");
-		const cJSON *err = cJSON_GetObjectItemCaseSensitive(item, "error");
-		double k = cJSON_IsNumber(id) ? id->valuedouble : -1;
+	RPC_VAL_FOREACH(item, i, top) {
+		const struct rpc_val *id = rpc_val_get(item, "id");
+		const struct rpc_val *result = rpc_val_get(item, "result");
+		double k = id && id->type == RPC_NUMBER ? strtod(id->text, NULL) : -1;
 
 		if (k < 0 || k >= (double)j->nreq || k != (double)(size_t)k || res[(size_t)k]) {
 			*why = xstrdup("batch response has a missing, unknown or repeated id");
-			goto out;
+			return 1;
 		}
-		if (err != NULL && !cJSON_IsNull(err) && w->reverts_are_results &&
-		    error_is_revert(err)) {
-			res[(size_t)k] = (cJSON *)err;
+		e = answer_error(w, rpc_val_get(item, "error"), why, &permanent);
+		if (e < 0)
+			return permanent ? -1 : 1;
+		if (e > 0) {
+			res[(size_t)k] = rpc_val_get(item, "error");
 			continue;
-		}
-		if (err != NULL && !cJSON_IsNull(err)) {
-			*why = error_text(err);
-			if (error_is_permanent(err))
-				rc = -1;
-			goto out;
 		}
 		if (result == NULL) {
 			*why = xasprintf("answer %d has neither result nor error", (int)k);
-			goto out;
+			return 1;
 		}
 		res[(size_t)k] = result;
 	}
-	for (size_t k = 0; k < j->nreq; k++)
-		if (w->check && w->check(w->ctx, j->index, k, res[k], why) < 0)
-			goto out;
-	j->response = resp;
-	j->results = res;
 	return 0;
-out:
-	free(res);
-	cJSON_Delete(resp);
-	return rc;
+}
+
+/* The results as cJSON for check and done, each its own tree. */
+static int
+results_cjson(const struct work *w, struct job *j, const struct rpc_val **res, char **why)
+{
+	j->results = xcalloc(j->nreq, sizeof(*j->results));
+	for (size_t k = 0; k < j->nreq; k++) {
+		if ((j->results[k] = val_cjson(res[k])) == NULL) {
+			*why = xasprintf("answer %zu is JSON cJSON cannot read", k);
+			return -1;
+		}
+		if (w->check && w->check(w->ctx, j->index, k, j->results[k], why) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+results_free(struct job *j)
+{
+	for (size_t k = 0; j->results && k < j->nreq; k++)
+		cJSON_Delete(j->results[k]);
+	free(j->results);
+	j->results = NULL;
+	free(j->vals);
+	j->vals = NULL;
+}
+
+/* Validates the response body (in j->in) against job j.  Returns 0 when
+ * trusted (the job holds the results), 1 to retry (*why set), -1 when a
+ * retry cannot help (*why set). */
+static int
+job_accept(const struct work *w, struct job *j, char **why)
+{
+	const struct rpc_val **res;
+	char empty[1] = "";
+	char *body = j->in.data ? j->in.data : empty;
+	int rc;
+
+	*why = NULL;
+	if (rpc_doc_parse(&j->doc, body, j->in.len) < 0) {
+		*why = xasprintf("response is not valid JSON (%zu bytes)", j->in.len);
+		return 1;
+	}
+	res = xcalloc(j->nreq ? j->nreq : 1, sizeof(*res));
+	rc = match_answers(w, j, res, why);
+	if (rc == 0 && w->done_val == NULL) {
+		rc = results_cjson(w, j, res, why) < 0 ? 1 : 0;
+		free(res);
+		res = NULL;
+	} else if (rc == 0) {
+		rpc_doc_finish(&j->doc);
+		for (size_t k = 0; k < j->nreq && rc == 0; k++)
+			if (w->check_val && w->check_val(w->ctx, j->index, k, res[k], why) < 0)
+				rc = 1;
+	}
+	if (rc != 0) {
+		free(res);
+		results_free(j);
+		return rc;
+	}
+	j->vals = res;
+	return 0;
 }
 
 /* One blocking exchange over an IPC socket: write the batch, read until
@@ -401,6 +984,7 @@ job_start_http(struct rpc *r, struct job *j)
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->errbuf);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, RECV_BUFFER);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "sta-etl/" PACKAGE_VERSION);
 	j->errbuf[0] = '\0';
 	curl_multi_add_handle(r->multi, e);
@@ -419,7 +1003,7 @@ job_release_easy(struct rpc *r, struct job *j)
 
 /* Judges a finished attempt: accepted, retried, or fatal (-1). */
 static int
-job_finish_attempt(struct rpc *r, const struct rpc_work *w, struct job *j, char *transport_err)
+job_finish_attempt(struct rpc *r, const struct work *w, struct job *j, char *transport_err)
 {
 	char *why = transport_err;
 	int rc;
@@ -427,10 +1011,9 @@ job_finish_attempt(struct rpc *r, const struct rpc_work *w, struct job *j, char 
 	r->stats.requests++;
 	r->stats.bytes_in += j->in.len;
 	if (why == NULL) {
-		rc = job_accept(w, j, j->in.data ? j->in.data : "", j->in.len, &why);
+		rc = job_accept(w, j, &why);
 		if (rc == 0) {
 			j->state = JOB_DONE;
-			buf_free(&j->in);
 			return 0;
 		}
 		if (rc < 0) {
@@ -440,7 +1023,7 @@ job_finish_attempt(struct rpc *r, const struct rpc_work *w, struct job *j, char 
 			return -1;
 		}
 	}
-	buf_free(&j->in);
+	buf_reset(&j->in);
 	if (j->attempts > r->max_retries) {
 		log_error("%s: giving up after %d attempts: %s", j->label, j->attempts, why);
 		free(why);
@@ -451,7 +1034,7 @@ job_finish_attempt(struct rpc *r, const struct rpc_work *w, struct job *j, char 
 }
 
 static int
-job_start(struct rpc *r, const struct rpc_work *w, struct job *j)
+job_start(struct rpc *r, const struct work *w, struct job *j)
 {
 	j->provider = pick_provider(r, j);
 	j->attempts++;
@@ -494,28 +1077,52 @@ on_http_done(struct rpc *r, CURLMsg *msg)
 }
 
 static void
-job_free(struct job *j)
+job_free(struct rpc *r, struct job *j)
 {
 	if (j == NULL)
 		return;
 	free(j->label);
 	free(j->body);
 	free(j->last_error);
-	free(j->results);
-	cJSON_Delete(j->response);
-	buf_free(&j->in);
+	results_free(j);
+	if (r->nspare < SPARE_MAX) {
+		buf_reset(&j->in);
+		r->spare[r->nspare++] = (struct spare){j->in, j->doc};
+	} else {
+		rpc_doc_free(&j->doc);
+		buf_free(&j->in);
+	}
 	free(j);
 }
 
 /* Serialises the requests of a new job with ids 0..n-1. */
 static struct job *
-job_new(const struct rpc_work *w, size_t index)
+job_new(struct rpc *r, const struct work *w, size_t index)
 {
 	struct job *j = xcalloc(1, sizeof(*j));
-	cJSON *reqs = w->make(w->ctx, index, &j->label);
-	cJSON *q;
+	cJSON *reqs, *q;
 	size_t k = 0;
 
+	if (r->nspare > 0) {
+		r->nspare--;
+		j->in = r->spare[r->nspare].in;
+		j->doc = r->spare[r->nspare].doc;
+	}
+
+	j->index = index;
+	if (w->write) {
+		struct rpc_batch b = {0};
+
+		buf_putc(&b.body, '[');
+		w->write(w->ctx, index, &b, &j->label);
+		buf_putc(&b.body, ']');
+		if (j->label == NULL)
+			j->label = xasprintf("request batch %zu", index);
+		j->nreq = b.n;
+		j->body = buf_detach(&b.body);
+		return j;
+	}
+	reqs = w->make(w->ctx, index, &j->label);
 	if (j->label == NULL)
 		j->label = xasprintf("request batch %zu", index);
 	cJSON_ArrayForEach(q, reqs) {
@@ -524,7 +1131,6 @@ job_new(const struct rpc_work *w, size_t index)
 		cJSON_AddStringToObject(q, "jsonrpc", "2.0");
 		cJSON_AddNumberToObject(q, "id", (double)k++);
 	}
-	j->index = index;
 	j->nreq = k;
 	j->body = cJSON_PrintUnformatted(reqs);
 	cJSON_Delete(reqs);
@@ -534,7 +1140,7 @@ job_new(const struct rpc_work *w, size_t index)
 /* The jobs of rpc_run between the oldest undelivered and the newest. */
 struct run {
 	struct rpc *r;
-	const struct rpc_work *w;
+	const struct work *w;
 	struct job **live;
 	size_t window, delivered, started;
 	int running;
@@ -567,8 +1173,28 @@ start_waiting(struct run *u, int64_t *wait_ms)
 	return 0;
 }
 
+static int run(struct rpc *r, const struct work *w);
+
 int
-rpc_run(struct rpc *r, const struct rpc_work *w)
+rpc_run(struct rpc *r, const struct rpc_work *rw)
+{
+	struct work w = {.njobs = rw->njobs, .ctx = rw->ctx, .make = rw->make, .check = rw->check,
+	    .done = rw->done, .reverts_are_results = rw->reverts_are_results};
+
+	return run(r, &w);
+}
+
+int
+rpc_run_vals(struct rpc *r, const struct rpc_vwork *vw)
+{
+	struct work w = {.njobs = vw->njobs, .ctx = vw->ctx, .write = vw->write,
+	    .check_val = vw->check, .done_val = vw->done};
+
+	return run(r, &w);
+}
+
+static int
+run(struct rpc *r, const struct work *w)
 {
 	/* Jobs [delivered, started) are live; the window bounds how far
 	 * ahead of the oldest undelivered job new ones may start. */
@@ -585,9 +1211,10 @@ rpc_run(struct rpc *r, const struct rpc_work *w)
 		while (u.delivered < u.started && u.live[u.delivered % u.window]->state == JOB_DONE) {
 			struct job *j = u.live[u.delivered % u.window];
 
-			if (w->done(w->ctx, j->index, j->results, j->nreq) < 0)
+			if (w->done_val ? w->done_val(w->ctx, j->index, j->vals, j->nreq) < 0 :
+			    w->done(w->ctx, j->index, j->results, j->nreq) < 0)
 				rc = -1;
-			job_free(j);
+			job_free(r, j);
 			u.live[u.delivered++ % u.window] = NULL;
 			if (rc)
 				break;
@@ -595,7 +1222,7 @@ rpc_run(struct rpc *r, const struct rpc_work *w)
 		if (rc || u.delivered == w->njobs)
 			break;
 		while (u.started < w->njobs && u.started < u.delivered + u.window) {
-			u.live[u.started % u.window] = job_new(w, u.started);
+			u.live[u.started % u.window] = job_new(r, w, u.started);
 			u.started++;
 		}
 		if (start_waiting(&u, &wait_ms) < 0)
@@ -639,7 +1266,7 @@ rpc_run(struct rpc *r, const struct rpc_work *w)
 			job_release_easy(r, j);
 		if (j)
 			free(j->recv_error);
-		job_free(j);
+		job_free(r, j);
 	}
 	free(u.live);
 	return rc;
