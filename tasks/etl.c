@@ -436,11 +436,12 @@ progress_end(struct progress *p)
 	free(p);
 }
 
+/* Empties rd, keeping its buffers' memory for the next rows. */
 static void
 rendered_reset(struct rendered *rd)
 {
 	for (size_t i = 0; i < ETL_MAX_OUTS; i++) {
-		buf_free(&rd->text[i]);
+		buf_reset(&rd->text[i]);
 		rd->rows[i] = 0;
 	}
 }
@@ -456,12 +457,15 @@ pending_at(struct pending *p, size_t job, int reset)
 		}
 	}
 	if (p->n == p->cap) {
+		size_t old = p->cap;
+
 		p->cap = p->cap ? p->cap * 2 : 16;
 		p->jobs = xreallocarray(p->jobs, p->cap, sizeof(*p->jobs));
 		p->r = xreallocarray(p->r, p->cap, sizeof(*p->r));
+		memset(&p->r[old], 0, (p->cap - old) * sizeof(p->r[0]));
 	}
 	p->jobs[p->n] = job;
-	memset(&p->r[p->n], 0, sizeof(p->r[0]));
+	rendered_reset(&p->r[p->n]);	/* a slot of a job written before */
 	return &p->r[p->n++];
 }
 
@@ -475,7 +479,7 @@ pending_row(struct rendered *rd, size_t i, const struct itemout *o, const struct
 int
 pending_flush(struct pending *p, size_t job, struct itemout *const *outs, size_t nouts)
 {
-	struct rendered *rd = pending_at(p, job, 0);
+	struct rendered *rd = pending_at(p, job, 0), done;
 	size_t at = (size_t)(rd - p->r);
 	int rc = 0;
 
@@ -483,9 +487,12 @@ pending_flush(struct pending *p, size_t job, struct itemout *const *outs, size_t
 		if (outs[i] && itemout_write_text(outs[i], rd->text[i].data, rd->text[i].len,
 		    rd->rows[i]) < 0)
 			rc = -1;
-	rendered_reset(rd);
+	/* The last live slot takes this one's place; this one's buffers go
+	 * past the end, to be reused. */
+	done = p->r[at];
 	p->jobs[at] = p->jobs[p->n - 1];
 	p->r[at] = p->r[p->n - 1];
+	p->r[p->n - 1] = done;
 	p->n--;
 	return rc;
 }
@@ -493,8 +500,9 @@ pending_flush(struct pending *p, size_t job, struct itemout *const *outs, size_t
 void
 pending_free(struct pending *p)
 {
-	for (size_t i = 0; i < p->n; i++)
-		rendered_reset(&p->r[i]);
+	for (size_t i = 0; i < p->cap; i++)
+		for (size_t k = 0; k < ETL_MAX_OUTS; k++)
+			buf_free(&p->r[i].text[k]);
 	free(p->jobs);
 	free(p->r);
 	memset(p, 0, sizeof(*p));
@@ -513,7 +521,8 @@ etl_export(struct etl_args *a, struct etl_export *e)
 		if (e->paths[i] && (e->out[i] = itemout_open(e->paths[i], e->cols[i], e->ncols[i])) == NULL)
 			goto out;
 	e->progress = progress_start(e->what, e->total);
-	if (rpc_run(r, &e->work) < 0 || etl_commit_all(e->out, rows, e->nout) < 0)
+	if ((e->vwork.write ? rpc_run_vals(r, &e->vwork) : rpc_run(r, &e->work)) < 0 ||
+	    etl_commit_all(e->out, rows, e->nout) < 0)
 		goto out;
 	etl_result(e->names, rows, e->paths, e->nout);
 	rc = 0;

@@ -96,7 +96,8 @@ struct pending {
 	size_t n, cap;
 };
 /* The rendered rows of a job, emptied when reset is set (the first result
- * of each attempt).  The pointer is valid until the next call. */
+ * of each attempt).  The pointer is valid until the next call.  Buffers
+ * are kept for later jobs once a job's rows are written. */
 struct rendered *pending_at(struct pending *p, size_t job, int reset);
 /* Renders r for output i of the job's rows. */
 void pending_row(struct rendered *rd, size_t i, const struct itemout *o, const struct row *r);
@@ -119,6 +120,7 @@ struct etl_export {
 	uint64_t total;
 	struct progress *progress;
 	struct rpc_work work;		/* njobs, callbacks, ctx */
+	struct rpc_vwork vwork;		/* instead of work when vwork.write is set */
 };
 int etl_export(struct etl_args *a, struct etl_export *e);
 

@@ -276,10 +276,13 @@ csv_quote_tail(struct buf *b, size_t at)
 	b->data[d] = '"';
 }
 
-/* The separator and, in JSON, the key before the cursor's next cell. */
-static void
+/* The separator and, in JSON, the key before the cursor's next cell;
+ * 0 when there is nothing to render (no writer). */
+static int
 cell_start(struct itemout_cursor *c)
 {
+	if (c->o == NULL)
+		return 0;
 	if (c->col >= c->o->ncols) {
 		log_error("internal: a row of %zu columns given another cell", c->o->ncols);
 		abort();
@@ -292,19 +295,22 @@ cell_start(struct itemout_cursor *c)
 		buf_putc(c->b, ',');
 	}
 	c->col++;
+	return 1;
 }
 
 void
 itemout_row_begin(const struct itemout *o, struct buf *b, struct itemout_cursor *c)
 {
 	*c = (struct itemout_cursor){.o = o, .b = b};
-	if (o->json)
+	if (o && o->json)
 		buf_putc(b, '{');
 }
 
 void
 itemout_row_end(struct itemout_cursor *c)
 {
+	if (c->o == NULL)
+		return;
 	while (c->col < c->o->ncols)
 		itemout_put_null(c);
 	buf_puts(c->b, c->o->json ? "}\n" : "\r\n");
@@ -313,7 +319,8 @@ itemout_row_end(struct itemout_cursor *c)
 void
 itemout_put_null(struct itemout_cursor *c)
 {
-	cell_start(c);
+	if (!cell_start(c))
+		return;
 	if (c->o->json)
 		buf_puts(c->b, "null");
 }
@@ -321,7 +328,8 @@ itemout_put_null(struct itemout_cursor *c)
 void
 itemout_put_str(struct itemout_cursor *c, const char *s)
 {
-	cell_start(c);
+	if (!cell_start(c))
+		return;
 	if (c->o->json)
 		json_quote_ascii(c->b, s);
 	else
@@ -331,7 +339,8 @@ itemout_put_str(struct itemout_cursor *c, const char *s)
 void
 itemout_put_num(struct itemout_cursor *c, const char *dec)
 {
-	cell_start(c);
+	if (!cell_start(c))
+		return;
 	if (c->o->json)
 		buf_puts(c->b, dec);
 	else
@@ -341,7 +350,8 @@ itemout_put_num(struct itemout_cursor *c, const char *dec)
 void
 itemout_put_bool(struct itemout_cursor *c, int v)
 {
-	cell_start(c);
+	if (!cell_start(c))
+		return;
 	if (c->o->json)
 		buf_puts(c->b, v ? "true" : "false");
 	else
@@ -351,7 +361,8 @@ itemout_put_bool(struct itemout_cursor *c, int v)
 void
 itemout_put_pre(struct itemout_cursor *c, const char *csv, const char *json)
 {
-	cell_start(c);
+	if (!cell_start(c))
+		return;
 	if (c->o->json)
 		buf_puts(c->b, json);
 	else
@@ -361,7 +372,8 @@ itemout_put_pre(struct itemout_cursor *c, const char *csv, const char *json)
 void
 itemout_list_begin(struct itemout_cursor *c, int numbers)
 {
-	cell_start(c);
+	if (!cell_start(c))
+		return;
 	c->list_at = c->b->len;
 	c->list_n = 0;
 	c->list_num = numbers;
@@ -372,6 +384,8 @@ itemout_list_begin(struct itemout_cursor *c, int numbers)
 void
 itemout_list_item(struct itemout_cursor *c, const char *s)
 {
+	if (c->o == NULL)
+		return;
 	if (c->o->json) {
 		if (c->list_n)
 			buf_puts(c->b, ", ");
@@ -392,6 +406,8 @@ itemout_list_item(struct itemout_cursor *c, const char *s)
 void
 itemout_list_end(struct itemout_cursor *c)
 {
+	if (c->o == NULL)
+		return;
 	if (c->o->json)
 		buf_putc(c->b, ']');
 	else

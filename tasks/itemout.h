@@ -73,7 +73,9 @@ void itemout_render(const struct itemout *o, const struct row *r, struct buf *b)
  * a cursor takes one cell per column, in column order, and appends to b
  * the text itemout_render writes for the same cells (it is what
  * itemout_render uses).  Columns left when the row ends are null.  The
- * strings are copied; a list is begin, one item each, end. */
+ * strings are copied; a list is begin, one item each, end.  With o NULL
+ * nothing is rendered (for a caller that checks values it does not
+ * write). */
 struct itemout_cursor {
 	const struct itemout *o;
 	struct buf *b;
