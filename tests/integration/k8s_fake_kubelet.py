@@ -320,7 +320,9 @@ def test_delete():
     term = [cstate(o).get("terminated") for _, typ, o in events_of("stubborn") if typ == "MODIFIED"][-1]
     ok(term and term.get("exitCode") == 137, "the one ignoring SIGTERM was killed (137)", term)
     st, out = cl.call("DELETE", pods_path("exit3"))
-    ok(st == 200 and get("exit3") is None and events_of("exit3")[-1][1] == "DELETED",
+    gone = get("exit3") is None     # at once: before any wait
+    wait_for(lambda: events_of("exit3") and events_of("exit3")[-1][1] == "DELETED", 5)
+    ok(st == 200 and gone and events_of("exit3")[-1][1] == "DELETED",
        "a finished pod is deleted at once")
     st, out = cl.call("DELETE", pods_path("exit3"))
     ok(st == 404 and out.get("reason") == "NotFound", "deleting it again: 404 NotFound", out)
