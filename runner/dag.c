@@ -75,6 +75,7 @@ struct dag_mem {
 	char **argv;            /* every command, each NULL-terminated */
 	size_t n_argv, cap_argv;
 	uint32_t *edges;        /* every upstream list, then every downstream list */
+	uint32_t *by_id;        /* task indices sorted by task_id */
 };
 
 struct loader {
@@ -459,6 +460,7 @@ mem_free(struct dag_mem *m)
 	free(m->set);
 	free(m->argv);
 	free(m->edges);
+	free(m->by_id);
 	free(m);
 }
 
@@ -659,13 +661,47 @@ node_json(struct loader *l, const struct ynode *n)
 	}
 }
 
-/* Iterates a mapping's pairs, reporting non-string and duplicate keys. */
+/* Iterates a mapping's pairs, reporting non-string and duplicate keys.
+ * Zero-initialise but for l and map, and call until it returns 0 (that
+ * frees seen). */
 struct pairs {
 	struct loader *l;
 	const struct ynode *map;
 	size_t next;                    /* pair index */
 	const struct ynode *key, *value;
+	uint32_t *seen;                 /* large mappings: hash of the keys so far */
+	size_t seen_cap;
 };
+
+/* Whether an earlier pair has the key of pair p, by comparing them all, or
+ * for a large mapping (a DAG's tasks) through a hash of the keys seen. */
+static int
+pairs_dup(struct pairs *it, size_t p, const char *k)
+{
+	struct loader *l = it->l;
+	size_t i, mask;
+
+	if (it->map->n <= 16) {
+		for (size_t q = 0; q < p; q++) {
+			const char *kq = scalar(l, kid(l, it->map, 2 * q));
+
+			if (kq != NULL && strcmp(kq, k) == 0)
+				return 1;
+		}
+		return 0;
+	}
+	if (it->seen == NULL) {
+		for (it->seen_cap = 64; it->seen_cap < (size_t)it->map->n * 3 / 2; it->seen_cap *= 2)
+			;
+		it->seen = xcalloc(it->seen_cap, sizeof(*it->seen));
+	}
+	mask = it->seen_cap - 1;
+	for (i = str_hash(k) & mask; it->seen[i] != 0; i = (i + 1) & mask)
+		if (strcmp(scalar(l, kid(l, it->map, 2 * (it->seen[i] - 1))), k) == 0)
+			return 1;
+	it->seen[i] = (uint32_t)p + 1;
+	return 0;
+}
 
 static int
 pairs_next(struct pairs *it)
@@ -675,7 +711,6 @@ pairs_next(struct pairs *it)
 	while (it->next < it->map->n) {
 		size_t p = it->next++;
 		const char *k;
-		int dup = 0;
 
 		it->key = kid(l, it->map, 2 * p);
 		it->value = kid(l, it->map, 2 * p + 1);
@@ -683,18 +718,14 @@ pairs_next(struct pairs *it)
 			ERR(l, it->key, "keys must be strings, got %s", type_name(it->key));
 			continue;
 		}
-		for (size_t q = 0; q < p; q++) {
-			const char *kq = scalar(l, kid(l, it->map, 2 * q));
-
-			if (kq != NULL && strcmp(kq, k) == 0)
-				dup = 1;
-		}
-		if (dup) {
+		if (pairs_dup(it, p, k)) {
 			ERR(l, it->key, "duplicate key '%s'", k);
 			continue;
 		}
 		return 1;
 	}
+	free(it->seen);
+	it->seen = NULL;
 	return 0;
 }
 
@@ -848,8 +879,9 @@ static const char *const task_keys[] = {
 
 /* What parse_task leaves for parse_tasks, per task. */
 struct task_tmp {
-	size_t argv_at;         /* its command in mem->argv */
-	size_t deps_at, n_deps; /* its depends_on scalars in deps */
+	uint32_t argv_at;       /* its command in mem->argv */
+	uint32_t deps_at;       /* its depends_on scalars in deps */
+	uint32_t n_deps;
 };
 
 /* The depends_on scalars of all tasks (node indices), resolved later. */
@@ -886,8 +918,8 @@ parse_task(struct loader *l, struct dag *dag, struct dag_task *t, const struct y
 	t->line = (int)key->line + 1;
 	t->col = (int)key->col + 1;
 	t->args = dag->defaults;
-	tmp->argv_at = l->mem->n_argv;
-	tmp->deps_at = deps->n;
+	tmp->argv_at = (uint32_t)l->mem->n_argv;
+	tmp->deps_at = (uint32_t)deps->n;
 	if (!id_ok(t->task_id))
 		ERR(l, key, "task id '%s': use 1-%d of A-Z a-z 0-9 _ . -", t->task_id, ID_MAX);
 	if (expect_mapping(l, n, t->task_id) != 0)
@@ -945,7 +977,7 @@ parse_task(struct loader *l, struct dag *dag, struct dag_task *t, const struct y
 	}
 	if (t->command.n > 0)
 		argv_add(l->mem, NULL);
-	tmp->n_deps = deps->n - tmp->deps_at;
+	tmp->n_deps = (uint32_t)(deps->n - tmp->deps_at);
 	if (!have_command)
 		ERR(l, key, "task '%s' has no command", t->task_id);
 }
@@ -1076,6 +1108,51 @@ build_graph(struct loader *l, struct dag *dag, const struct task_tmp *tmp,
 	free(color);
 }
 
+/* Task i's id before task j's, ties (none in a loaded DAG) by index. */
+static int
+id_before(const struct dag *dag, uint32_t i, uint32_t j)
+{
+	int c = strcmp(dag->tasks[i].task_id, dag->tasks[j].task_id);
+
+	return c != 0 ? c < 0 : i < j;
+}
+
+/* Sorts the task indices by task_id for dag_task_index: a heapsort, in
+ * place (qsort would want a context, and glibc's copies the array). */
+static void
+index_tasks(struct dag *dag)
+{
+	size_t n = dag->n_tasks;
+	uint32_t *v = xcalloc(n ? n : 1, sizeof(*v));
+
+	for (size_t i = 0; i < n; i++)
+		v[i] = (uint32_t)i;
+	for (size_t end = n, k = n / 2; end > 1;) {
+		size_t root, child;
+		uint32_t t;
+
+		if (k > 0) {                    /* build the heap */
+			root = --k;
+		} else {                        /* move the largest to the end */
+			t = v[--end];
+			v[end] = v[0];
+			v[0] = t;
+			root = 0;
+		}
+		while ((child = 2 * root + 1) < end) {
+			if (child + 1 < end && id_before(dag, v[child], v[child + 1]))
+				child++;
+			if (!id_before(dag, v[root], v[child]))
+				break;
+			t = v[root];
+			v[root] = v[child];
+			v[child] = t;
+			root = child;
+		}
+	}
+	dag->mem->by_id = v;
+}
+
 static const char *const dag_keys[] = {
 	"dag_id", "description", "schedule", "start_date", "end_date", "catchup",
 	"max_active_runs", "max_active_tasks", "tags", "params", "default_args",
@@ -1111,6 +1188,7 @@ parse_tasks(struct loader *l, struct dag *dag, const struct ynode *n)
 	for (size_t i = 0; i < k; i++)
 		if (dag->tasks[i].command.n > 0)
 			dag->tasks[i].command.v = m->argv + tmp[i].argv_at;
+	index_tasks(dag);
 	build_graph(l, dag, tmp, &deps);
 	free(deps.v);
 	free(tmp);
@@ -1300,9 +1378,25 @@ dag_free(struct dag *dag)
 ssize_t
 dag_task_index(const struct dag *dag, const char *task_id)
 {
-	for (size_t i = 0; i < dag->n_tasks; i++)
-		if (dag->tasks[i].task_id != NULL && strcmp(dag->tasks[i].task_id, task_id) == 0)
-			return (ssize_t)i;
+	const uint32_t *by_id = dag->mem != NULL ? dag->mem->by_id : NULL;
+	size_t lo = 0, hi = dag->n_tasks;
+
+	if (by_id == NULL) {
+		for (size_t i = 0; i < dag->n_tasks; i++)
+			if (dag->tasks[i].task_id != NULL && strcmp(dag->tasks[i].task_id, task_id) == 0)
+				return (ssize_t)i;
+		return -1;
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(dag->tasks[by_id[mid]].task_id, task_id) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < dag->n_tasks && strcmp(dag->tasks[by_id[lo]].task_id, task_id) == 0)
+		return (ssize_t)by_id[lo];
 	return -1;
 }
 

@@ -113,7 +113,7 @@ void dag_free(struct dag *dag);
 int dag_load_folder(const char *dir, struct dag ***dags, size_t *n,
     struct dag_errors *errs);
 
-/* Returns the task's index or -1. */
+/* Returns the task's index or -1 (a binary search). */
 ssize_t dag_task_index(const struct dag *dag, const char *task_id);
 void dag_errors_free(struct dag_errors *errs);
 

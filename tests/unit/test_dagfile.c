@@ -489,6 +489,34 @@ test_shared_defaults_large_graph(void **state)
 	free(path);
 }
 
+/* Duplicate keys in mappings large enough to be checked through a hash
+ * (a DAG's tasks, a long env): reported at the repeat, as in small ones. */
+static void
+test_duplicates_in_large_mappings(void **state)
+{
+	struct buf text = {0};
+	struct dag_errors e = {0};
+	char *path;
+
+	(void)state;
+	buf_puts(&text, "dag_id: big\ntasks:\n");
+	for (int i = 0; i < 40; i++)                            /* lines 3-42 */
+		buf_printf(&text, "  t%d: {command: [x]}\n", i);
+	buf_puts(&text, "  t7: {command: [y]}\n");              /* 43:3 */
+	buf_puts(&text, "  e:\n    command: [x]\n    env: {");
+	for (int i = 0; i < 20; i++)                            /* K0-K9: 7 chars, */
+		buf_printf(&text, "K%d: v, ", i);               /* K10-K19: 8 */
+	buf_puts(&text, "K3: w}\n");                            /* 46:(10+70+80+1) */
+	path = write_file("dups.yaml", text.data);
+	assert_null(dag_load_file(path, &e));
+	assert_error(&e, path, "43:3: duplicate key 't7'");
+	assert_error(&e, path, "46:161: duplicate key 'K3'");
+	assert_int_equal(e.msgs.n, 2);
+	dag_errors_free(&e);
+	buf_free(&text);
+	free(path);
+}
+
 static void
 test_folder(void **state)
 {
@@ -541,6 +569,7 @@ main(void)
 		cmocka_unit_test(test_defaults_inheritance_graph),
 		cmocka_unit_test(test_yaml_aliases_and_positions),
 		cmocka_unit_test(test_shared_defaults_large_graph),
+		cmocka_unit_test(test_duplicates_in_large_mappings),
 		cmocka_unit_test(test_folder),
 	};
 
