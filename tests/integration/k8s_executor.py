@@ -311,8 +311,8 @@ def case_stop():
 
 def case_crash():
     out = os.path.join(T, "crash.out")
-    tasks = "".join(sh_task(f"t{i:02d}", f"sleep 3; echo $STA_TASK_ID >> {out}") for i in range(50))
-    env = new_case(dag("kcrash", tasks, extra="max_active_tasks: 50\n"))
+    tasks = "".join(sh_task(f"t{i:02d}", f"sleep 6; echo $STA_TASK_ID >> {out}") for i in range(50))
+    env = new_case(dag("kcrash", tasks, extra="max_active_tasks: 50\n"), {"STA_K8S_CREATE_QPS": "500"})
     sta(env, "pools", "set", "default_pool", "64", check=True)
     sta(env, "dags", "trigger", "kcrash", "--run-id", "r1", check=True)
     p = subprocess.Popen([STA, "scheduler", "--parallelism", "64"], env=env,
@@ -320,13 +320,13 @@ def case_crash():
     running = 0
     for _ in range(200):
         running = sum(1 for x in live_pods() if x["phase"] == "Running")
-        if running >= 45:
+        if running >= 50:
             break
         time.sleep(0.05)
     p.send_signal(signal.SIGKILL)
     p.wait()
     stderrs.append(p.stderr.read())
-    ok(running >= 45, f"the scheduler was killed with {running} pods running")
+    ok(running == 50, f"the scheduler was killed with {running} pods running")
     # An orphan of ours (no try knows it) and a pod of another instance.
     for name, inst in (("sta-orphan-1", "sta"), ("other-1", "other")):
         cl.call("POST", f"/api/v1/namespaces/{cl.ns}/pods", {
@@ -345,7 +345,7 @@ def case_crash():
        f"{len(lines)} lines, {len(set(lines))} distinct")
     names = [b["metadata"]["name"] for b in created("kcrash")]
     ok(len(names) == 50 and len(set(names)) == 50, "no second pod for any try", len(names))
-    ok(p.stderr.count("adopted pod") >= 45, "the restarted scheduler adopted the running pods",
+    ok(p.stderr.count("adopted pod") == 50, "the restarted scheduler adopted the 50 pods",
        p.stderr[-1500:])
     left = [x["name"] for x in cl.control("/_fake/pods", method="GET")]
     ok("sta-orphan-1" not in left and "orphan pod sta-orphan-1" in p.stderr,
