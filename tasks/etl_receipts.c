@@ -264,8 +264,22 @@ rpc_log_view(const cJSON *l, struct log_view *v, char *dec[2])
 
 /* ---- export_receipts_and_logs ---- */
 
+/* Transaction hashes as read: n of them, each HASH_SIZE bytes with its
+ * NUL, in one allocation. */
+#define HASH_SIZE 67
+struct hashes {
+	char *v;
+	size_t n, cap;
+};
+
+static const char *
+hash_at(const struct hashes *h, size_t i)
+{
+	return h->v + i * HASH_SIZE;
+}
+
 struct receipts_ctx {
-	struct strv hashes;
+	struct hashes hashes;
 	uint64_t batch;
 	struct etl_export ex;	/* out[0] receipts, out[1] logs */
 	struct buf dec;
@@ -283,11 +297,11 @@ receipts_write(void *vctx, size_t job, struct rpc_batch *b, char **label)
 		last = c->hashes.n;
 	for (size_t i = first; i < last; i++) {
 		/* hashes are checked as they are read: 0x + 64 hex digits */
-		snprintf(params, sizeof(params), "[\"%s\"]", c->hashes.v[i]);
+		snprintf(params, sizeof(params), "[\"%s\"]", hash_at(&c->hashes, i));
 		rpc_batch_add(b, "eth_getTransactionReceipt", params);
 	}
 	*label = xasprintf("receipts of transactions %zu-%zu (%s...)", first, last - 1,
-	    c->hashes.v[first]);
+	    hash_at(&c->hashes, first));
 }
 
 /* Checks the receipt of transaction hash and renders it and its logs
@@ -346,7 +360,7 @@ receipts_check(void *vctx, size_t job, size_t k, const struct rpc_val *result, c
 	struct receipts_ctx *c = vctx;
 	struct rendered *rd = pending_at(&c->pending, job, k == 0);
 
-	return receipt_map(c, c->hashes.v[job * c->batch + k], result, rd, why);
+	return receipt_map(c, hash_at(&c->hashes, job * c->batch + k), result, rd, why);
 }
 
 static int
@@ -361,7 +375,7 @@ receipts_done(void *vctx, size_t job, const struct rpc_val *const results[], siz
 
 /* Reads transaction hashes, one per line; blank lines are skipped. */
 static int
-read_hashes(const char *path, struct strv *out)
+read_hashes(const char *path, struct hashes *out)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
 	char *line = NULL;
@@ -390,7 +404,11 @@ read_hashes(const char *path, struct strv *out)
 			rc = -1;
 			break;
 		}
-		strv_push(out, s);
+		if (out->n == out->cap) {
+			out->cap = out->cap ? out->cap * 2 : 1024;
+			out->v = xreallocarray(out->v, out->cap, HASH_SIZE);
+		}
+		memcpy(out->v + out->n++ * HASH_SIZE, s, HASH_SIZE);
 	}
 	free(line);
 	if (f != stdin)
@@ -414,7 +432,7 @@ run_export_receipts(struct etl_args *a)
 	if (c.batch == 0 || etl_int(a, "max-workers") < 1)
 		return etl_usage_error(a, "--batch-size and --max-workers must be at least 1");
 	if (read_hashes(hpath, &c.hashes) < 0) {
-		strv_free(&c.hashes);
+		free(c.hashes.v);
 		return EX_DATAERR;
 	}
 	c.ex = (struct etl_export){.nout = 2, .names = {"receipts", "logs"}, .paths = {rpath, lpath},
@@ -424,7 +442,7 @@ run_export_receipts(struct etl_args *a)
 	rc = etl_export(a, &c.ex);
 	buf_free(&c.dec);
 	pending_free(&c.pending);
-	strv_free(&c.hashes);
+	free(c.hashes.v);
 	return rc;
 }
 

@@ -521,9 +521,10 @@ struct job {
 	int64_t not_before_ms;
 	char *last_error;
 	char *recv_error;	/* JOB_RECEIVED: the transport error, if any */
-	struct rpc_doc doc;	/* the response, parsed in place in `in` */
-	cJSON **results;	/* JOB_DONE: results[k] answers id k */
-	const struct rpc_val **vals;	/* JOB_DONE, done_val: the same in doc */
+	cJSON *response;	/* JOB_DONE, rpc_run: the parsed array */
+	cJSON **results;	/* JOB_DONE, rpc_run: results[k] answers id k */
+	struct rpc_doc doc;	/* rpc_run_vals: the response, parsed in `in` */
+	const struct rpc_val **vals;	/* JOB_DONE, rpc_run_vals: the same in doc */
 	/* JOB_RUNNING over HTTP */
 	CURL *easy;
 	struct buf in;
@@ -759,55 +760,108 @@ error_text(const cJSON *err)
 	return out;
 }
 
-/* A value of a response as cJSON, for the callers of check and done and
- * for error objects (NULL if cJSON refuses it). */
-static cJSON *
-val_cjson(const struct rpc_val *v)
-{
-	return cJSON_ParseWithLength(v->text, v->text_len);
-}
-
-/* Judges one answer's error member: 0 when there is none (absent or
- * null), 1 when it is a revert the work takes as its result, else -1 with
- * *why set and *permanent whether a retry cannot fix it. */
+/* rpc_run: validates a response body against job j with cJSON.  Returns 0
+ * when trusted (the job holds the results), 1 to retry (*why set), -1 when
+ * a retry cannot help (*why set). */
 static int
-answer_error(const struct work *w, const struct rpc_val *err, char **why, int *permanent)
+job_accept_cjson(const struct work *w, struct job *j, const char *body, size_t len, char **why)
 {
-	cJSON *e;
-	int rc = -1;
+	cJSON *resp = cJSON_ParseWithLength(body, len);
+	cJSON **res = NULL;
+	const cJSON *item;
+	int rc = 1;
 
-	if (err == NULL || err->type == RPC_NULL)
-		return 0;
-	e = val_cjson(err);
-	if (e == NULL) {
-		*why = xstrdup("batch response has an unreadable error");
-	} else if (w->reverts_are_results && w->done_val == NULL && error_is_revert(e)) {
-		rc = 1;
-	} else {
-		*why = error_text(e);
-		*permanent = error_is_permanent(e);
+	*why = NULL;
+	if (resp == NULL) {
+		*why = xasprintf("response is not valid JSON (%zu bytes)", len);
+		goto out;
 	}
-	cJSON_Delete(e);
+	if (cJSON_IsObject(resp)) {
+		item = cJSON_GetObjectItemCaseSensitive(resp, "error");
+		*why = item ? error_text(item) : xstrdup("response to a batch is not an array");
+		if (item && error_is_permanent(item))
+			rc = -1;
+		goto out;
+	}
+	if (!cJSON_IsArray(resp) || (size_t)cJSON_GetArraySize(resp) != j->nreq) {
+		*why = xasprintf("batch response has %d answers for %zu requests",
+		    cJSON_IsArray(resp) ? cJSON_GetArraySize(resp) : -1, j->nreq);
+		goto out;
+	}
+	res = xcalloc(j->nreq, sizeof(*res));
+	cJSON_ArrayForEach(item, resp) {
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(item, "id");
+		cJSON *result = cJSON_GetObjectItemCaseSensitive(item, "result");
+		const cJSON *err = cJSON_GetObjectItemCaseSensitive(item, "error");
+		double k = cJSON_IsNumber(id) ? id->valuedouble : -1;
+
+		if (k < 0 || k >= (double)j->nreq || k != (double)(size_t)k || res[(size_t)k]) {
+			*why = xstrdup("batch response has a missing, unknown or repeated id");
+			goto out;
+		}
+		if (err != NULL && !cJSON_IsNull(err) && w->reverts_are_results &&
+		    error_is_revert(err)) {
+			res[(size_t)k] = (cJSON *)err;
+			continue;
+		}
+		if (err != NULL && !cJSON_IsNull(err)) {
+			*why = error_text(err);
+			if (error_is_permanent(err))
+				rc = -1;
+			goto out;
+		}
+		if (result == NULL) {
+			*why = xasprintf("answer %d has neither result nor error", (int)k);
+			goto out;
+		}
+		res[(size_t)k] = result;
+	}
+	for (size_t k = 0; k < j->nreq; k++)
+		if (w->check && w->check(w->ctx, j->index, k, res[k], why) < 0)
+			goto out;
+	j->response = resp;
+	j->results = res;
+	return 0;
+out:
+	free(res);
+	cJSON_Delete(resp);
 	return rc;
 }
 
-/* Matches the answers of a parsed batch response to the requests of job j:
- * res[k] answers id k (an error object, for a revert taken as a result).
- * Returns 0, 1 to retry (*why set), -1 when a retry cannot help. */
+/* Judges one answer's error member: 0 when there is none (absent or
+ * null), else -1 with *why set and *permanent whether a retry cannot fix
+ * it. */
 static int
-match_answers(const struct work *w, struct job *j, const struct rpc_val **res, char **why)
+answer_error(const struct rpc_val *err, char **why, int *permanent)
+{
+	cJSON *e;
+
+	if (err == NULL || err->type == RPC_NULL)
+		return 0;
+	/* rare: the messages and codes are read as rpc_run reads them */
+	e = cJSON_ParseWithLength(err->text, err->text_len);
+	if (e == NULL) {
+		*why = xstrdup("batch response has an unreadable error");
+		return -1;
+	}
+	*why = error_text(e);
+	*permanent = error_is_permanent(e);
+	cJSON_Delete(e);
+	return -1;
+}
+
+/* Matches the answers of a parsed batch response to the requests of job j:
+ * res[k] answers id k.  Returns 0, 1 to retry (*why set), -1 when a retry
+ * cannot help. */
+static int
+match_answers(struct job *j, const struct rpc_val **res, char **why)
 {
 	const struct rpc_val *top = j->doc.v, *item;
 	uint32_t i;
-	int permanent = 0, e;
+	int permanent = 0;
 
 	if (top->type == RPC_OBJECT) {
-		item = rpc_val_get(top, "error");
-		if (item == NULL) {
-			*why = xstrdup("response to a batch is not an array");
-			return 1;
-		}
-		if (answer_error(&(struct work){0}, item, why, &permanent) == 0)
+		if (answer_error(rpc_val_get(top, "error"), why, &permanent) == 0)
 			*why = xstrdup("response to a batch is not an array");
 		return permanent ? -1 : 1;
 	}
@@ -825,13 +879,8 @@ match_answers(const struct work *w, struct job *j, const struct rpc_val **res, c
 			*why = xstrdup("batch response has a missing, unknown or repeated id");
 			return 1;
 		}
-		e = answer_error(w, rpc_val_get(item, "error"), why, &permanent);
-		if (e < 0)
+		if (answer_error(rpc_val_get(item, "error"), why, &permanent) < 0)
 			return permanent ? -1 : 1;
-		if (e > 0) {
-			res[(size_t)k] = rpc_val_get(item, "error");
-			continue;
-		}
 		if (result == NULL) {
 			*why = xasprintf("answer %d has neither result nor error", (int)k);
 			return 1;
@@ -841,56 +890,24 @@ match_answers(const struct work *w, struct job *j, const struct rpc_val **res, c
 	return 0;
 }
 
-/* The results as cJSON for check and done, each its own tree. */
+/* rpc_run_vals: validates the response body (in j->in) against job j,
+ * parsing it in place.  Returns 0 when trusted (j->vals holds the
+ * results), 1 to retry (*why set), -1 when a retry cannot help. */
 static int
-results_cjson(const struct work *w, struct job *j, const struct rpc_val **res, char **why)
-{
-	j->results = xcalloc(j->nreq, sizeof(*j->results));
-	for (size_t k = 0; k < j->nreq; k++) {
-		if ((j->results[k] = val_cjson(res[k])) == NULL) {
-			*why = xasprintf("answer %zu is JSON cJSON cannot read", k);
-			return -1;
-		}
-		if (w->check && w->check(w->ctx, j->index, k, j->results[k], why) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static void
-results_free(struct job *j)
-{
-	for (size_t k = 0; j->results && k < j->nreq; k++)
-		cJSON_Delete(j->results[k]);
-	free(j->results);
-	j->results = NULL;
-	free(j->vals);
-	j->vals = NULL;
-}
-
-/* Validates the response body (in j->in) against job j.  Returns 0 when
- * trusted (the job holds the results), 1 to retry (*why set), -1 when a
- * retry cannot help (*why set). */
-static int
-job_accept(const struct work *w, struct job *j, char **why)
+job_accept_vals(const struct work *w, struct job *j, char **why)
 {
 	const struct rpc_val **res;
 	char empty[1] = "";
-	char *body = j->in.data ? j->in.data : empty;
 	int rc;
 
 	*why = NULL;
-	if (rpc_doc_parse(&j->doc, body, j->in.len) < 0) {
+	if (rpc_doc_parse(&j->doc, j->in.data ? j->in.data : empty, j->in.len) < 0) {
 		*why = xasprintf("response is not valid JSON (%zu bytes)", j->in.len);
 		return 1;
 	}
 	res = xcalloc(j->nreq ? j->nreq : 1, sizeof(*res));
-	rc = match_answers(w, j, res, why);
-	if (rc == 0 && w->done_val == NULL) {
-		rc = results_cjson(w, j, res, why) < 0 ? 1 : 0;
-		free(res);
-		res = NULL;
-	} else if (rc == 0) {
+	rc = match_answers(j, res, why);
+	if (rc == 0) {
 		rpc_doc_finish(&j->doc);
 		for (size_t k = 0; k < j->nreq && rc == 0; k++)
 			if (w->check_val && w->check_val(w->ctx, j->index, k, res[k], why) < 0)
@@ -898,7 +915,6 @@ job_accept(const struct work *w, struct job *j, char **why)
 	}
 	if (rc != 0) {
 		free(res);
-		results_free(j);
 		return rc;
 	}
 	j->vals = res;
@@ -1011,7 +1027,8 @@ job_finish_attempt(struct rpc *r, const struct work *w, struct job *j, char *tra
 	r->stats.requests++;
 	r->stats.bytes_in += j->in.len;
 	if (why == NULL) {
-		rc = job_accept(w, j, &why);
+		rc = w->done_val ? job_accept_vals(w, j, &why) :
+		    job_accept_cjson(w, j, j->in.data ? j->in.data : "", j->in.len, &why);
 		if (rc == 0) {
 			j->state = JOB_DONE;
 			return 0;
@@ -1084,7 +1101,9 @@ job_free(struct rpc *r, struct job *j)
 	free(j->label);
 	free(j->body);
 	free(j->last_error);
-	results_free(j);
+	free(j->results);
+	cJSON_Delete(j->response);
+	free(j->vals);
 	if (r->nspare < SPARE_MAX) {
 		buf_reset(&j->in);
 		r->spare[r->nspare++] = (struct spare){j->in, j->doc};
