@@ -12,7 +12,11 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib/fsutil.h"
@@ -472,6 +476,227 @@ test_doc_values(void **state)
 	rpc_doc_free(&d);
 }
 
+/* ---- rpc_run_vals against a scripted node on an IPC socket ---- */
+
+/* A node that answers its n connections with replies[0..n), one each,
+ * saving each request as DIR/req.I; it is a child process, returned. */
+static pid_t
+script_node(const char *dir, const char *const *replies, int n)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	pid_t pid;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/node.ipc", dir);
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 8), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid > 0) {
+		close(lfd);
+		return pid;
+	}
+	for (int i = 0; i < n; i++) {
+		int fd = accept(lfd, NULL, NULL);
+		char req[4096], path[256];
+		size_t len = 0;
+		ssize_t got;
+		FILE *f;
+
+		if (fd < 0)
+			_exit(1);
+		/* the batch is one array: read up to its closing bracket */
+		while (len == 0 || req[len - 1] != ']') {
+			got = read(fd, req + len, sizeof(req) - len);
+			if (got <= 0)
+				_exit(1);
+			len += (size_t)got;
+		}
+		snprintf(path, sizeof(path), "%s/req.%d", dir, i);
+		if ((f = fopen(path, "w")) == NULL)
+			_exit(1);
+		fwrite(req, 1, len, f);
+		fclose(f);
+		if (write(fd, replies[i], strlen(replies[i])) < 0)
+			_exit(1);
+		close(fd);
+	}
+	_exit(0);
+}
+
+struct vcall {
+	int checks, done, reject;
+	char got[2][64];
+};
+
+static void
+vcall_write(void *ctx, size_t job, struct rpc_batch *b, char **label)
+{
+	(void)ctx;
+	(void)job;
+	rpc_batch_add(b, "m", "[1]");
+	rpc_batch_add(b, "eth_x", "[\"0xab\", true]");
+	*label = xstrdup("the test batch");
+}
+
+static int
+vcall_check(void *ctx, size_t job, size_t k, const struct rpc_val *v, char **why)
+{
+	struct vcall *c = ctx;
+
+	(void)job;
+	c->checks++;
+	assert_int_equal(v->type, k == 0 ? RPC_STRING : RPC_OBJECT);
+	if (c->reject && k == 1) {
+		c->reject--;
+		*why = xstrdup("rejected by the check");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+vcall_done(void *ctx, size_t job, const struct rpc_val *const results[], size_t n)
+{
+	struct vcall *c = ctx;
+
+	(void)job;
+	assert_int_equal(n, 2);
+	c->done++;
+	snprintf(c->got[0], sizeof(c->got[0]), "%s", results[0]->s);
+	snprintf(c->got[1], sizeof(c->got[1]), "%s",
+	    rpc_val_get(results[1], "a") ? rpc_val_get(results[1], "a")->s : "?");
+	return 0;
+}
+
+/* Runs the test batch against replies; returns rpc_run_vals' result and
+ * the number of requests the node saw in *nreq. */
+static int
+run_vals(const char *const *replies, int n, const char *retries, struct vcall *c, int *nreq)
+{
+	char dir[] = "/tmp/test_rpc.XXXXXX", *uri, path[256];
+	struct rpc_vwork w = {1, vcall_write, vcall_check, vcall_done, c};
+	struct rpc *r;
+	pid_t pid;
+	int rc, st;
+
+	assert_non_null(mkdtemp(dir));
+	pid = script_node(dir, replies, n);
+	setenv("STA_RPC_RETRIES", retries, 1);
+	setenv("STA_RPC_BACKOFF_MS", "1", 1);
+	setenv("STA_RPC_TIMEOUT", "5", 1);
+	uri = xasprintf("%s/node.ipc", dir);
+	r = rpc_open(uri, 1);
+	assert_non_null(r);
+	rc = rpc_run_vals(r, &w);
+	rpc_close(r);
+	kill(pid, SIGTERM);
+	waitpid(pid, &st, 0);
+	*nreq = 0;
+	for (int i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/req.%d", dir, i);
+		if (i == 0) {
+			char *req = slurp(path);
+
+			/* the request as written, ids 0 and 1 */
+			assert_string_equal(req, "[{\"method\":\"m\",\"params\":[1],\"jsonrpc\":\"2.0\",\"id\":0},"
+			    "{\"method\":\"eth_x\",\"params\":[\"0xab\", true],\"jsonrpc\":\"2.0\",\"id\":1}]");
+			free(req);
+		}
+		*nreq += unlink(path) == 0;
+	}
+	unlink(uri);
+	free(uri);
+	rmdir(dir);
+	unsetenv("STA_RPC_RETRIES");
+	unsetenv("STA_RPC_BACKOFF_MS");
+	unsetenv("STA_RPC_TIMEOUT");
+	return rc;
+}
+
+static void
+test_rpc_vals(void **state)
+{
+	static const char good[] = "[{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"a\":\"y\\u00e9\"}},"
+	    "{\"jsonrpc\":\"2.0\",\"id\":0,\"result\":\"x\"}]";
+	const char *const answered[] = {good};
+	const char *const wrong_id[] = {
+		"[{\"id\":0,\"result\":\"x\"},{\"id\":0,\"result\":{}}]",
+		"[{\"id\":0,\"result\":\"x\"},{\"id\":2,\"result\":{}}]",
+		"[{\"id\":0,\"result\":\"x\"},{\"id\":1.5,\"result\":{}}]",
+		"[{\"id\":0,\"result\":\"x\"},{\"id\":\"1\",\"result\":{}}]",
+		"[{\"id\":0,\"result\":\"x\"}]",
+		"[{\"id\":0,\"result\":\"x\"},{\"id\":1}]",
+		good,
+	};
+	const char *const permanent[] = {
+		"[{\"id\":0,\"result\":\"x\"},{\"id\":1,\"error\":{\"code\":-32601,\"message\":\"no\"}}]",
+		good,
+	};
+	const char *const transient[] = {
+		"{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32005,\"message\":\"limit\"}}",
+		"[{\"id\":0,\"result\":\"x\"},{\"id\":1,\"error\":{\"code\":-32000,\"message\":\"busy\"}}]",
+		good,
+	};
+	/* cJSON reads these; the parser does not (trailing text, a leading
+	 * zero): distrusted and asked again */
+	const char *const strict[] = {
+		"[{\"id\":0,\"result\":\"x\"},{\"id\":1,\"result\":{}}] junk",
+		"[{\"id\":0,\"result\":\"x\"},{\"id\":01,\"result\":{}}]",
+		good,
+	};
+	const char *const twice[] = {good, good};
+	struct vcall c;
+	int nreq;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(run_vals(answered, 1, "0", &c, &nreq), 0);
+	assert_int_equal(nreq, 1);
+	assert_int_equal(c.done, 1);
+	assert_int_equal(c.checks, 2);
+	assert_string_equal(c.got[0], "x");
+	assert_string_equal(c.got[1], "y\xc3\xa9");
+
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(run_vals(wrong_id, 7, "6", &c, &nreq), 0);
+	assert_int_equal(nreq, 7);
+	assert_int_equal(c.done, 1);
+	assert_int_equal(c.checks, 2);	/* only the trusted answer was checked */
+
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(run_vals(wrong_id, 7, "5", &c, &nreq), -1);
+	assert_int_equal(c.done, 0);
+
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(run_vals(permanent, 2, "5", &c, &nreq), -1);
+	assert_int_equal(nreq, 1);	/* method not found: not asked again */
+	assert_int_equal(c.done, 0);
+
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(run_vals(transient, 3, "2", &c, &nreq), 0);
+	assert_int_equal(nreq, 3);
+	assert_int_equal(c.done, 1);
+
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(run_vals(strict, 3, "2", &c, &nreq), 0);
+	assert_int_equal(nreq, 3);
+	assert_int_equal(c.done, 1);
+
+	/* the caller's check distrusts the first answer: asked again */
+	memset(&c, 0, sizeof(c));
+	c.reject = 1;
+	assert_int_equal(run_vals(twice, 1, "0", &c, &nreq), -1);
+	assert_int_equal(c.done, 0);
+	memset(&c, 0, sizeof(c));
+	c.reject = 1;
+	assert_int_equal(run_vals(twice, 2, "1", &c, &nreq), 0);
+	assert_int_equal(nreq, 2);
+	assert_int_equal(c.checks, 4);
+	assert_int_equal(c.done, 1);
+}
+
 static void
 test_csv_in(void **state)
 {
@@ -561,6 +786,7 @@ main(void)
 		cmocka_unit_test(test_doc_grammar),
 		cmocka_unit_test(test_doc_string_scan),
 		cmocka_unit_test(test_doc_values),
+		cmocka_unit_test(test_rpc_vals),
 		cmocka_unit_test(test_csv_in),
 		cmocka_unit_test(test_decimal),
 	};
