@@ -74,18 +74,52 @@ hex4(const char *p, const char *end, unsigned int *out)
 /* Checks the string whose opening quote is at ps->p and moves past it;
  * *len is the bytes between the quotes, *esc whether any is escaped.
  * Surrogates must pair up, as cJSON requires. */
-/* Whether any of the 8 bytes of x is a quote, a backslash or below 0x20
- * (the bit tricks of "Bit Twiddling Hacks": a byte is zero or less than
- * n exactly when its top bit is set in (x - n) & ~x). */
-static int
-word_is_special(uint64_t x)
+/* The first byte of p..end that is a quote, a backslash or below 0x20
+ * (end if none): 16 bytes at a time with SSE2, then 8 with the bit tricks
+ * of "Bit Twiddling Hacks" (a byte is zero, or below n, exactly when its
+ * top bit is set in (x - n) & ~x; the lowest such byte is always right,
+ * so on a little-endian machine it is the first in memory). */
+static const char *
+find_special(const char *p, const char *end)
 {
-	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
-	uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+#ifdef __SSE2__
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+	const __m128i ctl = _mm_set1_epi8(0x1f);
 
-	return (((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b)) & high ? 1 : 0;
+	while (end - p >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+		/* v <= 0x1f, unsigned: max(v, 0x1f) == 0x1f */
+		__m128i x = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote),
+		    _mm_cmpeq_epi8(v, bslash)), _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl));
+		unsigned int m = (unsigned int)_mm_movemask_epi8(x);
+
+		if (m != 0)
+			return p + __builtin_ctz(m);
+		p += 16;
+	}
+#endif
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	while (end - p >= 8) {
+		const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+		uint64_t x, q, b, m;
+
+		memcpy(&x, p, 8);
+		q = x ^ (ones * '"');
+		b = x ^ (ones * '\\');
+		m = (((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b)) & high;
+		if (m != 0)
+			return p + __builtin_ctzll(m) / 8;
+		p += 8;
+	}
+#endif
+	while (p < end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
+		p++;
+	return p;
 }
 
+/* Checks the string whose opening quote is at ps->p and moves past it;
+ * *len is the bytes between the quotes, *esc whether any is escaped.
+ * Surrogates must pair up, as cJSON requires. */
 static int
 scan_string(struct parser *ps, uint32_t *len, int *esc)
 {
@@ -93,46 +127,18 @@ scan_string(struct parser *ps, uint32_t *len, int *esc)
 
 	*esc = 0;
 	for (;;) {
-		unsigned char c;
 		unsigned int u, lo;
-		uint64_t w;
 
-		/* Plain text 16 or 8 bytes at a time, then byte by byte. */
-#ifdef __SSE2__
-		while (end - p >= 16) {
-			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-			__m128i x = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-			    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
-
-			/* v <= 0x1f, unsigned: max(v, 0x1f) == 0x1f */
-			x = _mm_or_si128(x, _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x1f)),
-			    _mm_set1_epi8(0x1f)));
-			if (_mm_movemask_epi8(x) != 0)
-				break;
-			p += 16;
-		}
-#endif
-		while (end - p >= 8) {
-			memcpy(&w, p, 8);
-			if (word_is_special(w))
-				break;
-			p += 8;
-		}
-		if (p >= end)
+		p = (char *)find_special(p, end);
+		if (p >= end || (unsigned char)*p < 0x20)
 			return -1;
-		c = (unsigned char)*p;
-		if (c == '"')
+		if (*p == '"')
 			break;
-		if (c < 0x20)
-			return -1;
-		if (c != '\\') {
-			p++;
-			continue;
-		}
+		/* a backslash */
 		*esc = 1;
 		if (++p >= end)
 			return -1;
-		if (strchr("\"\\/bfnrt", *p) != NULL && *p != '\0') {
+		if (*p != '\0' && strchr("\"\\/bfnrt", *p) != NULL) {
 			p++;
 			continue;
 		}
