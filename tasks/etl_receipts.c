@@ -291,13 +291,14 @@ receipts_write(void *vctx, size_t job, struct rpc_batch *b, char **label)
 {
 	struct receipts_ctx *c = vctx;
 	size_t first = job * c->batch, last = first + c->batch;
-	char params[80];
+	char params[HASH_SIZE + 4] = "[\"";
 
 	if (last > c->hashes.n)
 		last = c->hashes.n;
 	for (size_t i = first; i < last; i++) {
-		/* hashes are checked as they are read: 0x + 64 hex digits */
-		snprintf(params, sizeof(params), "[\"%s\"]", hash_at(&c->hashes, i));
+		/* ["0x...."]: hashes are checked as they are read */
+		memcpy(params + 2, hash_at(&c->hashes, i), HASH_SIZE - 1);
+		memcpy(params + 2 + HASH_SIZE - 1, "\"]", 3);
 		rpc_batch_add(b, "eth_getTransactionReceipt", params);
 	}
 	*label = xasprintf("receipts of transactions %zu-%zu (%s...)", first, last - 1,

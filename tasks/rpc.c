@@ -495,15 +495,23 @@ struct rpc_batch {
 void
 rpc_batch_add(struct rpc_batch *b, const char *method, const char *params)
 {
+	static const char head[] = ",{\"method\":\"", mid[] = "\",\"params\":",
+	    tail[] = ",\"jsonrpc\":\"2.0\",\"id\":";
 	char id[24];
+	size_t n = b->n, at = sizeof(id);
 
-	snprintf(id, sizeof(id), "%zu}", b->n);
-	buf_puts(&b->body, b->n ? ",{\"method\":\"" : "{\"method\":\"");
+	id[--at] = '}';
+	do {
+		id[--at] = (char)('0' + n % 10);
+		n /= 10;
+	} while (n);
+	/* the comma only between requests */
+	buf_append(&b->body, head + (b->n == 0), sizeof(head) - 1 - (b->n == 0));
 	buf_puts(&b->body, method);
-	buf_puts(&b->body, "\",\"params\":");
+	buf_append(&b->body, mid, sizeof(mid) - 1);
 	buf_puts(&b->body, params);
-	buf_puts(&b->body, ",\"jsonrpc\":\"2.0\",\"id\":");
-	buf_puts(&b->body, id);
+	buf_append(&b->body, tail, sizeof(tail) - 1);
+	buf_append(&b->body, id + at, sizeof(id) - at);
 	b->n++;
 }
 
