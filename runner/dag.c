@@ -194,14 +194,24 @@ compose_anchor(struct loader *l, struct compose *c, const yaml_char_t *name,
 	return 0;
 }
 
+/* An alias is the anchored node, unless it is inside that node: a
+ * collection containing itself has no JSON form, and walking it (params,
+ * resources) would never end. */
 static int
 compose_alias(struct loader *l, struct compose *c, const yaml_event_t *ev)
 {
 	for (size_t i = 0; i < c->n_anchors; i++) {
-		if (strcmp(c->anchors[i].name, (const char *)ev->data.alias.anchor) == 0) {
-			compose_done(c, c->anchors[i].node);
-			return 0;
+		if (strcmp(c->anchors[i].name, (const char *)ev->data.alias.anchor) != 0)
+			continue;
+		for (size_t o = 0; o < c->n_open; o++) {
+			if (c->open[o].node == c->anchors[i].node) {
+				yaml_error(l, "found an alias inside the node it names", NULL,
+				    ev->start_mark);
+				return -1;
+			}
 		}
+		compose_done(c, c->anchors[i].node);
+		return 0;
 	}
 	yaml_error(l, "found undefined alias", NULL, ev->start_mark);
 	return -1;

@@ -322,7 +322,8 @@ test_defaults_inheritance_graph(void **state)
  * aliases resolve as in libyaml's loader (yaml_parser_load), whose two
  * composer errors keep its wording; only the first document is read;
  * template errors in a one-line scalar point at the "{{", in a longer
- * scalar at the scalar.  Positions worked out by hand from the texts. */
+ * scalar at the scalar; an alias inside the node it names is an error
+ * (it recursed without end).  Positions worked out by hand from the texts. */
 static void
 test_yaml_aliases_and_positions(void **state)
 {
@@ -355,6 +356,10 @@ test_yaml_aliases_and_positions(void **state)
 	    "tasks: &x\n"                         /* 2:8 */
 	    "  a:\n"
 	    "    command: [x]\n");
+	char *rec = write_file("rec.yaml",          /* crashed the loader */
+	    "dag_id: r\n"
+	    "params: &p {a: *p}\n"                /* 2:16 */
+	    "tasks: {a: {command: [x]}}\n");
 	char *multi = write_file("multi.yaml",
 	    "dag_id: ml\n"
 	    "tasks:\n"
@@ -396,15 +401,18 @@ test_yaml_aliases_and_positions(void **state)
 	assert_null(dag_load_file(twice, &e));
 	assert_error(&e, twice, "2:8: YAML: second occurrence found duplicate anchor; "
 	    "first occurrence");
-	assert_int_equal(e.msgs.n, 2);
+	assert_null(dag_load_file(rec, &e));
+	assert_error(&e, rec, "2:16: YAML: found an alias inside the node it names");
+	assert_int_equal(e.msgs.n, 3);
 	assert_null(dag_load_file(multi, &e));
 	assert_error(&e, multi, "5:9: command: template '{{ bad }}' is not allowed");
 	assert_error(&e, multi, "7:17: command: template '{{ nope }}' is not allowed");
 	assert_error(&e, multi, "8:9: command: template '{{ q }}' is not allowed");
 	assert_error(&e, multi, "10:15: command: template '{{ zz }}' is not allowed");
-	assert_int_equal(e.msgs.n, 6);
+	assert_int_equal(e.msgs.n, 7);
 	dag_errors_free(&e);
 	free(anchors);
+	free(rec);
 	free(undef);
 	free(twice);
 	free(multi);
