@@ -254,6 +254,10 @@ task_json(const struct dag *dag, const struct dag_task *t)
 	cJSON_AddNumberToObject(o, "priority_weight", t->args.priority_weight);
 	if (t->args.image != NULL)
 		cJSON_AddStringToObject(o, "image", t->args.image);
+	if (t->args.resources != NULL)
+		cJSON_AddItemToObject(o, "resources", cJSON_Duplicate(t->args.resources, 1));
+	if (t->args.kubernetes != NULL)
+		cJSON_AddItemToObject(o, "kubernetes", cJSON_Duplicate(t->args.kubernetes, 1));
 	return o;
 }
 

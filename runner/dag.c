@@ -28,6 +28,7 @@
 #include <yaml.h>
 
 #include "lib/fsutil.h"
+#include "lib/log.h"
 #include "runner/duration.h"
 #include "runner/template.h"
 
@@ -750,16 +751,31 @@ expect_mapping(struct loader *l, const struct ynode *n, const char *field)
 
 static const char *const arg_keys[] = {
 	"retries", "retry_delay", "retry_exponential_backoff", "max_retry_delay",
-	"execution_timeout", "executor", "image", "env", "resources", "pool",
+	"execution_timeout", "executor", "image", "env", "resources", "kubernetes", "pool",
 	"pool_slots", "priority_weight", NULL,
 };
+
+/* The executor of tasks that name none: $STA_DEFAULT_EXECUTOR (so one
+ * deployment runs the shipped DAGs as pods), else local. */
+static const char *
+default_executor(void)
+{
+	const char *s = getenv("STA_DEFAULT_EXECUTOR");
+
+	if (s == NULL || *s == '\0')
+		return "local";
+	if (strcmp(s, "local") == 0 || strcmp(s, "kubernetes") == 0)
+		return s;
+	log_error("STA_DEFAULT_EXECUTOR=%s: expected local or kubernetes; using local", s);
+	return "local";
+}
 
 static void
 args_defaults(struct dag_mem *m, struct task_args *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->retry_delay = 300;
-	a->executor = mem_intern(m, "local");
+	a->executor = mem_intern(m, default_executor());
 	a->pool = mem_intern(m, "default_pool");
 	a->pool_slots = 1;
 	a->priority_weight = 1;
@@ -774,6 +790,8 @@ args_free(struct task_args *a, const struct task_args *shared)
 		free(a->env);
 	if (shared == NULL || a->resources != shared->resources)
 		cJSON_Delete(a->resources);
+	if (shared == NULL || a->kubernetes != shared->kubernetes)
+		cJSON_Delete(a->kubernetes);
 }
 
 /* Sets env key k; a task's first key copies the DAG's list. */
@@ -798,6 +816,101 @@ env_set(struct loader *l, struct task_args *a, const struct task_args *shared,
 	a->env[a->n_env].key = mem_intern(l->mem, k);
 	a->env[a->n_env].value = mem_intern(l->mem, v);
 	a->n_env++;
+}
+
+static const char *const kube_keys[] = {
+	"service_account", "node_selector", "tolerations", "env_from_secrets", "secret_env", NULL,
+};
+
+/* A Kubernetes name (DNS-1123 subdomain, as Secrets and service accounts
+ * have): lower-case alphanumerics, '-' and '.', at most 253. */
+static int
+kube_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 253 || !isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) ||
+		    s[i] == '-' || s[i] == '.'))
+			return 0;
+	return 1;
+}
+
+static const char *
+get_kube_name(struct loader *l, const struct ynode *n, const char *field)
+{
+	const char *s = get_string(l, n, field);
+
+	if (s != NULL && !kube_name_ok(s)) {
+		ERR(l, n, "%s: '%s' is not a Kubernetes name (lower-case letters, digits, '-' "
+		    "and '.')", field, s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Checks a `kubernetes` block (the pod executor's extras); 0 when valid. */
+static int
+check_kubernetes(struct loader *l, const struct ynode *v)
+{
+	struct pairs it = { .l = l, .map = v };
+	int before = l->n_errors;
+
+	if (expect_mapping(l, v, "kubernetes") != 0)
+		return -1;
+	while (pairs_next(&it)) {
+		const char *k = scalar(l, it.key);      /* pairs_next: a string */
+		const struct ynode *x = it.value;
+		char field[64];
+
+		if (k == NULL)
+			continue;
+		snprintf(field, sizeof(field), "kubernetes.%s", k);
+		if (strcmp(k, "service_account") == 0) {
+			get_kube_name(l, x, field);
+		} else if (strcmp(k, "node_selector") == 0 || strcmp(k, "secret_env") == 0) {
+			struct pairs kv = { .l = l, .map = x };
+
+			if (expect_mapping(l, x, field) != 0)
+				continue;
+			while (pairs_next(&kv)) {
+				const char *val = get_string(l, kv.value, field);
+				const char *slash = val != NULL ? strchr(val, '/') : NULL;
+				char *secret;
+
+				if (val == NULL || strcmp(k, "secret_env") != 0)
+					continue;
+				if (slash == NULL || slash[1] == '\0') {
+					ERR(l, kv.value, "%s.%s: expected SECRET/KEY, got '%s'", field,
+					    scalar(l, kv.key), val);
+					continue;
+				}
+				secret = xstrndup(val, (size_t)(slash - val));
+				if (!kube_name_ok(secret))
+					ERR(l, kv.value, "%s.%s: '%s' is not a Secret name", field,
+					    scalar(l, kv.key), secret);
+				free(secret);
+			}
+		} else if (strcmp(k, "env_from_secrets") == 0 || strcmp(k, "tolerations") == 0) {
+			int list = strcmp(k, "tolerations") == 0;
+
+			if (x->type != YAML_SEQUENCE_NODE) {
+				ERR(l, x, "%s: expected a list, got %s", field, type_name(x));
+				continue;
+			}
+			for (size_t i = 0; i < x->n; i++) {
+				if (list)
+					expect_mapping(l, kid(l, x, i), field);
+				else
+					get_kube_name(l, kid(l, x, i), field);
+			}
+		} else {
+			err_unknown_key(l, it.key, kube_keys, 99, "kubernetes");
+		}
+	}
+	return l->n_errors == before ? 0 : -1;
 }
 
 /* Applies one default_args key to a, which starts as shared (NULL: a is
@@ -846,6 +959,12 @@ arg_apply(struct loader *l, struct task_args *a, const struct task_args *shared,
 				cJSON_Delete(a->resources);
 			a->resources = node_json(l, v);
 		}
+	} else if (strcmp(key, "kubernetes") == 0) {
+		if (check_kubernetes(l, v) == 0) {
+			if (shared == NULL || a->kubernetes != shared->kubernetes)
+				cJSON_Delete(a->kubernetes);
+			a->kubernetes = node_json(l, v);
+		}
 	} else if (strcmp(key, "env") == 0) {
 		struct pairs it = { .l = l, .map = v };
 
@@ -883,7 +1002,7 @@ parse_default_args(struct loader *l, const struct ynode *n, struct task_args *a)
 static const char *const task_keys[] = {
 	"command", "depends_on", "trigger_rule", "retries", "retry_delay",
 	"retry_exponential_backoff", "max_retry_delay", "execution_timeout",
-	"executor", "image", "env", "resources", "pool", "pool_slots",
+	"executor", "image", "env", "resources", "kubernetes", "pool", "pool_slots",
 	"priority_weight", NULL,
 };
 

@@ -38,8 +38,8 @@ struct kv {
 
 /* The keys of default_args; each task starts from the DAG's and overrides.
  * The strings belong to the DAG (dag.c stores each distinct value once);
- * env and resources are the DAG's own (dag->defaults) unless the task sets
- * them.  Nothing here is freed on its own: dag_free frees it all. */
+ * env, resources and kubernetes are the DAG's own (dag->defaults) unless
+ * the task sets them.  Nothing here is freed on its own: dag_free frees it all. */
 struct task_args {
 	int64_t retry_delay;            /* seconds, default 300 */
 	int64_t max_retry_delay;        /* seconds, 0 = no cap */
@@ -50,6 +50,7 @@ struct task_args {
 	struct kv *env;                 /* values may be templates */
 	size_t n_env;
 	cJSON *resources;               /* {requests:{...}, limits:{...}} or NULL */
+	cJSON *kubernetes;              /* the pod's extras (service_account, ...) or NULL */
 	int retries;                    /* default 0 */
 	int retry_exponential_backoff;  /* default false */
 	int pool_slots;                 /* default 1 */

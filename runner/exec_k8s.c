@@ -175,6 +175,16 @@ pod_name(const char *instance, const struct try_spec *spec)
 	return xasprintf("sta-%s%s%s-%d", task, n > 0 ? "-" : "", hex, spec->try_number);
 }
 
+/* A scalar of the DAG file as text: YAML's plain 1 or true arrive as
+ * numbers and booleans, where the API wants strings (caller frees). */
+static char *
+json_text(const cJSON *v)
+{
+	if (cJSON_IsString(v))
+		return xstrdup(v->valuestring);
+	return cJSON_PrintUnformatted(v);
+}
+
 static void
 add_label(cJSON *labels, const char *key, const char *value)
 {
@@ -324,8 +334,16 @@ pod_json(struct executor *ex, const struct try_spec *spec, const char *name, cha
 		cJSON_AddNumberToObject(ps, "activeDeadlineSeconds", (double)spec->timeout);
 	if ((v = jget(kube, "service_account")) != NULL)
 		cJSON_AddStringToObject(ps, "serviceAccountName", v->valuestring);
-	if ((v = jget(kube, "node_selector")) != NULL)
-		cJSON_AddItemToObject(ps, "nodeSelector", cJSON_Duplicate(v, 1));
+	if ((v = jget(kube, "node_selector")) != NULL) {
+		cJSON *sel = cJSON_AddObjectToObject(ps, "nodeSelector"), *e;
+
+		cJSON_ArrayForEach(e, v) {
+			char *text = json_text(e);
+
+			cJSON_AddStringToObject(sel, e->string, text);
+			free(text);
+		}
+	}
 	if ((v = jget(kube, "tolerations")) != NULL)
 		cJSON_AddItemToObject(ps, "tolerations", cJSON_Duplicate(v, 1));
 	c = cJSON_CreateObject();
@@ -342,10 +360,11 @@ pod_json(struct executor *ex, const struct try_spec *spec, const char *name, cha
 
 		cJSON_ArrayForEach(s, v) {
 			cJSON *ref = cJSON_CreateObject();
+			char *text = json_text(s);
 
-			cJSON_AddStringToObject(cJSON_AddObjectToObject(ref, "secretRef"), "name",
-			    cJSON_IsString(s) ? s->valuestring : "");
+			cJSON_AddStringToObject(cJSON_AddObjectToObject(ref, "secretRef"), "name", text);
 			cJSON_AddItemToArray(from, ref);
+			free(text);
 		}
 	}
 	if (spec->resources != NULL)

@@ -867,6 +867,7 @@ spec_fill(struct try_spec *spec, const struct srun *r, const struct dag_task *dt
 	spec->image = dt->args.image;
 	spec->pool = dt->args.pool;
 	spec->resources = dt->args.resources;
+	spec->kubernetes = dt->args.kubernetes;
 }
 
 /* The scheduler's instance of an executor, or NULL. */

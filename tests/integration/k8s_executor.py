@@ -31,6 +31,7 @@ from k8s_env import FakeCluster  # noqa: E402
 
 T = tempfile.mkdtemp(prefix="sta-k8s-exec-")
 cl = FakeCluster(os.path.join(T, "cluster"), ["--kubelet", "--grace-cap", "2",
+                                              "--node-label", "workload=etl",
                                               "--pull-backoff-seconds", "0.5"])
 stderrs = []
 case_n = 0
@@ -251,6 +252,39 @@ def case_default_image():
     cl.call("DELETE", f"/api/v1/namespaces/{cl.ns}/pods/sta-runner-0?gracePeriodSeconds=0")
 
 
+def case_pod_settings():
+    # The DAG's kubernetes block reaches the pod; STA_DEFAULT_EXECUTOR makes
+    # a DAG that names no executor run as pods.
+    cl.control("/_fake/secret", {"namespace": cl.ns, "name": "warehouse",
+                                 "data": {"password": "s3cret", "WAREHOUSE_USER": "loader"}})
+    yaml = ("dag_id: kpodset\nschedule: null\nstart_date: 2024-01-01\n"
+            "default_args:\n  image: registry.example/sta:1\n"
+            "  resources: {requests: {cpu: 100m, memory: 64Mi}, limits: {memory: 128Mi}}\n"
+            "  kubernetes:\n    service_account: sta-task\n    node_selector: {workload: etl}\n"
+            "    tolerations: [{key: dedicated, operator: Equal, value: etl, effect: NoSchedule}]\n"
+            "    env_from_secrets: [warehouse]\n    secret_env: {PGPASSWORD: warehouse/password}\n"
+            "tasks:\n" + sh_task("t", 'echo "user=$WAREHOUSE_USER pw=$PGPASSWORD"'))
+    env = new_case(yaml, {"STA_DEFAULT_EXECUTOR": "kubernetes"})
+    sta(env, "dags", "trigger", "kpodset", "--run-id", "r1", check=True)
+    p = scheduler(env)
+    st = task_state(env, "kpodset", "t", "r1")
+    tr = (st.get("tries") or [{}])[0]
+    log = open(tr["log_path"]).read() if tr.get("log_path") and os.path.exists(tr["log_path"]) else ""
+    ok(st.get("state") == "success" and tr.get("executor") == "kubernetes",
+       "STA_DEFAULT_EXECUTOR=kubernetes runs a DAG that names no executor as pods", p.stderr[-1500:])
+    ok("user=loader pw=s3cret" in log, "env_from_secrets and secret_env reach the task from the Secret", log)
+    spec = (created("kpodset") or [{}])[0].get("spec", {})
+    c = spec.get("containers", [{}])[0]
+    ok(spec.get("serviceAccountName") == "sta-task" and spec.get("nodeSelector") == {"workload": "etl"}
+       and spec.get("tolerations") == [{"key": "dedicated", "operator": "Equal", "value": "etl",
+                                        "effect": "NoSchedule"}]
+       and c.get("envFrom") == [{"secretRef": {"name": "warehouse"}}]
+       and {"name": "PGPASSWORD", "valueFrom": {"secretKeyRef": {"name": "warehouse", "key": "password"}}}
+       in c.get("env", [])
+       and c.get("resources") == {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
+       "service account, node selector, tolerations, secrets and resources as the DAG gives them", spec)
+
+
 def case_capacity():
     cl.control("/_fake/capacity", {"pods": 1})
     try:
@@ -408,6 +442,7 @@ def main():
         case_timeout()
         case_startup_failures()
         case_default_image()
+        case_pod_settings()
         case_capacity()
         case_api_faults()
         case_stop()

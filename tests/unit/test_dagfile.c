@@ -201,6 +201,68 @@ test_every_error_with_position(void **state)
 }
 
 static void
+test_kubernetes_block(void **state)
+{
+	struct dag_errors e = {0};
+	char *good = write_file("kube.yaml",
+	    "dag_id: kube\n"
+	    "default_args:\n"
+	    "  executor: kubernetes\n"
+	    "  kubernetes:\n"
+	    "    service_account: sta-task\n"
+	    "    node_selector: {workload: etl, zone: 1}\n"
+	    "    tolerations: [{key: dedicated, operator: Equal, value: etl, effect: NoSchedule}]\n"
+	    "    env_from_secrets: [warehouse]\n"
+	    "    secret_env: {PGPASSWORD: warehouse/password}\n"
+	    "tasks:\n"
+	    "  a:\n"
+	    "    command: [\"true\"]\n"
+	    "  b:\n"
+	    "    command: [\"true\"]\n"
+	    "    kubernetes: {service_account: other}\n");
+	char *bad = write_file("kubebad.yaml",
+	    "dag_id: kubebad\n"
+	    "default_args:\n"
+	    "  kubernetes:\n"
+	    "    service_acount: x\n"                        /* 4:5 */
+	    "    node_selector: [a]\n"                       /* 5:20 */
+	    "    env_from_secrets: Warehouse\n"              /* 6:23 */
+	    "    secret_env: {PGPASSWORD: nokey, X: Bad_Name/k}\n"   /* 7:30, 7:40 */
+	    "    tolerations: [dedicated]\n"                 /* 8:19 */
+	    "tasks:\n"
+	    "  a:\n"
+	    "    command: [\"true\"]\n"
+	    "    kubernetes: {service_account: Upper}\n");   /* 12:35 */
+	struct dag *d;
+	const cJSON *k;
+
+	(void)state;
+	d = dag_load_file(good, &e);
+	assert_non_null(d);
+	k = d->tasks[0].args.kubernetes;
+	assert_non_null(k);
+	assert_string_equal(cJSON_GetObjectItem(k, "service_account")->valuestring, "sta-task");
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(k, "secret_env"),
+	    "PGPASSWORD")->valuestring, "warehouse/password");
+	/* a task's block replaces the default whole */
+	k = d->tasks[1].args.kubernetes;
+	assert_string_equal(cJSON_GetObjectItem(k, "service_account")->valuestring, "other");
+	assert_null(cJSON_GetObjectItem(k, "secret_env"));
+	dag_free(d);
+	assert_null(dag_load_file(bad, &e));
+	assert_error(&e, bad, "4:5: unknown key 'service_acount' in kubernetes (did you mean 'service_account'?)");
+	assert_error(&e, bad, "5:20: kubernetes.node_selector: expected a mapping, got a list");
+	assert_error(&e, bad, "6:23: kubernetes.env_from_secrets: expected a list, got a scalar");
+	assert_error(&e, bad, "7:30: kubernetes.secret_env.PGPASSWORD: expected SECRET/KEY, got 'nokey'");
+	assert_error(&e, bad, "7:40: kubernetes.secret_env.X: 'Bad_Name' is not a Secret name");
+	assert_error(&e, bad, "8:19: kubernetes.tolerations: expected a mapping, got a scalar");
+	assert_error(&e, bad, "12:35: kubernetes.service_account: 'Upper' is not a Kubernetes name");
+	dag_errors_free(&e);
+	free(good);
+	free(bad);
+}
+
+static void
 test_cycles_duplicates_missing(void **state)
 {
 	struct dag_errors e = {0};
@@ -574,6 +636,7 @@ main(void)
 		cmocka_unit_test(test_templates),
 		cmocka_unit_test(test_every_error_with_position),
 		cmocka_unit_test(test_cycles_duplicates_missing),
+		cmocka_unit_test(test_kubernetes_block),
 		cmocka_unit_test(test_defaults_inheritance_graph),
 		cmocka_unit_test(test_yaml_aliases_and_positions),
 		cmocka_unit_test(test_shared_defaults_large_graph),
