@@ -2,8 +2,10 @@
 # bench/sched_10k.sh: 10,000 no-op tasks (/bin/true) through `sta dags
 # test`, beside `make -j2` running the same graph, in one run.  Two
 # shapes: wide (10,000 independent tasks) and deep (a chain of 10,000).
-# Prints wall time, CPU time and peak RSS for each; sta keeps every state
-# change durable in SQLite (synchronous=FULL) while make keeps nothing.
+# Prints wall time, CPU time and peak RSS for each, and for `sta dags
+# validate` of the same file (loading the DAG alone); sta keeps every
+# state change durable in SQLite (synchronous=FULL) while make keeps
+# nothing.
 #
 #   bench/sched_10k.sh [PATH/TO/sta] [N]
 # Build first (./dev build); the default binary is build/release/sta.
@@ -50,7 +52,7 @@ measure() {
 	/usr/bin/time -f "%e %U %S %M" -o "$W/time" "$@" > "$W/out" 2>&1 || {
 		echo "$label: failed"; tail -5 "$W/out"; return 1; }
 	read -r wall user sys rss < "$W/time"
-	printf '%-22s wall %7.2fs  cpu %7.2fs  peak RSS %6.1f MB\n' "$label" "$wall" \
+	printf '%-26s wall %7.2fs  cpu %7.2fs  peak RSS %6.1f MB\n' "$label" "$wall" \
 		"$(echo "$user + $sys" | bc)" "$(echo "scale=1; $rss / 1024" | bc)"
 }
 
@@ -59,6 +61,7 @@ for shape in wide deep; do
 	gen "$shape"
 	mkdir -p "$W/dags/$shape"
 	mv "$W/dags_$shape.yaml" "$W/dags/$shape/bench.yaml"
+	measure "sta dags validate ($shape)" "$STA" --dags-folder "$W/dags/$shape" dags validate
 	measure "make -j2 ($shape)" make -s -j2 -f "$W/$shape.mk"
 	measure "sta dags test ($shape)" env STA_HOME="$W/home_$shape" \
 		"$STA" --dags-folder "$W/dags/$shape" dags test "bench_$shape" 2024-01-01
