@@ -641,14 +641,12 @@ dags_test(const struct cli_env *env, int argc, char **argv)
 		fprintf(stderr, "sta dags test: %s\n", err);
 	}
 	store_close(st);
-	if (rc == 0) {
+	if (rc == 0)
 		log_info("dags test: %s %s", dag->dag_id, run.run_id);
-		rc = cmd_run_foreground(env, &run.pk, 1);
-	} else {
-		rc = EX_DATAERR;
-	}
-	store_run_clear(&run);
+	/* the scheduler loads its own copy: do not keep two */
 	dag_free(dag);
+	rc = rc == 0 ? cmd_run_foreground(env, &run.pk, 1) : EX_DATAERR;
+	store_run_clear(&run);
 	return rc;
 }
 

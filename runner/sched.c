@@ -1199,6 +1199,8 @@ try_done(void *arg, const struct try_outcome *out)
 		return;
 	}
 	t->try_pk = 0;
+	free(t->log_path);      /* the store has it; a 10,000-task run held them all */
+	t->log_path = NULL;
 	if (st == TI_FAILED && retryable && t->try_number < t->max_tries) {
 		int64_t delay = rules_retry_delay(&r->ver->dag->tasks[task].args,
 		    t->try_number, retry_seed(r, task));
@@ -1780,7 +1782,8 @@ sched_main(const struct sched_opts *opts)
 	    (ev_tstamp)(opts->rescan_seconds > 0 ? opts->rescan_seconds : DEFAULT_RESCAN),
 	    (ev_tstamp)(opts->rescan_seconds > 0 ? opts->rescan_seconds : DEFAULT_RESCAN));
 	s.rescan.data = &s;
-	ev_timer_start(s.loop, &s.rescan);
+	if (!foreground(&s))
+		ev_timer_start(s.loop, &s.rescan);      /* a test or backfill runs one version */
 	ev_signal_init(&s.sig_usr1, signal_cb, SIGUSR1);
 	ev_signal_init(&s.sig_term, signal_cb, SIGTERM);
 	ev_signal_init(&s.sig_int, signal_cb, SIGINT);
