@@ -321,6 +321,31 @@ def case_api_faults():
     ok("backing off" in p.stderr, "the back-off is logged", p.stderr[-1500:])
 
 
+def case_watch_expired():
+    # The watch's resourceVersion expires (410) while pods run: the
+    # executor lists again, catches up and finishes every try.
+    tasks = "".join(sh_task(f"t{i}", "sleep 2") for i in range(3))
+    env = new_case(dag("kgone", tasks))
+    sta(env, "dags", "trigger", "kgone", "--run-id", "r1", check=True)
+    p = subprocess.Popen([STA, "scheduler", "--exit-when-idle"], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    for _ in range(100):
+        if sum(1 for x in live_pods() if x["phase"] == "Running") == 3:
+            break
+        time.sleep(0.1)
+    # the resumed watch is answered 410 Gone, as for a compacted version
+    cl.control("/_fake/fault", {"method": "GET", "path": "watch=1", "status": 410, "count": 1})
+    cl.control("/_fake/drop-watches")
+    try:
+        p.wait(60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+    err = p.stderr.read()
+    stderrs.append(err)
+    ok(run_state(env, "kgone").get("state") == "success" and "listing pods again" in err,
+       "an expired watch (410) is followed by a new list and watch; every try still ends", err[-1500:])
+
+
 def case_stop():
     env = new_case(dag("kstop", sh_task("long", "echo running; sleep 60")))
     sta(env, "dags", "trigger", "kstop", "--run-id", "r1", check=True)
@@ -445,6 +470,7 @@ def main():
         case_pod_settings()
         case_capacity()
         case_api_faults()
+        case_watch_expired()
         case_stop()
         case_crash()
         case_leader()
