@@ -233,6 +233,20 @@ def poll_max_pods(proc, instance="sta"):
     return most
 
 
+def case_never_placed():
+    cl.control("/_fake/capacity", {"pods": 0})
+    try:
+        env = new_case(dag("kfull", sh_task("t", "true")), {"STA_K8S_STARTUP_TIMEOUT": "2"})
+        sta(env, "dags", "trigger", "kfull", "--run-id", "r1", check=True)
+        scheduler(env)
+    finally:
+        cl.control("/_fake/capacity", {"pods": None})
+    st = task_state(env, "kfull", "t", "r1")
+    reason = (st.get("tries") or [{}])[0].get("reason") or ""
+    ok(st.get("state") == "failed" and "startup timeout" in reason and "Unschedulable" in reason
+       and live_pods() == [], "a pod never placed fails the try at the startup timeout, saying why", reason)
+
+
 def case_default_image():
     # The scheduler's own pod (the downward API gives its name) sets the
     # image of tasks that name none.
@@ -466,6 +480,7 @@ def main():
         case_keep_failed()
         case_timeout()
         case_startup_failures()
+        case_never_placed()
         case_default_image()
         case_pod_settings()
         case_capacity()
