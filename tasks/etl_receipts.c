@@ -44,17 +44,20 @@ enum { X_TOKEN, X_FROM, X_TO, X_VALUE, X_TXHASH, X_LOGINDEX, X_BLOCKNUMBER, X_NC
  * export reads, the columns' first and in column order, with how each is
  * checked and converted: 'd' quantity to decimal, 'h' hex data, 'a'
  * address (lower-cased), 'f' l1FeeScalar as Python's float. */
-static const char *const receipt_keys[] = {
-	"transactionHash", "transactionIndex", "blockHash", "blockNumber", "cumulativeGasUsed",
-	"gasUsed", "contractAddress", "root", "status", "effectiveGasPrice", "l1Fee",
-	"l1GasUsed", "l1GasPrice", "l1FeeScalar", "logs",
+static const struct rpc_key receipt_keys[] = {
+	RPC_KEY("transactionHash"), RPC_KEY("transactionIndex"), RPC_KEY("blockHash"),
+	RPC_KEY("blockNumber"), RPC_KEY("cumulativeGasUsed"), RPC_KEY("gasUsed"),
+	RPC_KEY("contractAddress"), RPC_KEY("root"), RPC_KEY("status"),
+	RPC_KEY("effectiveGasPrice"), RPC_KEY("l1Fee"), RPC_KEY("l1GasUsed"),
+	RPC_KEY("l1GasPrice"), RPC_KEY("l1FeeScalar"), RPC_KEY("logs"),
 };
 static const char receipt_kinds[R_NCOLS + 1] = "hdhdddahdddddf";
 enum { RK_HASH = 0, RK_BLOCKHASH = 2, RK_BLOCKNUMBER = 3, RK_LOGS = R_NCOLS, RK_N };
 
-static const char *const log_keys[] = {
-	"logIndex", "transactionHash", "transactionIndex", "blockHash", "blockNumber", "address",
-	"data", "topics",
+static const struct rpc_key log_keys[] = {
+	RPC_KEY("logIndex"), RPC_KEY("transactionHash"), RPC_KEY("transactionIndex"),
+	RPC_KEY("blockHash"), RPC_KEY("blockNumber"), RPC_KEY("address"), RPC_KEY("data"),
+	RPC_KEY("topics"),
 };
 static const char log_kinds[L_TOPICS + 1] = "dhdhdah";
 enum { LK_TXHASH = 1, LK_ADDRESS = 5, LK_DATA = 6, LK_TOPICS = L_TOPICS, LK_N };
@@ -108,24 +111,25 @@ put_field(struct itemout_cursor *cur, const struct rpc_val *v, char kind, struct
 		itemout_put_null(cur);
 		return 0;
 	}
+	/* Once checked, hex and decimal digits never need quoting. */
 	switch (kind) {
 	case 'd':
 		buf_reset(dec);
 		if (ethval_hex_to_dec(dec, s) < 0)
 			return -1;
-		itemout_put_num(cur, dec->data);
+		itemout_put_plain(cur, dec->data, dec->len, 1);
 		return 0;
 	case 'a':
 		if (ethval_is_data_n(s, 20) < 0)
 			return -1;
 		for (size_t i = 0; i < sizeof(addr); i++)
 			addr[i] = (char)tolower((unsigned char)s[i]);
-		itemout_put_str(cur, addr);
+		itemout_put_plain(cur, addr, sizeof(addr) - 1, 0);
 		return 0;
 	default:
 		if (ethval_is_data(s) < 0)
 			return -1;
-		itemout_put_str(cur, s);
+		itemout_put_plain(cur, s, v->len, 0);
 		return 0;
 	}
 }
@@ -143,7 +147,7 @@ render_receipt(const struct itemout *o, struct buf *b, const struct rpc_val *con
 		if (put_field(&cur, v[i], receipt_kinds[i], dec) < 0) {
 			*why = receipt_kinds[i] == 'f' ?
 			    xstrdup("receipt field l1FeeScalar is not a number") :
-			    xasprintf("receipt field %s is malformed", receipt_keys[i]);
+			    xasprintf("receipt field %s is malformed", receipt_keys[i].name);
 			return -1;
 		}
 	}
@@ -164,7 +168,7 @@ render_log(const struct itemout *o, struct buf *b, const struct rpc_val *const v
 	itemout_row_begin(o, b, &cur);
 	for (size_t k = 0; k < L_TOPICS; k++) {
 		if (put_field(&cur, v[k], log_kinds[k], dec) < 0) {
-			*why = xasprintf("log field %s is malformed", log_keys[k]);
+			*why = xasprintf("log field %s is malformed", log_keys[k].name);
 			return -1;
 		}
 	}

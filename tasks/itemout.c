@@ -348,6 +348,18 @@ itemout_put_num(struct itemout_cursor *c, const char *dec)
 }
 
 void
+itemout_put_plain(struct itemout_cursor *c, const char *s, size_t len, int num)
+{
+	if (!cell_start(c))
+		return;
+	if (c->o->json && !num)
+		buf_putc(c->b, '"');
+	buf_append(c->b, s, len);
+	if (c->o->json && !num)
+		buf_putc(c->b, '"');
+}
+
+void
 itemout_put_bool(struct itemout_cursor *c, int v)
 {
 	if (!cell_start(c))

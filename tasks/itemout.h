@@ -88,6 +88,10 @@ void itemout_put_null(struct itemout_cursor *c);
 void itemout_put_str(struct itemout_cursor *c, const char *s);
 void itemout_put_num(struct itemout_cursor *c, const char *dec);
 void itemout_put_bool(struct itemout_cursor *c, int v);
+/* Text the caller knows needs no CSV quoting and no JSON escaping (hex
+ * data, decimal digits), len bytes: written as itemout_put_num (num set)
+ * or itemout_put_str would, without looking at it. */
+void itemout_put_plain(struct itemout_cursor *c, const char *s, size_t len, int num);
 /* CELL_OBJLIST: text already rendered for each format. */
 void itemout_put_pre(struct itemout_cursor *c, const char *csv, const char *json);
 void itemout_list_begin(struct itemout_cursor *c, int numbers);

@@ -454,27 +454,20 @@ rpc_val_get(const struct rpc_val *obj, const char *key)
 }
 
 void
-rpc_val_pick(const struct rpc_val *obj, const char *const keys[], size_t n,
+rpc_val_pick(const struct rpc_val *obj, const struct rpc_key keys[], size_t n,
     const struct rpc_val *out[])
 {
 	const struct rpc_val *m;
-	size_t left = n, len[32];
+	size_t left = n;
 	uint32_t i;
 
-	if (n > ARRAY_LEN(len)) {
-		for (size_t k = 0; k < n; k++)
-			out[k] = rpc_val_get(obj, keys[k]);
-		return;
-	}
-	for (size_t k = 0; k < n; k++) {
+	for (size_t k = 0; k < n; k++)
 		out[k] = NULL;
-		len[k] = strlen(keys[k]);
-	}
 	if (obj == NULL || obj->type != RPC_OBJECT)
 		return;
 	RPC_VAL_FOREACH(m, i, obj) {
 		for (size_t k = 0; k < n; k++) {
-			if (out[k] == NULL && key_is(m, keys[k], len[k])) {
+			if (out[k] == NULL && key_is(m, keys[k].name, keys[k].len)) {
 				out[k] = m;
 				/* the first of a repeated key, as cJSON */
 				if (--left == 0)

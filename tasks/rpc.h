@@ -56,8 +56,13 @@ struct rpc_val {
  * when absent or obj is not an object. */
 const struct rpc_val *rpc_val_get(const struct rpc_val *obj, const char *key);
 /* Several members of obj in one pass: out[i] is what rpc_val_get(obj,
- * keys[i]) returns. */
-void rpc_val_pick(const struct rpc_val *obj, const char *const keys[], size_t n,
+ * keys[i].name) returns.  Tables of keys are written with RPC_KEY. */
+struct rpc_key {
+	const char *name;
+	size_t len;
+};
+#define RPC_KEY(s) {s, sizeof(s) - 1}
+void rpc_val_pick(const struct rpc_val *obj, const struct rpc_key keys[], size_t n,
     const struct rpc_val *out[]);
 /* Every member m of container v (array or object), i counting them. */
 #define RPC_VAL_FOREACH(m, i, v) \

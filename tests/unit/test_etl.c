@@ -309,14 +309,23 @@ test_cursor_out(void **state)
 		itemout_list_item(&c, "2");
 		itemout_list_end(&c);
 		itemout_row_end(&c);	/* c and d: null */
+		/* plain text is written as put_str and put_num write it */
+		itemout_row_begin(o, &b, &c);
+		itemout_put_plain(&c, "0xAb", 4, 0);
+		itemout_put_plain(&c, "120", 3, 1);
+		itemout_put_str(&c, "0xAb");
+		itemout_put_num(&c, "120");
+		itemout_row_end(&c);
 		/* Python: csv.writer(f).writerow([42, "0xab", "", 'x"y,z']),
 		 * writerow(['q"', "1,2", None, None]); json.dumps of the dicts */
 		if (json)
 			assert_string_equal(b.data,
 			    "{\"a\": 42, \"b\": [\"0xab\"], \"c\": [], \"d\": [\"x\\\"y\", \"z\"]}\n"
-			    "{\"a\": \"q\\\"\", \"b\": [1, 2], \"c\": null, \"d\": null}\n");
+			    "{\"a\": \"q\\\"\", \"b\": [1, 2], \"c\": null, \"d\": null}\n"
+			    "{\"a\": \"0xAb\", \"b\": 120, \"c\": \"0xAb\", \"d\": 120}\n");
 		else
-			assert_string_equal(b.data, "42,0xab,,\"x\"\"y,z\"\r\n\"q\"\"\",\"1,2\",,\r\n");
+			assert_string_equal(b.data, "42,0xab,,\"x\"\"y,z\"\r\n\"q\"\"\",\"1,2\",,\r\n"
+			    "0xAb,120,0xAb,120\r\n");
 		itemout_abort(o);
 		free(path);
 	}
@@ -432,7 +441,8 @@ test_doc_values(void **state)
 	static const char text[] = "{\"s\": \"a\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00\", "
 	    "\"\\u0069d\": 7, \"n\": -12.5e3, \"a\": [1, {\"x\": null}, [true]], \"s\": \"second\", "
 	    "\"z\": \"nul\\u0000here\", \"e\": {}}";
-	static const char *const keys[] = {"a", "id", "s", "missing", "z"};
+	static const struct rpc_key keys[] = {RPC_KEY("a"), RPC_KEY("id"), RPC_KEY("s"),
+		RPC_KEY("missing"), RPC_KEY("z")};
 	struct rpc_doc d = {0};
 	struct buf b = {0};
 	const struct rpc_val *top, *v, *m, *picked[ARRAY_LEN(keys)];
@@ -470,7 +480,7 @@ test_doc_values(void **state)
 	assert_int_equal(rpc_val_get(top, "e")->len, 0);
 	rpc_val_pick(top, keys, ARRAY_LEN(keys), picked);
 	for (size_t k = 0; k < ARRAY_LEN(keys); k++)
-		assert_ptr_equal(picked[k], rpc_val_get(top, keys[k]));
+		assert_ptr_equal(picked[k], rpc_val_get(top, keys[k].name));
 	assert_null(picked[3]);
 	buf_free(&b);
 	rpc_doc_free(&d);
