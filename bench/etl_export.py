@@ -79,7 +79,9 @@ def curl_argv(url, files):
 
 
 log = open(os.path.join(T, "anvil.log"), "w")
-anvil = subprocess.Popen([ANVIL, "--port", "0", "--no-mining"],
+# Historical states anvil moves out of memory go to T, removed at the end
+# (by default they pile up in ~/.foundry/anvil/tmp: gigabytes per run).
+anvil = subprocess.Popen([ANVIL, "--port", "0", "--no-mining", "--cache-path", os.path.join(T, "anvil-states")],
                          stdout=log, stderr=subprocess.STDOUT)
 try:
     url = None
@@ -130,5 +132,6 @@ try:
             print(f"{name:22} {who:8} {blocks / wall:9.0f} {nrows / wall:9.0f} {cpu / blocks * 1000:20.3f} "
                   f"{node / blocks * 1000:18.3f} {ceil_wall / wall:10.0%}")
 finally:
-    anvil.kill()
+    anvil.terminate()
+    anvil.wait()
     shutil.rmtree(T, ignore_errors=True)

@@ -521,8 +521,7 @@ etl_export(struct etl_args *a, struct etl_export *e)
 		if (e->paths[i] && (e->out[i] = itemout_open(e->paths[i], e->cols[i], e->ncols[i])) == NULL)
 			goto out;
 	e->progress = progress_start(e->what, e->total);
-	if ((e->vwork.write ? rpc_run_vals(r, &e->vwork) : rpc_run(r, &e->work)) < 0 ||
-	    etl_commit_all(e->out, rows, e->nout) < 0)
+	if (rpc_run(r, &e->work) < 0 || etl_commit_all(e->out, rows, e->nout) < 0)
 		goto out;
 	etl_result(e->names, rows, e->paths, e->nout);
 	rc = 0;

@@ -120,7 +120,6 @@ struct etl_export {
 	uint64_t total;
 	struct progress *progress;
 	struct rpc_work work;		/* njobs, callbacks, ctx */
-	struct rpc_vwork vwork;		/* instead of work when vwork.write is set */
 };
 int etl_export(struct etl_args *a, struct etl_export *e);
 

@@ -39,154 +39,78 @@ static const char *const transfer_cols[] = {
 };
 enum { X_TOKEN, X_FROM, X_TO, X_VALUE, X_TXHASH, X_LOGINDEX, X_BLOCKNUMBER, X_NCOLS };
 
-/* Receipts and logs are rendered straight from the parsed response, each
- * field checked as it is written.  The members of a receipt and a log the
- * export reads, the columns' first and in column order, with how each is
- * checked and converted: 'd' quantity to decimal, 'h' hex data, 'a'
- * address (lower-cased), 'f' l1FeeScalar as Python's float. */
-static const struct rpc_key receipt_keys[] = {
-	RPC_KEY("transactionHash"), RPC_KEY("transactionIndex"), RPC_KEY("blockHash"),
-	RPC_KEY("blockNumber"), RPC_KEY("cumulativeGasUsed"), RPC_KEY("gasUsed"),
-	RPC_KEY("contractAddress"), RPC_KEY("root"), RPC_KEY("status"),
-	RPC_KEY("effectiveGasPrice"), RPC_KEY("l1Fee"), RPC_KEY("l1GasUsed"),
-	RPC_KEY("l1GasPrice"), RPC_KEY("l1FeeScalar"), RPC_KEY("logs"),
-};
-static const char receipt_kinds[R_NCOLS + 1] = "hdhdddahdddddf";
-enum { RK_HASH = 0, RK_BLOCKHASH = 2, RK_BLOCKNUMBER = 3, RK_LOGS = R_NCOLS, RK_N };
-
-static const struct rpc_key log_keys[] = {
-	RPC_KEY("logIndex"), RPC_KEY("transactionHash"), RPC_KEY("transactionIndex"),
-	RPC_KEY("blockHash"), RPC_KEY("blockNumber"), RPC_KEY("address"), RPC_KEY("data"),
-	RPC_KEY("topics"),
-};
-static const char log_kinds[L_TOPICS + 1] = "dhdhdah";
-enum { LK_TXHASH = 1, LK_ADDRESS = 5, LK_DATA = 6, LK_TOPICS = L_TOPICS, LK_N };
-
-/* A member as a field: *out NULL when absent or null; -1 when present but
- * not a string (or one holding a NUL). */
 static int
-val_field(const struct rpc_val *v, const char **out)
+map_receipt(const cJSON *t, struct row *r, char **why)
 {
-	*out = NULL;
-	if (v == NULL || v->type == RPC_NULL)
-		return 0;
-	if (v->type != RPC_STRING || v->nul)
-		return -1;
-	*out = v->s;
+	static const struct { int col; const char *key; char kind; } f[] = {
+		{R_HASH, "transactionHash", 'h'}, {R_INDEX, "transactionIndex", 'd'},
+		{R_BLOCKHASH, "blockHash", 'h'}, {R_BLOCKNUMBER, "blockNumber", 'd'},
+		{R_CUMGAS, "cumulativeGasUsed", 'd'}, {R_GASUSED, "gasUsed", 'd'},
+		{R_CONTRACT, "contractAddress", 'a'}, {R_ROOT, "root", 'h'},
+		{R_STATUS, "status", 'd'}, {R_EFFPRICE, "effectiveGasPrice", 'd'},
+		{R_L1FEE, "l1Fee", 'd'}, {R_L1GAS, "l1GasUsed", 'd'}, {R_L1PRICE, "l1GasPrice", 'd'},
+	};
+	const char *scalar = json_str(t, "l1FeeScalar");
+
+	row_clear(r);
+	for (size_t i = 0; i < ARRAY_LEN(f); i++) {
+		int rc = f[i].kind == 'd' ? cell_dec(r, (size_t)f[i].col, t, f[i].key) :
+		    f[i].kind == 'a' ? cell_addr(r, (size_t)f[i].col, t, f[i].key) :
+		    cell_hex(r, (size_t)f[i].col, t, f[i].key);
+
+		if (rc < 0) {
+			*why = xasprintf("receipt field %s is malformed", f[i].key);
+			return -1;
+		}
+	}
+	if (scalar) {
+		char *v = ethval_py_float(scalar);
+
+		if (v == NULL) {
+			*why = xstrdup("receipt field l1FeeScalar is not a number");
+			return -1;
+		}
+		row_num_take(r, R_L1SCALAR, v);
+	}
 	return 0;
 }
 
-/* The string value of a member, or NULL (json_str for parsed values). */
-static const char *
-val_str(const struct rpc_val *v)
-{
-	const char *s;
-
-	return val_field(v, &s) == 0 ? s : NULL;
-}
-
-/* Checks and renders member v of the kind given as the cursor's next
- * cell; -1 if it is malformed.  dec is scratch space for decimals. */
 static int
-put_field(struct itemout_cursor *cur, const struct rpc_val *v, char kind, struct buf *dec)
+map_log(const cJSON *l, struct row *r, char **why)
 {
-	const char *s;
-	char addr[43], *f;
+	static const struct { int col; const char *key; char kind; } f[] = {
+		{L_INDEX, "logIndex", 'd'}, {L_TXHASH, "transactionHash", 'h'},
+		{L_TXINDEX, "transactionIndex", 'd'}, {L_BLOCKHASH, "blockHash", 'h'},
+		{L_BLOCKNUMBER, "blockNumber", 'd'}, {L_ADDRESS, "address", 'a'},
+		{L_DATA, "data", 'h'},
+	};
+	const cJSON *topics = cJSON_GetObjectItemCaseSensitive(l, "topics"), *t;
+	struct strv tv = {0};
 
-	if (kind == 'f') {
-		/* as before: only a string is read, anything else is null */
-		if ((s = val_str(v)) == NULL) {
-			itemout_put_null(cur);
-			return 0;
-		}
-		if ((f = ethval_py_float(s)) == NULL)
-			return -1;
-		itemout_put_num(cur, f);
-		free(f);
-		return 0;
-	}
-	if (val_field(v, &s) < 0)
-		return -1;
-	if (s == NULL) {
-		itemout_put_null(cur);
-		return 0;
-	}
-	/* Once checked, hex and decimal digits never need quoting. */
-	switch (kind) {
-	case 'd':
-		buf_reset(dec);
-		if (ethval_hex_to_dec(dec, s) < 0)
-			return -1;
-		itemout_put_plain(cur, dec->data, dec->len, 1);
-		return 0;
-	case 'a':
-		if (ethval_is_data_n(s, 20) < 0)
-			return -1;
-		for (size_t i = 0; i < sizeof(addr); i++)
-			addr[i] = (char)tolower((unsigned char)s[i]);
-		itemout_put_plain(cur, addr, sizeof(addr) - 1, 0);
-		return 0;
-	default:
-		if (ethval_is_data(s) < 0)
-			return -1;
-		itemout_put_plain(cur, s, v->len, 0);
-		return 0;
-	}
-}
+	row_clear(r);
+	for (size_t i = 0; i < ARRAY_LEN(f); i++) {
+		int rc = f[i].kind == 'd' ? cell_dec(r, (size_t)f[i].col, l, f[i].key) :
+		    f[i].kind == 'a' ? cell_addr(r, (size_t)f[i].col, l, f[i].key) :
+		    cell_hex(r, (size_t)f[i].col, l, f[i].key);
 
-/* Renders a receipt (its members v, receipt_keys) as a row of o into b
- * (o NULL: checks only). */
-static int
-render_receipt(const struct itemout *o, struct buf *b, const struct rpc_val *const v[],
-    struct buf *dec, char **why)
-{
-	struct itemout_cursor cur;
-
-	itemout_row_begin(o, b, &cur);
-	for (size_t i = 0; i < R_NCOLS; i++) {
-		if (put_field(&cur, v[i], receipt_kinds[i], dec) < 0) {
-			*why = receipt_kinds[i] == 'f' ?
-			    xstrdup("receipt field l1FeeScalar is not a number") :
-			    xasprintf("receipt field %s is malformed", receipt_keys[i].name);
+		if (rc < 0) {
+			*why = xasprintf("log field %s is malformed", f[i].key);
 			return -1;
 		}
 	}
-	itemout_row_end(&cur);
-	return 0;
-}
-
-/* Renders a log (its members v, log_keys) as a row of o into b (o NULL:
- * checks only). */
-static int
-render_log(const struct itemout *o, struct buf *b, const struct rpc_val *const v[],
-    struct buf *dec, char **why)
-{
-	const struct rpc_val *topics = v[LK_TOPICS], *t;
-	struct itemout_cursor cur;
-	uint32_t i;
-
-	itemout_row_begin(o, b, &cur);
-	for (size_t k = 0; k < L_TOPICS; k++) {
-		if (put_field(&cur, v[k], log_kinds[k], dec) < 0) {
-			*why = xasprintf("log field %s is malformed", log_keys[k].name);
-			return -1;
-		}
-	}
-	if (topics == NULL || topics->type != RPC_ARRAY || !val_str(v[LK_DATA]) ||
-	    !val_str(v[LK_ADDRESS])) {
+	if (!cJSON_IsArray(topics) || !json_str(l, "data") || !json_str(l, "address")) {
 		*why = xstrdup("log without address, data or topics");
 		return -1;
 	}
-	itemout_list_begin(&cur, 0);
-	RPC_VAL_FOREACH(t, i, topics) {
-		if (t->type != RPC_STRING || ethval_is_data_n(t->s, 32) < 0) {
+	cJSON_ArrayForEach(t, topics) {
+		if (!cJSON_IsString(t) || ethval_is_data_n(t->valuestring, 32) < 0) {
+			strv_free(&tv);
 			*why = xstrdup("log topic is not a 32-byte word");
 			return -1;
 		}
-		itemout_list_item(&cur, t->s);
+		strv_push(&tv, t->valuestring);
 	}
-	itemout_list_end(&cur);
-	itemout_row_end(&cur);
+	row_list(r, L_TOPICS, &tv, 0);
 	return 0;
 }
 
@@ -268,111 +192,85 @@ rpc_log_view(const cJSON *l, struct log_view *v, char *dec[2])
 
 /* ---- export_receipts_and_logs ---- */
 
-/* Transaction hashes as read: n of them, each HASH_SIZE bytes with its
- * NUL, in one allocation. */
-#define HASH_SIZE 67
-struct hashes {
-	char *v;
-	size_t n, cap;
-};
-
-static const char *
-hash_at(const struct hashes *h, size_t i)
-{
-	return h->v + i * HASH_SIZE;
-}
-
 struct receipts_ctx {
-	struct hashes hashes;
+	struct strv hashes;
 	uint64_t batch;
 	struct etl_export ex;	/* out[0] receipts, out[1] logs */
-	struct buf dec;
+	struct row rrow, lrow;
 	struct pending pending;
 };
 
-static void
-receipts_write(void *vctx, size_t job, struct rpc_batch *b, char **label)
+static cJSON *
+receipts_make(void *vctx, size_t job, char **label)
 {
 	struct receipts_ctx *c = vctx;
 	size_t first = job * c->batch, last = first + c->batch;
-	char params[HASH_SIZE + 4] = "[\"";
+	cJSON *reqs = cJSON_CreateArray();
 
 	if (last > c->hashes.n)
 		last = c->hashes.n;
 	for (size_t i = first; i < last; i++) {
-		/* ["0x...."]: hashes are checked as they are read */
-		memcpy(params + 2, hash_at(&c->hashes, i), HASH_SIZE - 1);
-		memcpy(params + 2 + HASH_SIZE - 1, "\"]", 3);
-		rpc_batch_add(b, "eth_getTransactionReceipt", params);
+		cJSON *params = cJSON_CreateArray();
+
+		cJSON_AddItemToArray(params, cJSON_CreateString(c->hashes.v[i]));
+		cJSON_AddItemToArray(reqs, etl_request("eth_getTransactionReceipt", params));
 	}
 	*label = xasprintf("receipts of transactions %zu-%zu (%s...)", first, last - 1,
-	    hash_at(&c->hashes, first));
+	    c->hashes.v[first]);
+	return reqs;
 }
 
-/* Checks the receipt of transaction hash and renders it and its logs
- * into rd; on failure nothing of it is left in rd. */
 static int
-receipt_map(struct receipts_ctx *c, const char *hash, const struct rpc_val *t,
-    struct rendered *rd, char **why)
+receipt_map(struct receipts_ctx *c, const char *hash, const cJSON *t, struct rendered *rd,
+    char **why)
 {
-	const struct rpc_val *v[RK_N], *lv[LK_N], *logs, *l;
-	const char *h;
-	size_t mark[2] = {rd->text[0].len, rd->text[1].len};
+	const cJSON *logs = cJSON_GetObjectItemCaseSensitive(t, "logs"), *l;
+	const char *h = json_str(t, "transactionHash");
 	char *err = NULL;
-	uint32_t i;
 
-	rpc_val_pick(t, receipt_keys, RK_N, v);
-	logs = v[RK_LOGS];
-	h = val_str(v[RK_HASH]);
-	if (t->type != RPC_OBJECT || !h || strcasecmp(h, hash) != 0 || logs == NULL ||
-	    logs->type != RPC_ARRAY || !val_str(v[RK_BLOCKNUMBER]) || !val_str(v[RK_BLOCKHASH])) {
-		*why = xasprintf("transaction %s: %s", hash, t->type == RPC_NULL ?
+	if (!cJSON_IsObject(t) || !h || strcasecmp(h, hash) != 0 || !cJSON_IsArray(logs) ||
+	    !json_str(t, "blockNumber") || !json_str(t, "blockHash")) {
+		*why = xasprintf("transaction %s: %s", hash, cJSON_IsNull(t) ?
 		    "the node has no receipt for it (unknown or pending?)" :
 		    "the receipt answers another transaction or lacks block or logs");
 		return -1;
 	}
-	if (render_receipt(c->ex.out[0], &rd->text[0], v, &c->dec, &err) < 0)
+	if (map_receipt(t, &c->rrow, &err) < 0)
 		goto bad;
-	RPC_VAL_FOREACH(l, i, logs) {
-		const char *lh;
+	if (c->ex.out[0])
+		pending_row(rd, 0, c->ex.out[0], &c->rrow);
+	cJSON_ArrayForEach(l, logs) {
+		const char *lh = json_str(l, "transactionHash");
 
-		rpc_val_pick(l, log_keys, LK_N, lv);
-		lh = val_str(lv[LK_TXHASH]);
 		if (!lh || strcasecmp(lh, hash) != 0) {
 			err = xstrdup("a log belongs to another transaction");
 			goto bad;
 		}
-		if (render_log(c->ex.out[1], &rd->text[1], lv, &c->dec, &err) < 0)
+		if (map_log(l, &c->lrow, &err) < 0)
 			goto bad;
+		if (c->ex.out[1])
+			pending_row(rd, 1, c->ex.out[1], &c->lrow);
 	}
-	rd->rows[0] += c->ex.out[0] != NULL;
-	rd->rows[1] += c->ex.out[1] ? logs->len : 0;
 	return 0;
 bad:
-	for (int k = 0; k < 2; k++)
-		if (rd->text[k].data) {
-			rd->text[k].len = mark[k];
-			rd->text[k].data[mark[k]] = '\0';
-		}
 	*why = xasprintf("transaction %s: %s", hash, err);
 	free(err);
 	return -1;
 }
 
 static int
-receipts_check(void *vctx, size_t job, size_t k, const struct rpc_val *result, char **why)
+receipts_check(void *vctx, size_t job, size_t k, const cJSON *result, char **why)
 {
 	struct receipts_ctx *c = vctx;
 	struct rendered *rd = pending_at(&c->pending, job, k == 0);
 
-	return receipt_map(c, hash_at(&c->hashes, job * c->batch + k), result, rd, why);
+	return receipt_map(c, c->hashes.v[job * c->batch + k], result, rd, why);
 }
 
 static int
-receipts_done(void *vctx, size_t job, const struct rpc_val *const results[], size_t n)
+receipts_done(void *vctx, size_t job, cJSON *results[], size_t n)
 {
 	struct receipts_ctx *c = vctx;
-
 	(void)results;
 	progress_add(c->ex.progress, n);
 	return pending_flush(&c->pending, job, c->ex.out, 2);
@@ -380,7 +278,7 @@ receipts_done(void *vctx, size_t job, const struct rpc_val *const results[], siz
 
 /* Reads transaction hashes, one per line; blank lines are skipped. */
 static int
-read_hashes(const char *path, struct hashes *out)
+read_hashes(const char *path, struct strv *out)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
 	char *line = NULL;
@@ -409,11 +307,7 @@ read_hashes(const char *path, struct hashes *out)
 			rc = -1;
 			break;
 		}
-		if (out->n == out->cap) {
-			out->cap = out->cap ? out->cap * 2 : 1024;
-			out->v = xreallocarray(out->v, out->cap, HASH_SIZE);
-		}
-		memcpy(out->v + out->n++ * HASH_SIZE, s, HASH_SIZE);
+		strv_push(out, s);
 	}
 	free(line);
 	if (f != stdin)
@@ -437,17 +331,20 @@ run_export_receipts(struct etl_args *a)
 	if (c.batch == 0 || etl_int(a, "max-workers") < 1)
 		return etl_usage_error(a, "--batch-size and --max-workers must be at least 1");
 	if (read_hashes(hpath, &c.hashes) < 0) {
-		free(c.hashes.v);
+		strv_free(&c.hashes);
 		return EX_DATAERR;
 	}
+	row_init(&c.rrow, R_NCOLS);
+	row_init(&c.lrow, L_NCOLS);
 	c.ex = (struct etl_export){.nout = 2, .names = {"receipts", "logs"}, .paths = {rpath, lpath},
 	    .cols = {receipt_cols, log_cols}, .ncols = {R_NCOLS, L_NCOLS}, .what = "receipts",
-	    .total = c.hashes.n, .vwork = {(c.hashes.n + c.batch - 1) / c.batch, receipts_write,
-	    receipts_check, receipts_done, &c}};
+	    .total = c.hashes.n, .work = {(c.hashes.n + c.batch - 1) / c.batch, receipts_make,
+	    receipts_check, receipts_done, &c, 0}};
 	rc = etl_export(a, &c.ex);
-	buf_free(&c.dec);
+	row_free(&c.rrow);
+	row_free(&c.lrow);
 	pending_free(&c.pending);
-	free(c.hashes.v);
+	strv_free(&c.hashes);
 	return rc;
 }
 

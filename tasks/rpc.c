@@ -18,495 +18,11 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 #include "lib/log.h"
 #include "lib/util.h"
 
 #define BACKOFF_CAP_MS 30000
-#define SPARE_MAX 16
-/* libcurl's receive buffer: a batch answer of 100 receipts is ~110 kB. */
-#define RECV_BUFFER (256 * 1024L)
-
-/* ---- JSON parsed in place (struct rpc_doc) ---- */
-
-#define DOC_MAX_DEPTH 512
-
-struct parser {
-	char *p, *end;
-	struct rpc_doc *d;
-	int depth;
-};
-
-static size_t
-doc_push(struct rpc_doc *d)
-{
-	if (d->n == d->cap) {
-		d->cap = d->cap ? d->cap * 2 : 256;
-		d->v = xreallocarray(d->v, d->cap, sizeof(*d->v));
-	}
-	memset(&d->v[d->n], 0, sizeof(d->v[0]));
-	return d->n++;
-}
-
-static int
-hex4(const char *p, const char *end, unsigned int *out)
-{
-	unsigned int v = 0;
-
-	if (end - p < 4)
-		return -1;
-	for (int i = 0; i < 4; i++) {
-		char c = p[i];
-		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-		    c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-
-		if (d < 0)
-			return -1;
-		v = v << 4 | (unsigned int)d;
-	}
-	*out = v;
-	return 0;
-}
-
-/* Checks the string whose opening quote is at ps->p and moves past it;
- * *len is the bytes between the quotes, *esc whether any is escaped.
- * Surrogates must pair up, as cJSON requires. */
-/* The first byte of p..end that is a quote, a backslash or below 0x20
- * (end if none): 16 bytes at a time with SSE2, then 8 with the bit tricks
- * of "Bit Twiddling Hacks" (a byte is zero, or below n, exactly when its
- * top bit is set in (x - n) & ~x; the lowest such byte is always right,
- * so on a little-endian machine it is the first in memory). */
-static const char *
-find_special(const char *p, const char *end)
-{
-#ifdef __SSE2__
-	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
-	const __m128i ctl = _mm_set1_epi8(0x1f);
-
-	while (end - p >= 16) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-		/* v <= 0x1f, unsigned: max(v, 0x1f) == 0x1f */
-		__m128i x = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote),
-		    _mm_cmpeq_epi8(v, bslash)), _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl));
-		unsigned int m = (unsigned int)_mm_movemask_epi8(x);
-
-		if (m != 0)
-			return p + __builtin_ctz(m);
-		p += 16;
-	}
-#endif
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	while (end - p >= 8) {
-		const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
-		uint64_t x, q, b, m;
-
-		memcpy(&x, p, 8);
-		q = x ^ (ones * '"');
-		b = x ^ (ones * '\\');
-		m = (((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b)) & high;
-		if (m != 0)
-			return p + __builtin_ctzll(m) / 8;
-		p += 8;
-	}
-#endif
-	while (p < end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
-		p++;
-	return p;
-}
-
-/* Checks the string whose opening quote is at ps->p and moves past it;
- * *len is the bytes between the quotes, *esc whether any is escaped.
- * Surrogates must pair up, as cJSON requires. */
-static int
-scan_string(struct parser *ps, uint32_t *len, int *esc)
-{
-	char *start = ps->p + 1, *p = start, *end = ps->end;
-
-	*esc = 0;
-	for (;;) {
-		unsigned int u, lo;
-
-		p = (char *)find_special(p, end);
-		if (p >= end || (unsigned char)*p < 0x20)
-			return -1;
-		if (*p == '"')
-			break;
-		/* a backslash */
-		*esc = 1;
-		if (++p >= end)
-			return -1;
-		if (*p != '\0' && strchr("\"\\/bfnrt", *p) != NULL) {
-			p++;
-			continue;
-		}
-		if (*p != 'u' || hex4(p + 1, end, &u) < 0)
-			return -1;
-		p += 5;
-		if (u >= 0xdc00 && u <= 0xdfff)
-			return -1;
-		if (u >= 0xd800 && u <= 0xdbff) {
-			if (end - p < 6 || p[0] != '\\' || p[1] != 'u' || hex4(p + 2, end, &lo) < 0 ||
-			    lo < 0xdc00 || lo > 0xdfff)
-				return -1;
-			p += 6;
-		}
-	}
-	*len = (uint32_t)(p - start);
-	ps->p = p + 1;
-	return 0;
-}
-
-static int
-is_digit(const char *p, const char *end)
-{
-	return p < end && *p >= '0' && *p <= '9';
-}
-
-static int
-scan_number(struct parser *ps)
-{
-	char *p = ps->p, *end = ps->end;
-
-	if (p < end && *p == '-')
-		p++;
-	if (p < end && *p == '0')
-		p++;
-	else if (is_digit(p, end))
-		while (is_digit(p, end))
-			p++;
-	else
-		return -1;
-	if (p < end && *p == '.') {
-		if (!is_digit(++p, end))
-			return -1;
-		while (is_digit(p, end))
-			p++;
-	}
-	if (p < end && (*p == 'e' || *p == 'E')) {
-		p++;
-		if (p < end && (*p == '+' || *p == '-'))
-			p++;
-		if (!is_digit(p, end))
-			return -1;
-		while (is_digit(p, end))
-			p++;
-	}
-	ps->p = p;
-	return 0;
-}
-
-static void
-skip_ws(struct parser *ps)
-{
-	while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\n' || *ps->p == '\r' ||
-	    *ps->p == '\t'))
-		ps->p++;
-}
-
-static int parse_value(struct parser *ps, size_t at);
-
-/* The members of the array or object whose bracket is at ps->p. */
-static int
-parse_container(struct parser *ps, size_t at, char close)
-{
-	uint32_t n = 0;
-
-	if (++ps->depth > DOC_MAX_DEPTH)
-		return -1;
-	ps->p++;
-	skip_ws(ps);
-	if (ps->p < ps->end && *ps->p == close) {
-		ps->p++;
-		ps->depth--;
-		return 0;
-	}
-	for (;;) {
-		size_t m = doc_push(ps->d);
-
-		if (close == '}') {
-			uint32_t klen;
-			int esc;
-
-			if (ps->p >= ps->end || *ps->p != '"')
-				return -1;
-			ps->d->v[m].key = ps->p + 1;
-			if (scan_string(ps, &klen, &esc) < 0)
-				return -1;
-			ps->d->v[m].klen = klen;
-			ps->d->v[m].esc = (uint8_t)esc;
-			skip_ws(ps);
-			if (ps->p >= ps->end || *ps->p != ':')
-				return -1;
-			ps->p++;
-			skip_ws(ps);
-		}
-		if (parse_value(ps, m) < 0)
-			return -1;
-		n++;
-		skip_ws(ps);
-		if (ps->p < ps->end && *ps->p == ',') {
-			ps->p++;
-			skip_ws(ps);
-			continue;
-		}
-		if (ps->p < ps->end && *ps->p == close)
-			break;
-		return -1;
-	}
-	ps->p++;
-	ps->depth--;
-	ps->d->v[at].len = n;
-	return 0;
-}
-
-/* The value at ps->p, into d->v[at] (its key, if any, already set). */
-static int
-parse_value(struct parser *ps, size_t at)
-{
-	char *start = ps->p;
-	struct rpc_val *v;
-	uint32_t len = 0;
-	int esc = 0, rc = 0;
-	uint8_t type;
-
-	if (ps->p >= ps->end)
-		return -1;
-	switch (*ps->p) {
-	case '{':
-	case '[':
-		type = *ps->p == '{' ? RPC_OBJECT : RPC_ARRAY;
-		rc = parse_container(ps, at, *ps->p == '{' ? '}' : ']');
-		break;
-	case '"':
-		type = RPC_STRING;
-		rc = scan_string(ps, &len, &esc);
-		break;
-	case 't':
-	case 'f':
-	case 'n': {
-		static const char *const lit[] = {"null", "false", "true"};
-		int i = *ps->p == 'n' ? 0 : *ps->p == 'f' ? 1 : 2;
-		size_t ll = strlen(lit[i]);
-
-		type = (uint8_t)(RPC_NULL + i);
-		if ((size_t)(ps->end - ps->p) < ll || memcmp(ps->p, lit[i], ll) != 0)
-			return -1;
-		ps->p += ll;
-		break;
-	}
-	default:
-		type = RPC_NUMBER;
-		rc = scan_number(ps);
-		len = (uint32_t)(ps->p - start);
-		break;
-	}
-	if (rc < 0)
-		return -1;
-	v = &ps->d->v[at];	/* the array may have moved */
-	v->type = type;
-	v->text = start;
-	v->text_len = (uint32_t)(ps->p - start);
-	v->skip = (uint32_t)(ps->d->n - at);
-	if (type == RPC_STRING || type == RPC_NUMBER) {
-		v->s = type == RPC_STRING ? start + 1 : start;
-		v->len = len;
-		v->esc |= (uint8_t)(esc ? 2 : 0);
-	}
-	return 0;
-}
-
-int
-rpc_doc_parse(struct rpc_doc *d, char *text, size_t len)
-{
-	struct parser ps = {text, text + len, d, 0};
-
-	d->n = 0;
-	if (len >= UINT32_MAX)
-		return -1;
-	skip_ws(&ps);
-	if (parse_value(&ps, doc_push(d)) < 0)
-		return -1;
-	skip_ws(&ps);
-	return ps.p == ps.end ? 0 : -1;
-}
-
-static size_t
-put_utf8(char *w, unsigned int cp)
-{
-	if (cp < 0x80) {
-		w[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		w[0] = (char)(0xc0 | cp >> 6);
-		w[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		w[0] = (char)(0xe0 | cp >> 12);
-		w[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-		w[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	w[0] = (char)(0xf0 | cp >> 18);
-	w[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-	w[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-	w[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
-/* Decodes the escapes of s[0..len) (checked by scan_string) in place and
- * returns the new length: never longer, as every escape is at least as
- * long as the UTF-8 it stands for.  Into out when out is not NULL (then
- * it must hold len bytes). */
-static uint32_t
-unescape(const char *s, uint32_t len, char *out)
-{
-	const char *r = s, *end = s + len;
-	char *w = out;
-
-	while (r < end) {
-		unsigned int cp, lo;
-
-		if (*r != '\\') {
-			*w++ = *r++;
-			continue;
-		}
-		r++;
-		switch (*r++) {
-		case 'b': *w++ = '\b'; continue;
-		case 'f': *w++ = '\f'; continue;
-		case 'n': *w++ = '\n'; continue;
-		case 'r': *w++ = '\r'; continue;
-		case 't': *w++ = '\t'; continue;
-		case 'u': break;
-		default: *w++ = r[-1]; continue;	/* " \ / */
-		}
-		hex4(r, end, &cp);
-		r += 4;
-		if (cp >= 0xd800 && cp <= 0xdbff) {
-			hex4(r + 2, end, &lo);
-			r += 6;
-			cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-		}
-		w += put_utf8(w, cp);
-	}
-	return (uint32_t)(w - out);
-}
-
-void
-rpc_doc_finish(struct rpc_doc *d)
-{
-	for (size_t i = 0; i < d->n; i++) {
-		struct rpc_val *v = &d->v[i];
-
-		if (v->key != NULL) {
-			if (v->esc & 1)
-				v->klen = unescape(v->key, v->klen, (char *)v->key);
-			((char *)v->key)[v->klen] = '\0';
-		}
-		if (v->type == RPC_STRING && (v->esc & 2)) {
-			v->len = unescape(v->s, v->len, (char *)v->s);
-			v->nul = memchr(v->s, '\0', v->len) != NULL;
-		}
-		if (v->type == RPC_STRING || v->type == RPC_NUMBER)
-			((char *)v->s)[v->len] = '\0';
-		v->esc = 0;
-	}
-}
-
-void
-rpc_doc_free(struct rpc_doc *d)
-{
-	free(d->v);
-	memset(d, 0, sizeof(*d));
-}
-
-/* Whether the key of v is name, escapes decoded. */
-static int
-key_is(const struct rpc_val *v, const char *name, size_t nlen)
-{
-	char tmp[64];
-
-	if (!(v->esc & 1))
-		return v->klen == nlen && memcmp(v->key, name, nlen) == 0;
-	if (v->klen > sizeof(tmp))
-		return 0;
-	return unescape(v->key, v->klen, tmp) == nlen && memcmp(tmp, name, nlen) == 0;
-}
-
-const struct rpc_val *
-rpc_val_get(const struct rpc_val *obj, const char *key)
-{
-	const struct rpc_val *m;
-	size_t nlen = strlen(key);
-	uint32_t i;
-
-	if (obj == NULL || obj->type != RPC_OBJECT)
-		return NULL;
-	RPC_VAL_FOREACH(m, i, obj)
-		if (key_is(m, key, nlen))
-			return m;
-	return NULL;
-}
-
-void
-rpc_val_pick(const struct rpc_val *obj, const struct rpc_key keys[], size_t n,
-    const struct rpc_val *out[])
-{
-	const struct rpc_val *m;
-	size_t left = n;
-	uint32_t i;
-
-	for (size_t k = 0; k < n; k++)
-		out[k] = NULL;
-	if (obj == NULL || obj->type != RPC_OBJECT)
-		return;
-	RPC_VAL_FOREACH(m, i, obj) {
-		for (size_t k = 0; k < n; k++) {
-			if (out[k] == NULL && key_is(m, keys[k].name, keys[k].len)) {
-				out[k] = m;
-				/* the first of a repeated key, as cJSON */
-				if (--left == 0)
-					return;
-				break;
-			}
-		}
-	}
-}
-
-/* ---- requests written as text ---- */
-
-struct rpc_batch {
-	struct buf body;
-	size_t n;
-};
-
-void
-rpc_batch_add(struct rpc_batch *b, const char *method, const char *params)
-{
-	static const char head[] = ",{\"method\":\"", mid[] = "\",\"params\":",
-	    tail[] = ",\"jsonrpc\":\"2.0\",\"id\":";
-	char id[24];
-	size_t n = b->n, at = sizeof(id);
-
-	id[--at] = '}';
-	do {
-		id[--at] = (char)('0' + n % 10);
-		n /= 10;
-	} while (n);
-	/* the comma only between requests */
-	buf_append(&b->body, head + (b->n == 0), sizeof(head) - 1 - (b->n == 0));
-	buf_puts(&b->body, method);
-	buf_append(&b->body, mid, sizeof(mid) - 1);
-	buf_puts(&b->body, params);
-	buf_append(&b->body, tail, sizeof(tail) - 1);
-	buf_append(&b->body, id + at, sizeof(id) - at);
-	b->n++;
-}
 
 struct provider {
 	char *uri;		/* http(s) URL, or NULL for IPC */
@@ -528,10 +44,8 @@ struct job {
 	int64_t not_before_ms;
 	char *last_error;
 	char *recv_error;	/* JOB_RECEIVED: the transport error, if any */
-	cJSON *response;	/* JOB_DONE, rpc_run: the parsed array */
-	cJSON **results;	/* JOB_DONE, rpc_run: results[k] answers id k */
-	struct rpc_doc doc;	/* rpc_run_vals: the response, parsed in `in` */
-	const struct rpc_val **vals;	/* JOB_DONE, rpc_run_vals: the same in doc */
+	cJSON *response;	/* JOB_DONE: the parsed array */
+	cJSON **results;	/* JOB_DONE: results[k] answers id k */
 	/* JOB_RUNNING over HTTP */
 	CURL *easy;
 	struct buf in;
@@ -550,29 +64,8 @@ struct rpc {
 	struct curl_slist *headers;
 	CURL **idle;		/* easy handles kept for connection reuse */
 	size_t nidle;
-	/* Response buffers and parsed documents of finished jobs, for the
-	 * next ones: no regrowing (and page faults) for every batch. */
-	struct spare {
-		struct buf in;
-		struct rpc_doc doc;
-	} *spare;
-	size_t nspare;
 	struct rpc_stats stats;
 	unsigned int seed;
-};
-
-/* What rpc_run and rpc_run_vals were given: either make, check and done
- * (cJSON) or write, check_val and done_val (values in place). */
-struct work {
-	size_t njobs;
-	void *ctx;
-	rpc_make_fn make;
-	rpc_check_fn check;
-	rpc_done_fn done;
-	int reverts_are_results;
-	rpc_write_fn write;
-	rpc_check_val_fn check_val;
-	rpc_done_val_fn done_val;
 };
 
 static int64_t
@@ -647,7 +140,6 @@ rpc_open(const char *provider_uris, int max_workers)
 	curl_multi_setopt(r->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)r->max_workers);
 	r->headers = curl_slist_append(NULL, "Content-Type: application/json");
 	r->idle = xcalloc((size_t)r->max_workers, sizeof(*r->idle));
-	r->spare = xcalloc(SPARE_MAX, sizeof(*r->spare));
 	return r;
 fail:
 	free(list);
@@ -663,11 +155,6 @@ rpc_close(struct rpc *r)
 	for (size_t i = 0; i < r->nidle; i++)
 		curl_easy_cleanup(r->idle[i]);
 	free(r->idle);
-	for (size_t i = 0; i < r->nspare; i++) {
-		buf_free(&r->spare[i].in);
-		rpc_doc_free(&r->spare[i].doc);
-	}
-	free(r->spare);
 	if (r->multi)
 		curl_multi_cleanup(r->multi);
 	curl_slist_free_all(r->headers);
@@ -767,11 +254,11 @@ error_text(const cJSON *err)
 	return out;
 }
 
-/* rpc_run: validates a response body against job j with cJSON.  Returns 0
- * when trusted (the job holds the results), 1 to retry (*why set), -1 when
- * a retry cannot help (*why set). */
+/* Validates a response body against job j.  Returns 0 when trusted (the
+ * job holds the results), 1 to retry (*why set), -1 when a retry cannot
+ * help (*why set). */
 static int
-job_accept_cjson(const struct work *w, struct job *j, const char *body, size_t len, char **why)
+job_accept(const struct rpc_work *w, struct job *j, const char *body, size_t len, char **why)
 {
 	cJSON *resp = cJSON_ParseWithLength(body, len);
 	cJSON **res = NULL;
@@ -833,99 +320,6 @@ out:
 	free(res);
 	cJSON_Delete(resp);
 	return rc;
-}
-
-/* Judges one answer's error member: 0 when there is none (absent or
- * null), else -1 with *why set and *permanent whether a retry cannot fix
- * it. */
-static int
-answer_error(const struct rpc_val *err, char **why, int *permanent)
-{
-	cJSON *e;
-
-	if (err == NULL || err->type == RPC_NULL)
-		return 0;
-	/* rare: the messages and codes are read as rpc_run reads them */
-	e = cJSON_ParseWithLength(err->text, err->text_len);
-	if (e == NULL) {
-		*why = xstrdup("batch response has an unreadable error");
-		return -1;
-	}
-	*why = error_text(e);
-	*permanent = error_is_permanent(e);
-	cJSON_Delete(e);
-	return -1;
-}
-
-/* Matches the answers of a parsed batch response to the requests of job j:
- * res[k] answers id k.  Returns 0, 1 to retry (*why set), -1 when a retry
- * cannot help. */
-static int
-match_answers(struct job *j, const struct rpc_val **res, char **why)
-{
-	const struct rpc_val *top = j->doc.v, *item;
-	uint32_t i;
-	int permanent = 0;
-
-	if (top->type == RPC_OBJECT) {
-		if (answer_error(rpc_val_get(top, "error"), why, &permanent) == 0)
-			*why = xstrdup("response to a batch is not an array");
-		return permanent ? -1 : 1;
-	}
-	if (top->type != RPC_ARRAY || top->len != j->nreq) {
-		*why = xasprintf("batch response has %d answers for %zu requests",
-		    top->type == RPC_ARRAY ? (int)top->len : -1, j->nreq);
-		return 1;
-	}
-	RPC_VAL_FOREACH(item, i, top) {
-		const struct rpc_val *id = rpc_val_get(item, "id");
-		const struct rpc_val *result = rpc_val_get(item, "result");
-		double k = id && id->type == RPC_NUMBER ? strtod(id->text, NULL) : -1;
-
-		if (k < 0 || k >= (double)j->nreq || k != (double)(size_t)k || res[(size_t)k]) {
-			*why = xstrdup("batch response has a missing, unknown or repeated id");
-			return 1;
-		}
-		if (answer_error(rpc_val_get(item, "error"), why, &permanent) < 0)
-			return permanent ? -1 : 1;
-		if (result == NULL) {
-			*why = xasprintf("answer %d has neither result nor error", (int)k);
-			return 1;
-		}
-		res[(size_t)k] = result;
-	}
-	return 0;
-}
-
-/* rpc_run_vals: validates the response body (in j->in) against job j,
- * parsing it in place.  Returns 0 when trusted (j->vals holds the
- * results), 1 to retry (*why set), -1 when a retry cannot help. */
-static int
-job_accept_vals(const struct work *w, struct job *j, char **why)
-{
-	const struct rpc_val **res;
-	char empty[1] = "";
-	int rc;
-
-	*why = NULL;
-	if (rpc_doc_parse(&j->doc, j->in.data ? j->in.data : empty, j->in.len) < 0) {
-		*why = xasprintf("response is not valid JSON (%zu bytes)", j->in.len);
-		return 1;
-	}
-	res = xcalloc(j->nreq ? j->nreq : 1, sizeof(*res));
-	rc = match_answers(j, res, why);
-	if (rc == 0) {
-		rpc_doc_finish(&j->doc);
-		for (size_t k = 0; k < j->nreq && rc == 0; k++)
-			if (w->check_val && w->check_val(w->ctx, j->index, k, res[k], why) < 0)
-				rc = 1;
-	}
-	if (rc != 0) {
-		free(res);
-		return rc;
-	}
-	j->vals = res;
-	return 0;
 }
 
 /* One blocking exchange over an IPC socket: write the batch, read until
@@ -1007,7 +401,6 @@ job_start_http(struct rpc *r, struct job *j)
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->errbuf);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, RECV_BUFFER);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "sta-etl/" PACKAGE_VERSION);
 	j->errbuf[0] = '\0';
 	curl_multi_add_handle(r->multi, e);
@@ -1026,7 +419,7 @@ job_release_easy(struct rpc *r, struct job *j)
 
 /* Judges a finished attempt: accepted, retried, or fatal (-1). */
 static int
-job_finish_attempt(struct rpc *r, const struct work *w, struct job *j, char *transport_err)
+job_finish_attempt(struct rpc *r, const struct rpc_work *w, struct job *j, char *transport_err)
 {
 	char *why = transport_err;
 	int rc;
@@ -1034,10 +427,10 @@ job_finish_attempt(struct rpc *r, const struct work *w, struct job *j, char *tra
 	r->stats.requests++;
 	r->stats.bytes_in += j->in.len;
 	if (why == NULL) {
-		rc = w->done_val ? job_accept_vals(w, j, &why) :
-		    job_accept_cjson(w, j, j->in.data ? j->in.data : "", j->in.len, &why);
+		rc = job_accept(w, j, j->in.data ? j->in.data : "", j->in.len, &why);
 		if (rc == 0) {
 			j->state = JOB_DONE;
+			buf_free(&j->in);
 			return 0;
 		}
 		if (rc < 0) {
@@ -1047,7 +440,7 @@ job_finish_attempt(struct rpc *r, const struct work *w, struct job *j, char *tra
 			return -1;
 		}
 	}
-	buf_reset(&j->in);
+	buf_free(&j->in);
 	if (j->attempts > r->max_retries) {
 		log_error("%s: giving up after %d attempts: %s", j->label, j->attempts, why);
 		free(why);
@@ -1058,7 +451,7 @@ job_finish_attempt(struct rpc *r, const struct work *w, struct job *j, char *tra
 }
 
 static int
-job_start(struct rpc *r, const struct work *w, struct job *j)
+job_start(struct rpc *r, const struct rpc_work *w, struct job *j)
 {
 	j->provider = pick_provider(r, j);
 	j->attempts++;
@@ -1101,7 +494,7 @@ on_http_done(struct rpc *r, CURLMsg *msg)
 }
 
 static void
-job_free(struct rpc *r, struct job *j)
+job_free(struct job *j)
 {
 	if (j == NULL)
 		return;
@@ -1110,45 +503,19 @@ job_free(struct rpc *r, struct job *j)
 	free(j->last_error);
 	free(j->results);
 	cJSON_Delete(j->response);
-	free(j->vals);
-	if (r->nspare < SPARE_MAX) {
-		buf_reset(&j->in);
-		r->spare[r->nspare++] = (struct spare){j->in, j->doc};
-	} else {
-		rpc_doc_free(&j->doc);
-		buf_free(&j->in);
-	}
+	buf_free(&j->in);
 	free(j);
 }
 
 /* Serialises the requests of a new job with ids 0..n-1. */
 static struct job *
-job_new(struct rpc *r, const struct work *w, size_t index)
+job_new(const struct rpc_work *w, size_t index)
 {
 	struct job *j = xcalloc(1, sizeof(*j));
-	cJSON *reqs, *q;
+	cJSON *reqs = w->make(w->ctx, index, &j->label);
+	cJSON *q;
 	size_t k = 0;
 
-	if (r->nspare > 0) {
-		r->nspare--;
-		j->in = r->spare[r->nspare].in;
-		j->doc = r->spare[r->nspare].doc;
-	}
-
-	j->index = index;
-	if (w->write) {
-		struct rpc_batch b = {0};
-
-		buf_putc(&b.body, '[');
-		w->write(w->ctx, index, &b, &j->label);
-		buf_putc(&b.body, ']');
-		if (j->label == NULL)
-			j->label = xasprintf("request batch %zu", index);
-		j->nreq = b.n;
-		j->body = buf_detach(&b.body);
-		return j;
-	}
-	reqs = w->make(w->ctx, index, &j->label);
 	if (j->label == NULL)
 		j->label = xasprintf("request batch %zu", index);
 	cJSON_ArrayForEach(q, reqs) {
@@ -1157,6 +524,7 @@ job_new(struct rpc *r, const struct work *w, size_t index)
 		cJSON_AddStringToObject(q, "jsonrpc", "2.0");
 		cJSON_AddNumberToObject(q, "id", (double)k++);
 	}
+	j->index = index;
 	j->nreq = k;
 	j->body = cJSON_PrintUnformatted(reqs);
 	cJSON_Delete(reqs);
@@ -1166,7 +534,7 @@ job_new(struct rpc *r, const struct work *w, size_t index)
 /* The jobs of rpc_run between the oldest undelivered and the newest. */
 struct run {
 	struct rpc *r;
-	const struct work *w;
+	const struct rpc_work *w;
 	struct job **live;
 	size_t window, delivered, started;
 	int running;
@@ -1199,28 +567,8 @@ start_waiting(struct run *u, int64_t *wait_ms)
 	return 0;
 }
 
-static int run(struct rpc *r, const struct work *w);
-
 int
-rpc_run(struct rpc *r, const struct rpc_work *rw)
-{
-	struct work w = {.njobs = rw->njobs, .ctx = rw->ctx, .make = rw->make, .check = rw->check,
-	    .done = rw->done, .reverts_are_results = rw->reverts_are_results};
-
-	return run(r, &w);
-}
-
-int
-rpc_run_vals(struct rpc *r, const struct rpc_vwork *vw)
-{
-	struct work w = {.njobs = vw->njobs, .ctx = vw->ctx, .write = vw->write,
-	    .check_val = vw->check, .done_val = vw->done};
-
-	return run(r, &w);
-}
-
-static int
-run(struct rpc *r, const struct work *w)
+rpc_run(struct rpc *r, const struct rpc_work *w)
 {
 	/* Jobs [delivered, started) are live; the window bounds how far
 	 * ahead of the oldest undelivered job new ones may start. */
@@ -1237,10 +585,9 @@ run(struct rpc *r, const struct work *w)
 		while (u.delivered < u.started && u.live[u.delivered % u.window]->state == JOB_DONE) {
 			struct job *j = u.live[u.delivered % u.window];
 
-			if (w->done_val ? w->done_val(w->ctx, j->index, j->vals, j->nreq) < 0 :
-			    w->done(w->ctx, j->index, j->results, j->nreq) < 0)
+			if (w->done(w->ctx, j->index, j->results, j->nreq) < 0)
 				rc = -1;
-			job_free(r, j);
+			job_free(j);
 			u.live[u.delivered++ % u.window] = NULL;
 			if (rc)
 				break;
@@ -1248,7 +595,7 @@ run(struct rpc *r, const struct work *w)
 		if (rc || u.delivered == w->njobs)
 			break;
 		while (u.started < w->njobs && u.started < u.delivered + u.window) {
-			u.live[u.started % u.window] = job_new(r, w, u.started);
+			u.live[u.started % u.window] = job_new(w, u.started);
 			u.started++;
 		}
 		if (start_waiting(&u, &wait_ms) < 0)
@@ -1292,7 +639,7 @@ run(struct rpc *r, const struct work *w)
 			job_release_easy(r, j);
 		if (j)
 			free(j->recv_error);
-		job_free(r, j);
+		job_free(j);
 	}
 	free(u.live);
 	return rc;

@@ -24,70 +24,10 @@
 #define STA_RPC_H
 
 #include <stddef.h>
-#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
 struct rpc;
-
-/* A JSON value of a response, parsed in place.  The values of a document
- * lie in one array in document order, each container followed by its
- * members: the first member of a container v is v + 1, and the value
- * after v and everything in it (its next sibling) is v + v->skip.
- * Strings are unescaped and NUL-terminated in the response's own buffer;
- * cJSON would have given the same text. */
-enum rpc_val_type { RPC_NULL, RPC_FALSE, RPC_TRUE, RPC_NUMBER, RPC_STRING, RPC_ARRAY,
-	RPC_OBJECT };
-
-struct rpc_val {
-	const char *key;	/* a member of an object: its name; else NULL */
-	const char *s;		/* string, number: the text (NUL-terminated) */
-	const char *text;	/* the value's JSON text, text_len bytes (while the */
-	uint32_t text_len;	/* document is not finished: see rpc_doc_finish) */
-	uint32_t klen;		/* bytes of key */
-	uint32_t len;		/* string, number: bytes of s; array, object: members */
-	uint32_t skip;		/* values in this one, itself included */
-	uint8_t type;		/* enum rpc_val_type */
-	uint8_t esc;		/* escapes not yet decoded: 1 in the key, 2 in s */
-	uint8_t nul;		/* string: s holds a NUL (from \u0000) */
-};
-
-/* Member key of object obj, the first one if repeated (as cJSON); NULL
- * when absent or obj is not an object. */
-const struct rpc_val *rpc_val_get(const struct rpc_val *obj, const char *key);
-/* Several members of obj in one pass: out[i] is what rpc_val_get(obj,
- * keys[i].name) returns.  Tables of keys are written with RPC_KEY. */
-struct rpc_key {
-	const char *name;
-	size_t len;
-};
-#define RPC_KEY(s) {s, sizeof(s) - 1}
-void rpc_val_pick(const struct rpc_val *obj, const struct rpc_key keys[], size_t n,
-    const struct rpc_val *out[]);
-/* Every member m of container v (array or object), i counting them. */
-#define RPC_VAL_FOREACH(m, i, v) \
-	for ((i) = 0, (m) = (v) + 1; (i) < (v)->len; (i)++, (m) += (m)->skip)
-
-/* A parsed document: its values, v[0] the whole; reused across parses. */
-struct rpc_doc {
-	struct rpc_val *v;
-	size_t n, cap;
-};
-/* Parses text[0..len) (strict RFC 8259: one value, whitespace around it,
- * nesting at most 512 deep) into d; text[len] must be writable (a
- * struct buf's NUL).  Checks and records only; nothing is written to text
- * until rpc_doc_finish.  0, or -1 if text is not JSON. */
-int rpc_doc_parse(struct rpc_doc *d, char *text, size_t len);
-/* Decodes the strings in place and NUL-terminates strings and numbers;
- * the raw text of the values is no longer JSON after it. */
-void rpc_doc_finish(struct rpc_doc *d);
-void rpc_doc_free(struct rpc_doc *d);
-
-/* A batch of requests written as text (rpc_work.write). */
-struct rpc_batch;
-/* Adds the request {method, params} to the batch: method needs no JSON
- * escaping, params is the JSON text of the parameters ("[\"0x..\"]"). */
-void rpc_batch_add(struct rpc_batch *b, const char *method, const char *params);
 
 /* Opens a client; NULL after printing why (bad URI list). */
 struct rpc *rpc_open(const char *provider_uris, int max_workers);
@@ -105,15 +45,6 @@ typedef int (*rpc_check_fn)(void *ctx, size_t job, size_t k, const cJSON *result
  * k; the callee may detach items.  Returns 0, or -1 to stop (it printed
  * why). */
 typedef int (*rpc_done_fn)(void *ctx, size_t job, cJSON *results[], size_t n);
-/* For rpc_run_vals, instead of make: adds job i's requests to b with
- * rpc_batch_add, and sets *label as make does. */
-typedef void (*rpc_write_fn)(void *ctx, size_t job, struct rpc_batch *b, char **label);
-/* For rpc_run_vals, instead of check and done: the results as values
- * parsed in place, valid until done returns. */
-typedef int (*rpc_check_val_fn)(void *ctx, size_t job, size_t k, const struct rpc_val *result,
-    char **why);
-typedef int (*rpc_done_val_fn)(void *ctx, size_t job, const struct rpc_val *const results[],
-    size_t n);
 
 struct rpc_work {
 	size_t njobs;
@@ -129,17 +60,6 @@ struct rpc_work {
 
 /* Runs the jobs; 0 when all were delivered, -1 after printing why. */
 int rpc_run(struct rpc *r, const struct rpc_work *w);
-
-/* The same work without cJSON: requests written as text, results handed
- * over as values parsed in place (check may be NULL). */
-struct rpc_vwork {
-	size_t njobs;
-	rpc_write_fn write;
-	rpc_check_val_fn check;
-	rpc_done_val_fn done;
-	void *ctx;
-};
-int rpc_run_vals(struct rpc *r, const struct rpc_vwork *w);
 
 /* One request, for sequential lookups: returns the result (caller frees
  * with cJSON_Delete), NULL after printing why.  check may be NULL. */
