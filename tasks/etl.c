@@ -7,6 +7,7 @@
 
 #include "tasks/etl.h"
 
+#include <ctype.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -303,69 +304,108 @@ json_str(const cJSON *obj, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* A present field must be a string (null counts as absent). */
+/* The checked text of a JSON-RPC field v as kind says ('d' a quantity in
+ * decimal, 'h' hex data as it is, 'a' an address in lower case): *text is
+ * v's own string or tmp's, NULL when v is absent or null.  -1 when v is
+ * something else. */
 static int
-field(const cJSON *obj, const char *key, const char **out)
+field_text(const cJSON *v, char kind, struct buf *tmp, const char **text, size_t *len)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	const char *s;
 
-	*out = NULL;
+	*text = NULL;
+	*len = 0;
 	if (v == NULL || cJSON_IsNull(v))
 		return 0;
 	if (!cJSON_IsString(v))
 		return -1;
-	*out = v->valuestring;
+	s = v->valuestring;
+	buf_reset(tmp);
+	if (kind == 'd') {
+		if (ethval_hex_to_dec(tmp, s) < 0)
+			return -1;
+	} else if (kind == 'a') {
+		if (ethval_is_data_n(s, 20) < 0)
+			return -1;
+		for (; *s; s++)
+			buf_putc(tmp, (char)tolower((unsigned char)*s));
+	} else {
+		if (ethval_is_data(s) < 0)
+			return -1;
+		*text = s;
+		*len = strlen(s);
+		return 0;
+	}
+	*text = tmp->data;
+	*len = tmp->len;
 	return 0;
+}
+
+/* A row cell from obj[key] through field_text. */
+static int
+cell_of(struct row *r, size_t col, const cJSON *obj, const char *key, char kind)
+{
+	struct buf tmp = {0};
+	const char *text;
+	size_t len;
+	int rc = field_text(cJSON_GetObjectItemCaseSensitive(obj, key), kind, &tmp, &text, &len);
+
+	if (rc == 0 && kind == 'd' && text)
+		row_num(r, col, text);
+	else if (rc == 0)
+		row_str(r, col, text);
+	buf_free(&tmp);
+	return rc;
 }
 
 int
 cell_dec(struct row *r, size_t col, const cJSON *obj, const char *key)
 {
-	const char *s;
-	char *dec;
-
-	if (field(obj, key, &s) < 0)
-		return -1;
-	if (s == NULL) {
-		row_str(r, col, NULL);
-		return 0;
-	}
-	dec = ethval_dec(s);
-	if (dec == NULL)
-		return -1;
-	row_num_take(r, col, dec);
-	return 0;
+	return cell_of(r, col, obj, key, 'd');
 }
 
 int
 cell_hex(struct row *r, size_t col, const cJSON *obj, const char *key)
 {
-	const char *s;
-
-	if (field(obj, key, &s) < 0 || (s && ethval_is_data(s) < 0))
-		return -1;
-	row_str(r, col, s);
-	return 0;
+	return cell_of(r, col, obj, key, 'h');
 }
 
 int
 cell_addr(struct row *r, size_t col, const cJSON *obj, const char *key)
 {
-	const char *s;
-	char *addr;
+	return cell_of(r, col, obj, key, 'a');
+}
 
-	if (field(obj, key, &s) < 0)
+int
+put_field(struct itemout_cursor *c, const cJSON *v, char kind, struct buf *tmp)
+{
+	const char *text;
+	size_t len;
+
+	if (field_text(v, kind, tmp, &text, &len) < 0)
 		return -1;
-	if (s == NULL) {
-		row_str(r, col, NULL);
-		return 0;
-	}
-	addr = ethval_address(s);
-	if (addr == NULL)
-		return -1;
-	row_str(r, col, addr);
-	free(addr);
+	if (text == NULL)
+		itemout_put_null(c);
+	else
+		itemout_put_plain(c, text, len, kind == 'd');
 	return 0;
+}
+
+void
+json_pick(const cJSON *obj, const struct json_key *keys, size_t n, const cJSON **out)
+{
+	const cJSON *m;
+
+	memset(out, 0, n * sizeof(*out));
+	cJSON_ArrayForEach(m, obj) {
+		size_t len = m->string ? strlen(m->string) : 0;
+
+		for (size_t i = 0; i < n; i++)
+			if (keys[i].len == len && out[i] == NULL && memcmp(m->string, keys[i].s, len) == 0) {
+				out[i] = m;
+				break;
+			}
+	}
 }
 
 struct progress {

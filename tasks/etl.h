@@ -161,6 +161,20 @@ int etl_lake_supported(const char *cmd);
 int cell_dec(struct row *r, size_t col, const cJSON *obj, const char *key);
 int cell_hex(struct row *r, size_t col, const cJSON *obj, const char *key);
 int cell_addr(struct row *r, size_t col, const cJSON *obj, const char *key);
+/* The same checks for a field v already looked up, its text written to the
+ * cursor's next cell (null when v is absent or null) through tmp; -1,
+ * writing nothing, when malformed.  kind: 'd' quantity (in decimal), 'h'
+ * hex data, 'a' address (lower-cased). */
+int put_field(struct itemout_cursor *c, const cJSON *v, char kind, struct buf *tmp);
+/* Members of obj by name in one pass over its members: out[i] is the
+ * first member named keys[i], or NULL (cJSON_GetObjectItemCaseSensitive
+ * for each key would walk the members once per key). */
+struct json_key {
+	const char *s;
+	size_t len;
+};
+#define JSON_KEY(name) {name, sizeof(name) - 1}
+void json_pick(const cJSON *obj, const struct json_key *keys, size_t n, const cJSON **out);
 /* The string value of obj[key], or NULL when absent, null or not a string. */
 const char *json_str(const cJSON *obj, const char *key);
 

@@ -39,81 +39,24 @@ static const char *const transfer_cols[] = {
 };
 enum { X_TOKEN, X_FROM, X_TO, X_VALUE, X_TXHASH, X_LOGINDEX, X_BLOCKNUMBER, X_NCOLS };
 
-static int
-map_receipt(const cJSON *t, struct row *r, char **why)
-{
-	static const struct { int col; const char *key; char kind; } f[] = {
-		{R_HASH, "transactionHash", 'h'}, {R_INDEX, "transactionIndex", 'd'},
-		{R_BLOCKHASH, "blockHash", 'h'}, {R_BLOCKNUMBER, "blockNumber", 'd'},
-		{R_CUMGAS, "cumulativeGasUsed", 'd'}, {R_GASUSED, "gasUsed", 'd'},
-		{R_CONTRACT, "contractAddress", 'a'}, {R_ROOT, "root", 'h'},
-		{R_STATUS, "status", 'd'}, {R_EFFPRICE, "effectiveGasPrice", 'd'},
-		{R_L1FEE, "l1Fee", 'd'}, {R_L1GAS, "l1GasUsed", 'd'}, {R_L1PRICE, "l1GasPrice", 'd'},
-	};
-	const char *scalar = json_str(t, "l1FeeScalar");
+/* The receipt's members by column, then those checked besides; their
+ * kinds for put_field ('d' quantity, 'h' hex data, 'a' address). */
+static const struct json_key receipt_keys[] = {
+	JSON_KEY("transactionHash"), JSON_KEY("transactionIndex"), JSON_KEY("blockHash"),
+	JSON_KEY("blockNumber"), JSON_KEY("cumulativeGasUsed"), JSON_KEY("gasUsed"),
+	JSON_KEY("contractAddress"), JSON_KEY("root"), JSON_KEY("status"),
+	JSON_KEY("effectiveGasPrice"), JSON_KEY("l1Fee"), JSON_KEY("l1GasUsed"),
+	JSON_KEY("l1GasPrice"), JSON_KEY("l1FeeScalar"), JSON_KEY("logs"),
+};
+static const char receipt_kinds[R_L1SCALAR + 1] = "hdhdddahddddd";
+enum { RK_LOGS = R_NCOLS };
 
-	row_clear(r);
-	for (size_t i = 0; i < ARRAY_LEN(f); i++) {
-		int rc = f[i].kind == 'd' ? cell_dec(r, (size_t)f[i].col, t, f[i].key) :
-		    f[i].kind == 'a' ? cell_addr(r, (size_t)f[i].col, t, f[i].key) :
-		    cell_hex(r, (size_t)f[i].col, t, f[i].key);
-
-		if (rc < 0) {
-			*why = xasprintf("receipt field %s is malformed", f[i].key);
-			return -1;
-		}
-	}
-	if (scalar) {
-		char *v = ethval_py_float(scalar);
-
-		if (v == NULL) {
-			*why = xstrdup("receipt field l1FeeScalar is not a number");
-			return -1;
-		}
-		row_num_take(r, R_L1SCALAR, v);
-	}
-	return 0;
-}
-
-static int
-map_log(const cJSON *l, struct row *r, char **why)
-{
-	static const struct { int col; const char *key; char kind; } f[] = {
-		{L_INDEX, "logIndex", 'd'}, {L_TXHASH, "transactionHash", 'h'},
-		{L_TXINDEX, "transactionIndex", 'd'}, {L_BLOCKHASH, "blockHash", 'h'},
-		{L_BLOCKNUMBER, "blockNumber", 'd'}, {L_ADDRESS, "address", 'a'},
-		{L_DATA, "data", 'h'},
-	};
-	const cJSON *topics = cJSON_GetObjectItemCaseSensitive(l, "topics"), *t;
-	struct strv tv = {0};
-
-	row_clear(r);
-	for (size_t i = 0; i < ARRAY_LEN(f); i++) {
-		int rc = f[i].kind == 'd' ? cell_dec(r, (size_t)f[i].col, l, f[i].key) :
-		    f[i].kind == 'a' ? cell_addr(r, (size_t)f[i].col, l, f[i].key) :
-		    cell_hex(r, (size_t)f[i].col, l, f[i].key);
-
-		if (rc < 0) {
-			*why = xasprintf("log field %s is malformed", f[i].key);
-			return -1;
-		}
-	}
-	if (!cJSON_IsArray(topics) || !json_str(l, "data") || !json_str(l, "address")) {
-		*why = xstrdup("log without address, data or topics");
-		return -1;
-	}
-	cJSON_ArrayForEach(t, topics) {
-		if (!cJSON_IsString(t) || ethval_is_data_n(t->valuestring, 32) < 0) {
-			strv_free(&tv);
-			*why = xstrdup("log topic is not a 32-byte word");
-			return -1;
-		}
-		strv_push(&tv, t->valuestring);
-	}
-	row_list(r, L_TOPICS, &tv, 0);
-	return 0;
-}
-
+static const struct json_key log_keys[] = {
+	JSON_KEY("logIndex"), JSON_KEY("transactionHash"), JSON_KEY("transactionIndex"),
+	JSON_KEY("blockHash"), JSON_KEY("blockNumber"), JSON_KEY("address"), JSON_KEY("data"),
+	JSON_KEY("topics"),
+};
+static const char log_kinds[L_TOPICS + 1] = "dhdhdah";
 /* ethereum-etl's word_to_address: the last 40 hex digits of a word, or the
  * word itself when shorter. */
 static char *
@@ -196,8 +139,9 @@ struct receipts_ctx {
 	struct strv hashes;
 	uint64_t batch;
 	struct etl_export ex;	/* out[0] receipts, out[1] logs */
-	struct row rrow, lrow;
 	struct pending pending;
+	struct buf tmp;		/* put_field's */
+	char *err;		/* render_log's last message */
 };
 
 static cJSON *
@@ -220,42 +164,85 @@ receipts_make(void *vctx, size_t job, char **label)
 	return reqs;
 }
 
+/* Renders one log of the receipt of hash, checked, to the cursor's
+ * buffer; NULL or why not. */
+static const char *
+render_log(struct receipts_ctx *c, const char *hash, const cJSON *l, struct itemout_cursor *cur)
+{
+	const cJSON *f[ARRAY_LEN(log_keys)], *t;
+
+	json_pick(l, log_keys, ARRAY_LEN(log_keys), f);
+	if (!cJSON_IsString(f[L_TXHASH]) || strcasecmp(f[L_TXHASH]->valuestring, hash) != 0)
+		return "a log belongs to another transaction";
+	for (size_t i = 0; i < L_TOPICS; i++)
+		if (put_field(cur, f[i], log_kinds[i], &c->tmp) < 0) {
+			free(c->err);
+			c->err = xasprintf("log field %s is malformed", log_keys[i].s);
+			return c->err;
+		}
+	if (!cJSON_IsArray(f[L_TOPICS]) || !cJSON_IsString(f[L_DATA]) || !cJSON_IsString(f[L_ADDRESS]))
+		return "log without address, data or topics";
+	itemout_list_begin(cur, 0);
+	cJSON_ArrayForEach(t, f[L_TOPICS]) {
+		if (!cJSON_IsString(t) || ethval_is_data_n(t->valuestring, 32) < 0)
+			return "log topic is not a 32-byte word";
+		itemout_list_item(cur, t->valuestring);
+	}
+	itemout_list_end(cur);
+	return NULL;
+}
+
+/* Renders the receipt t of hash and its logs, checked, into rd: rows
+ * straight from the response, no copies.  A failure leaves rows of this
+ * job behind; the job is asked again and pending_at starts it afresh. */
 static int
 receipt_map(struct receipts_ctx *c, const char *hash, const cJSON *t, struct rendered *rd,
     char **why)
 {
-	const cJSON *logs = cJSON_GetObjectItemCaseSensitive(t, "logs"), *l;
-	const char *h = json_str(t, "transactionHash");
-	char *err = NULL;
+	const cJSON *f[ARRAY_LEN(receipt_keys)], *l;
+	const char *err = NULL;
+	struct itemout_cursor cur;
 
-	if (!cJSON_IsObject(t) || !h || strcasecmp(h, hash) != 0 || !cJSON_IsArray(logs) ||
-	    !json_str(t, "blockNumber") || !json_str(t, "blockHash")) {
+	if (cJSON_IsObject(t))
+		json_pick(t, receipt_keys, ARRAY_LEN(receipt_keys), f);
+	if (!cJSON_IsObject(t) || !cJSON_IsString(f[R_HASH]) ||
+	    strcasecmp(f[R_HASH]->valuestring, hash) != 0 || !cJSON_IsArray(f[RK_LOGS]) ||
+	    !cJSON_IsString(f[R_BLOCKNUMBER]) || !cJSON_IsString(f[R_BLOCKHASH])) {
 		*why = xasprintf("transaction %s: %s", hash, cJSON_IsNull(t) ?
 		    "the node has no receipt for it (unknown or pending?)" :
 		    "the receipt answers another transaction or lacks block or logs");
 		return -1;
 	}
-	if (map_receipt(t, &c->rrow, &err) < 0)
-		goto bad;
-	if (c->ex.out[0])
-		pending_row(rd, 0, c->ex.out[0], &c->rrow);
-	cJSON_ArrayForEach(l, logs) {
-		const char *lh = json_str(l, "transactionHash");
+	itemout_row_begin(c->ex.out[0], &rd->text[0], &cur);
+	for (size_t i = 0; i < R_L1SCALAR && err == NULL; i++)
+		if (put_field(&cur, f[i], receipt_kinds[i], &c->tmp) < 0)
+			err = receipt_keys[i].s;
+	if (err) {
+		*why = xasprintf("transaction %s: receipt field %s is malformed", hash, err);
+		return -1;
+	}
+	if (cJSON_IsString(f[R_L1SCALAR])) {
+		char *v = ethval_py_float(f[R_L1SCALAR]->valuestring);
 
-		if (!lh || strcasecmp(lh, hash) != 0) {
-			err = xstrdup("a log belongs to another transaction");
-			goto bad;
+		if (v == NULL) {
+			*why = xasprintf("transaction %s: receipt field l1FeeScalar is not a number", hash);
+			return -1;
 		}
-		if (map_log(l, &c->lrow, &err) < 0)
-			goto bad;
-		if (c->ex.out[1])
-			pending_row(rd, 1, c->ex.out[1], &c->lrow);
+		itemout_put_num(&cur, v);
+		free(v);
+	}
+	itemout_row_end(&cur);
+	rd->rows[0]++;
+	cJSON_ArrayForEach(l, f[RK_LOGS]) {
+		itemout_row_begin(c->ex.out[1], &rd->text[1], &cur);
+		if ((err = render_log(c, hash, l, &cur)) != NULL) {
+			*why = xasprintf("transaction %s: %s", hash, err);
+			return -1;
+		}
+		itemout_row_end(&cur);
+		rd->rows[1]++;
 	}
 	return 0;
-bad:
-	*why = xasprintf("transaction %s: %s", hash, err);
-	free(err);
-	return -1;
 }
 
 static int
@@ -334,16 +321,14 @@ run_export_receipts(struct etl_args *a)
 		strv_free(&c.hashes);
 		return EX_DATAERR;
 	}
-	row_init(&c.rrow, R_NCOLS);
-	row_init(&c.lrow, L_NCOLS);
 	c.ex = (struct etl_export){.nout = 2, .names = {"receipts", "logs"}, .paths = {rpath, lpath},
 	    .cols = {receipt_cols, log_cols}, .ncols = {R_NCOLS, L_NCOLS}, .what = "receipts",
 	    .total = c.hashes.n, .work = {(c.hashes.n + c.batch - 1) / c.batch, receipts_make,
 	    receipts_check, receipts_done, &c, 0}};
 	rc = etl_export(a, &c.ex);
-	row_free(&c.rrow);
-	row_free(&c.lrow);
 	pending_free(&c.pending);
+	buf_free(&c.tmp);
+	free(c.err);
 	strv_free(&c.hashes);
 	return rc;
 }
