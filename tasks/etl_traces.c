@@ -91,7 +91,8 @@ lower(const char *s)
 }
 
 /* Sets column c from obj[key]: 'd' decimal of a quantity, 'a' lower-cased
- * address, 's' text as sent.  Returns -1 if present and malformed. */
+ * address, 'h' hex data as sent, 's' text as sent.  Returns -1 if present
+ * and malformed. */
 static int
 take(struct trace *t, int c, const cJSON *obj, const char *key, char kind)
 {
@@ -105,6 +106,8 @@ take(struct trace *t, int c, const cJSON *obj, const char *key, char kind)
 		t->s[c] = ethval_dec(v->valuestring);
 	else if (kind == 'a')
 		t->s[c] = ethval_is_data_n(v->valuestring, 20) == 0 ? lower(v->valuestring) : NULL;
+	else if (kind == 'h')
+		t->s[c] = ethval_is_data(v->valuestring) == 0 ? xstrdup(v->valuestring) : NULL;
 	else
 		t->s[c] = xstrdup(v->valuestring);
 	return t->s[c] ? 0 : -1;
@@ -147,7 +150,7 @@ parity_trace(const cJSON *j, uint64_t n, struct trace *t, char **why)
 	}
 	if (pos && !cJSON_IsNull(pos) && json_uint(pos, &t->tx_index) < 0)
 		bad = 1;
-	bad |= take(t, C_TXHASH, j, "transactionHash", 's');
+	bad |= take(t, C_TXHASH, j, "transactionHash", 'h');
 	if (err && *err)
 		t->s[C_ERROR] = xstrdup(err);
 	t->s[C_TYPE] = xstrdup(type);
@@ -164,12 +167,12 @@ parity_trace(const cJSON *j, uint64_t n, struct trace *t, char **why)
 	if (strcmp(type, "call") == 0) {
 		bad |= take(t, C_CALLTYPE, action, "callType", 's');
 		bad |= take(t, C_TO, action, "to", 'a');
-		bad |= take(t, C_INPUT, action, "input", 's');
-		bad |= take(t, C_OUTPUT, result, "output", 's');
+		bad |= take(t, C_INPUT, action, "input", 'h');
+		bad |= take(t, C_OUTPUT, result, "output", 'h');
 	} else if (strcmp(type, "create") == 0) {
-		bad |= take(t, C_TO, result, "address", 's');	/* as sent, like ethereum-etl */
-		bad |= take(t, C_INPUT, action, "init", 's');
-		bad |= take(t, C_OUTPUT, result, "code", 's');
+		bad |= take(t, C_TO, result, "address", 'h');	/* as sent, like ethereum-etl */
+		bad |= take(t, C_INPUT, action, "init", 'h');
+		bad |= take(t, C_OUTPUT, result, "code", 'h');
 	} else if (strcmp(type, "suicide") == 0) {
 		bad |= take(t, C_FROM, action, "address", 'a');
 		bad |= take(t, C_TO, action, "refundAddress", 'a');
@@ -490,25 +493,65 @@ geth_make(void *vctx, size_t job, char **label)
 	return block_jobs_make(c->start, c->end, c->batch, job, "debug_traceBlockByNumber", 1, label);
 }
 
+/* A call tracer frame and the frames below it: a type, and the fields
+ * the tracer writes in hex well formed (written out as they are, so
+ * checked here).  NULL or the first field at fault. */
+static const char *
+geth_frame_bad(const cJSON *f)
+{
+	static const struct { const char *key; char kind; } fields[] = {
+		{"from", 'a'}, {"to", 'a'}, {"value", 'q'}, {"gas", 'q'}, {"gasUsed", 'q'},
+		{"input", 'h'}, {"output", 'h'},
+	};
+	const cJSON *calls = cJSON_GetObjectItemCaseSensitive(f, "calls"), *sub;
+	const char *bad;
+
+	if (!cJSON_IsObject(f) || json_str(f, "type") == NULL)
+		return "type";
+	for (size_t i = 0; i < ARRAY_LEN(fields); i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(f, fields[i].key);
+		const char *s = cJSON_IsString(v) ? v->valuestring : NULL;
+
+		if (v == NULL || cJSON_IsNull(v))
+			continue;
+		if (s == NULL || (fields[i].kind == 'a' ? ethval_is_data_n(s, 20) :
+		    fields[i].kind == 'q' ? ethval_is_quantity(s) : ethval_is_data(s)) < 0)
+			return fields[i].key;
+	}
+	if (calls && !cJSON_IsArray(calls))
+		return "calls";
+	cJSON_ArrayForEach(sub, calls)
+		if ((bad = geth_frame_bad(sub)) != NULL)
+			return bad;
+	return NULL;
+}
+
 static int
 geth_check(void *vctx, size_t job, size_t k, const cJSON *result, char **why)
 {
 	struct traces_ctx *c = vctx;
-	const cJSON *t, *list = cJSON_IsArray(result) ? result : NULL;
+	unsigned long long n = c->start + job * c->batch + k;
+	const cJSON *t;
+	const char *bad;
 
-	cJSON_ArrayForEach(t, list) {
+	if (!cJSON_IsArray(result)) {
+		*why = xasprintf("block %llu: debug_traceBlockByNumber returned no list", n);
+		return -1;
+	}
+	cJSON_ArrayForEach(t, result) {
 		const cJSON *res = cJSON_GetObjectItemCaseSensitive(t, "result");
 
-		if (!cJSON_IsObject(res) || json_str(res, "type") == NULL)
-			goto bad;
+		if (!cJSON_IsObject(res)) {
+			*why = xasprintf("block %llu: debug_traceBlockByNumber returned a transaction "
+			    "without a call trace (tracer error?)", n);
+			return -1;
+		}
+		if ((bad = geth_frame_bad(res)) != NULL) {
+			*why = xasprintf("block %llu: a call trace has a malformed or missing %s", n, bad);
+			return -1;
+		}
 	}
-	if (cJSON_IsArray(result))
-		return 0;
-bad:
-	*why = xasprintf("block %llu: debug_traceBlockByNumber returned %s",
-	    (unsigned long long)(c->start + job * c->batch + k), cJSON_IsArray(result) ?
-	    "a transaction without a call trace (tracer error?)" : "no list");
-	return -1;
+	return 0;
 }
 
 static int

@@ -12,6 +12,9 @@
 #   shuffle   the upstream batch answer in reverse order (valid: ids match)
 #   wrongid   the upstream batch answer with one id changed
 #   rpcerror  a transient JSON-RPC error (-32005 limit exceeded) for a batch
+#   corrupt   the upstream answer with one hex value inside a result made
+#             malformed (its last digit replaced by "g"), as a buggy node
+#             or a flipped byte would: the client must not trust it
 # It listens on a free loopback port, written to PORT_FILE, and keeps the
 # count of each fault in STATS_FILE (JSON), so tests can check that every
 # kind was seen.
@@ -27,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 upstream, port_file, stats_file = sys.argv[1], sys.argv[2], sys.argv[3]
 rng = random.Random(int(sys.argv[4]) if len(sys.argv) > 4 else 1)
 rate = float(sys.argv[5]) if len(sys.argv) > 5 else 0.3
-FAULTS = ["http500", "http429", "timeout", "drop", "truncate", "shuffle", "wrongid", "rpcerror"]
+FAULTS = ["http500", "http429", "timeout", "drop", "truncate", "shuffle", "wrongid", "rpcerror", "corrupt"]
 stats = {k: 0 for k in FAULTS + ["passed"]}
 lock = threading.Lock()
 
@@ -40,6 +43,29 @@ def pick():
             json.dump(stats, f)
         os.replace(stats_file + ".tmp", stats_file)
     return fault
+
+
+def hex_slots(v, out):
+    """(container, key) of every "0x..." string with digits inside v."""
+    items = v.items() if isinstance(v, dict) else enumerate(v) if isinstance(v, list) else []
+    for k, x in items:
+        if isinstance(x, str) and x.startswith("0x") and len(x) > 2:
+            out.append((v, k))
+        else:
+            hex_slots(x, out)
+    return out
+
+
+def corrupt(answer):
+    """answer with one hex value of a result malformed; None when it has none."""
+    parsed = json.loads(answer)
+    slots = hex_slots([a.get("result") for a in parsed] if isinstance(parsed, list) else [], [])
+    if not slots:
+        return None
+    with lock:
+        box, key = rng.choice(slots)
+    box[key] = box[key][:-1] + "g"
+    return json.dumps(parsed).encode()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -78,6 +104,8 @@ class Handler(BaseHTTPRequestHandler):
             answer = r.read()
         if fault == "truncate":
             answer = answer[: len(answer) // 2]
+        elif fault == "corrupt":
+            answer = corrupt(answer) or answer
         elif fault in ("shuffle", "wrongid"):
             parsed = json.loads(answer)
             if isinstance(parsed, list) and parsed:
