@@ -19,6 +19,7 @@
 
 #include <curl/curl.h>
 
+#include "lib/jsonmem.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -44,7 +45,8 @@ struct job {
 	int64_t not_before_ms;
 	char *last_error;
 	char *recv_error;	/* JOB_RECEIVED: the transport error, if any */
-	cJSON *response;	/* JOB_DONE: the parsed array */
+	cJSON *response;	/* JOB_DONE: the parsed array, in region */
+	struct json_region region;
 	cJSON **results;	/* JOB_DONE: results[k] answers id k */
 	/* JOB_RUNNING over HTTP */
 	CURL *easy;
@@ -260,12 +262,16 @@ error_text(const cJSON *err)
 static int
 job_accept(const struct rpc_work *w, struct job *j, const char *body, size_t len, char **why)
 {
-	cJSON *resp = cJSON_ParseWithLength(body, len);
+	cJSON *resp;
 	cJSON **res = NULL;
 	const cJSON *item;
 	int rc = 1;
 
 	*why = NULL;
+	json_region_free(&j->region);
+	json_region_begin(&j->region);
+	resp = cJSON_ParseWithLength(body, len);
+	json_region_end();
 	if (resp == NULL) {
 		*why = xasprintf("response is not valid JSON (%zu bytes)", len);
 		goto out;
@@ -318,7 +324,7 @@ job_accept(const struct rpc_work *w, struct job *j, const char *body, size_t len
 	return 0;
 out:
 	free(res);
-	cJSON_Delete(resp);
+	json_region_free(&j->region);	/* resp */
 	return rc;
 }
 
@@ -502,7 +508,7 @@ job_free(struct job *j)
 	free(j->body);
 	free(j->last_error);
 	free(j->results);
-	cJSON_Delete(j->response);
+	json_region_free(&j->region);	/* j->response */
 	buf_free(&j->in);
 	free(j);
 }

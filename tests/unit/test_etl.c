@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "lib/fsutil.h"
+#include "lib/jsonmem.h"
 #include "lib/keccak.h"
 #include "tasks/bytecode.h"
 #include "tasks/decimal.h"
@@ -402,6 +403,46 @@ test_decimal(void **state)
 	assert_true(dec_valid("012") && !dec_valid("") && !dec_valid("1.5") && !dec_valid("-1"));
 }
 
+/* Trees parsed in a region: intact while it lives, deleting them is
+ * harmless, and what cJSON allocates outside a region (a copy, printed
+ * text) is ordinary memory that outlives the region (ASan checks the
+ * frees). */
+static void
+test_json_region(void **state)
+{
+	struct json_region a = {0}, b = {0};
+	cJSON *ta, *tb, *copy;
+	char *text, big[200000];
+
+	(void)state;
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	json_region_begin(&a);
+	ta = cJSON_Parse("[{\"k\": \"0x1\"}, 2, null]");
+	json_region_end();
+	json_region_begin(&b);
+	tb = cJSON_CreateString(big);	/* larger than a block */
+	json_region_end();
+	assert_non_null(ta);
+	assert_non_null(tb);
+	copy = cJSON_Duplicate(ta, 1);
+	text = cJSON_PrintUnformatted(ta);
+	cJSON_Delete(ta);		/* does nothing: still readable */
+	assert_string_equal(cJSON_GetArrayItem(ta, 0)->child->valuestring, "0x1");
+	json_region_free(&a);
+	assert_string_equal(tb->valuestring, big);	/* b lives on */
+	json_region_free(&b);
+	json_region_begin(&a);		/* a region is used again */
+	ta = cJSON_Parse("{\"again\": true}");
+	json_region_end();
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(ta, "again")));
+	json_region_free(&a);
+	assert_string_equal(text, "[{\"k\":\"0x1\"},2,null]");
+	assert_string_equal(cJSON_GetArrayItem(copy, 0)->child->valuestring, "0x1");
+	free(text);
+	cJSON_Delete(copy);
+}
+
 int
 main(void)
 {
@@ -414,6 +455,7 @@ main(void)
 		cmocka_unit_test(test_push4),
 		cmocka_unit_test(test_csv_and_json_out),
 		cmocka_unit_test(test_cursor_out),
+		cmocka_unit_test(test_json_region),
 		cmocka_unit_test(test_csv_in),
 		cmocka_unit_test(test_decimal),
 	};
