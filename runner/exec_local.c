@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,7 +178,9 @@ supervise(const struct try_spec *spec, const char *pid_path, const char *status_
 	char *tmp, line[64], reason[512];
 	const char *grace_env = getenv("STA_KILL_GRACE_SECONDS");
 	int64_t grace = DEFAULT_GRACE;
-	int logfd, pipefd[2], status, err = 0, escalated = 0;
+	int logfd, status, err = 0, escalated = 0;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
 	sta_time started = time_now();
 	pid_t task;
 
@@ -202,44 +205,32 @@ supervise(const struct try_spec *spec, const char *pid_path, const char *status_
 	unlink(tmp);
 
 	logfd = open(spec->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (logfd < 0 || pipe2(pipefd, O_CLOEXEC) != 0) {
+	if (logfd < 0) {
 		snprintf(reason, sizeof(reason), "cannot open the log %s: %s", spec->log_path,
 		    strerror(errno));
 		sv_write_status(status_path, TRY_START_FAILED, -1, 0, NULL, reason, started);
 		_exit(0);
 	}
-	task = fork();
-	if (task == 0) {
-		char **envp = task_environ(spec);
-		int devnull = open("/dev/null", O_RDONLY);
-
-		setpgid(0, 0);
-		if (devnull >= 0)
-			dup2(devnull, STDIN_FILENO);
-		dup2(logfd, STDOUT_FILENO);
-		dup2(logfd, STDERR_FILENO);
-		environ = envp;
-		execvp(spec->argv[0], spec->argv);
-		err = errno;
-		if (write(pipefd[1], &err, sizeof(err)) < 0)
-			_exit(127);
-		dprintf(STDERR_FILENO, "sta: cannot run '%s': %s\n", spec->argv[0], strerror(err));
-		_exit(127);
-	}
-	close(pipefd[1]);
-	if (task < 0) {
-		snprintf(reason, sizeof(reason), "fork: %s", strerror(errno));
-		sv_write_status(status_path, TRY_START_FAILED, -1, 0, NULL, reason, started);
-		_exit(0);
-	}
-	setpgid(task, task);
-	if (read(pipefd[0], &err, sizeof(err)) == (ssize_t)sizeof(err)) {
-		waitpid(task, &status, 0);
+	/* The task in its own process group, stdin /dev/null, stdout and
+	 * stderr to the log.  posix_spawn starts it without copying this
+	 * process (vfork-like) and reports a failed exec as its result;
+	 * environ is the task's, so PATH is looked up in it as execvp
+	 * would. */
+	environ = task_environ(spec);
+	if ((err = posix_spawn_file_actions_init(&fa)) == 0 &&
+	    (err = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0)) == 0 &&
+	    (err = posix_spawn_file_actions_adddup2(&fa, logfd, STDOUT_FILENO)) == 0 &&
+	    (err = posix_spawn_file_actions_adddup2(&fa, logfd, STDERR_FILENO)) == 0 &&
+	    (err = posix_spawnattr_init(&attr)) == 0 &&
+	    (err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP)) == 0 &&
+	    (err = posix_spawnattr_setpgroup(&attr, 0)) == 0)
+		err = posix_spawnp(&task, spec->argv[0], &fa, &attr, spec->argv, environ);
+	if (err != 0) {
+		dprintf(logfd, "sta: cannot run '%s': %s\n", spec->argv[0], strerror(err));
 		snprintf(reason, sizeof(reason), "cannot run '%s': %s", spec->argv[0], strerror(err));
 		sv_write_status(status_path, TRY_START_FAILED, -1, 0, NULL, reason, started);
 		_exit(0);
 	}
-	close(pipefd[0]);
 
 	sa.sa_handler = sv_on_alarm;
 	sigaction(SIGALRM, &sa, NULL);
