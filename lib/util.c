@@ -220,6 +220,15 @@ strv_push(struct strv *sv, const char *s)
 	strv_push_take(sv, xstrdup(s));
 }
 
+long
+strv_index(const struct strv *sv, const char *s)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		if (strcmp(sv->v[i], s) == 0)
+			return (long)i;
+	return -1;
+}
+
 void
 strv_free(struct strv *sv)
 {

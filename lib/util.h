@@ -57,5 +57,7 @@ struct strv {
 void strv_push(struct strv *sv, const char *s);      /* copies s */
 void strv_push_take(struct strv *sv, char *s);       /* takes s */
 void strv_free(struct strv *sv);
+/* The index of the first entry equal to s, or -1. */
+long strv_index(const struct strv *sv, const char *s);
 
 #endif

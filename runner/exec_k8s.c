@@ -53,6 +53,7 @@
 #define SYNC_RETRY 10.0
 #define REAP_PERIOD 300.0
 #define ORPHAN_MIN_AGE 60
+#define REQUEST_TIMEOUT_MS 15000L	/* blocking requests, on the scheduler's loop */
 
 enum kstate {
 	KT_QUEUED,      /* waiting in the create queue */
@@ -74,6 +75,7 @@ struct ktry {
 	sta_time created;
 	ev_timer startup;
 	ev_timer later;
+	ev_timer kill_retry;
 	struct try_outcome out;
 	executor_done_fn done;
 	void *arg;
@@ -82,6 +84,7 @@ struct ktry {
 
 struct executor {
 	struct ev_loop *loop;
+	const struct executor_host *host;
 	struct k8s *k;
 	int open_failed;
 	char *ns;
@@ -401,6 +404,7 @@ kt_free(struct ktry *t)
 {
 	ev_timer_stop(t->ex->loop, &t->startup);
 	ev_timer_stop(t->ex->loop, &t->later);
+	ev_timer_stop(t->ex->loop, &t->kill_retry);
 	executor_outcome_free(&t->out);
 	free(t->log_path);
 	free(t->pod);
@@ -438,6 +442,16 @@ later_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 static void startup_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static void kill_retry_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+/* Before the executor creates or deletes pods: the scheduler's check
+ * (a scheduler that lost its lease exits there). */
+static void
+kx_before_act(struct executor *ex)
+{
+	if (ex->host != NULL && ex->host->before_act != NULL)
+		ex->host->before_act(ex->host->arg);
+}
 
 static struct ktry *
 kt_new(struct executor *ex, const struct try_spec *spec, const char *pod,
@@ -453,7 +467,8 @@ kt_new(struct executor *ex, const struct try_spec *spec, const char *pod,
 	t->arg = arg;
 	ev_timer_init(&t->later, later_cb, 0, 0);
 	ev_timer_init(&t->startup, startup_cb, (ev_tstamp)ex->startup_timeout, 0);
-	t->later.data = t->startup.data = t;
+	ev_timer_init(&t->kill_retry, kill_retry_cb, SYNC_RETRY, 0);
+	t->later.data = t->startup.data = t->kill_retry.data = t;
 	t->next = ex->tries;
 	ex->tries = t;
 	return t;
@@ -489,6 +504,7 @@ kt_finish(struct ktry *t, enum try_end end, int exit_code, char *reason, sta_tim
 	t->state = KT_DONE;
 	kt_unschedulable(t, 0);
 	ev_timer_stop(t->ex->loop, &t->startup);
+	ev_timer_stop(t->ex->loop, &t->kill_retry);
 	t->out.end = end;
 	t->out.exit_code = exit_code;
 	t->out.reason = reason;
@@ -548,7 +564,7 @@ kt_pod_ended(struct ktry *t, const cJSON *pod, int gone)
 	const char *msg = jstring(st, "message");
 	const cJSON *cs = container_status(st);
 	const cJSON *term = jget(jget(cs, "state"), "terminated");
-	int failed = strcmp(phase, "Failed") == 0;
+	int failed = phase != NULL && strcmp(phase, "Failed") == 0;
 	enum try_end end = TRY_EXITED;
 	int code = -1;
 	char *reason = NULL;
@@ -645,17 +661,41 @@ kt_pod_pending(struct ktry *t, const cJSON *pod)
 	}
 }
 
+static void claim_created(struct ktry *t);
+
+/* The API has t's pod: from a create's answer, or seen while t waited to
+ * be created again after a create whose answer was lost. */
+static void
+kt_mark_created(struct ktry *t)
+{
+	if (t->state != KT_QUEUED)
+		return;
+	t->state = KT_CREATED;
+	t->created = time_now();
+	claim_created(t);
+	free(t->json);
+	t->json = NULL;
+	ev_timer_start(t->ex->loop, &t->startup);
+	web_metrics_add(WEB_METRIC_POD_LAUNCHES, 1);
+}
+
 /* A pod we track changed (or is gone: DELETED, or absent from a list). */
 static void
 kx_pod_changed(struct executor *ex, const cJSON *pod, int gone)
 {
 	const char *name = jstring(jget(pod, "metadata"), "name");
-	const char *phase = jstring(jget(pod, "status"), "phase");
+	const cJSON *st = jget(pod, "status");
+	const char *phase = jstring(st, "phase");
 	struct ktry *t = name != NULL ? kt_find_pod(ex, name) : NULL;
 
+	if (t != NULL && t->state == KT_QUEUED && !gone)
+		kt_mark_created(t);
 	if (t == NULL || t->state != KT_CREATED)
 		return;
-	if (phase != NULL && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0)) {
+	if ((phase != NULL && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0)) ||
+	    jget(jget(container_status(st), "state"), "terminated") != NULL) {
+		/* Our container's end is the try's, even while another
+		 * container (an injected sidecar) keeps the pod Running. */
 		kt_pod_ended(t, pod, gone);
 	} else if (gone) {
 		if (t->stopping)
@@ -672,20 +712,51 @@ kx_pod_changed(struct executor *ex, const cJSON *pod, int gone)
 	}
 }
 
+/* The pod named name is gone (absent from a list, or 404). */
+static void
+kx_pod_gone(struct executor *ex, const char *name)
+{
+	cJSON *gone = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(gone, "metadata"), "name", name);
+	kx_pod_changed(ex, gone, 1);
+	cJSON_Delete(gone);
+}
+
 /* Not running within the startup timeout: delete the pod, fail the try
- * with the reason it waited for (a retry may find the cluster better). */
+ * with the reason it waited for (a retry may find the cluster better).
+ * The pod is read from the API first (the watch may have missed its
+ * start); while the API cannot tell, the try waits. */
 static void
 startup_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct ktry *t = w->data;
+	struct executor *ex = t->ex;
+	cJSON *pod = NULL;
+	const char *phase;
+	int rc;
 
-	(void)loop;
 	(void)revents;
 	if (t->state != KT_CREATED)
 		return;
-	kt_finish(t, TRY_LOST, -1, xasprintf("not running after the startup timeout (%ds): %s",
-	    t->ex->startup_timeout, t->waiting != NULL ? t->waiting : "still Pending"), 0, 0, NULL);
-	kt_delete_pod(t);
+	rc = ex->synced ? k8s_pod_get(ex->k, ex->ns, t->pod, &pod) : -1;
+	if (rc != 0 && rc != K8S_NOT_FOUND) {
+		ev_timer_set(w, SYNC_RETRY, 0);
+		ev_timer_start(loop, w);
+		return;
+	}
+	if (rc == K8S_NOT_FOUND)
+		kx_pod_gone(ex, t->pod);
+	else
+		kx_pod_changed(ex, pod, 0);
+	phase = jstring(jget(pod, "status"), "phase");
+	if (t->state == KT_CREATED && (phase == NULL || strcmp(phase, "Running") != 0)) {
+		kt_finish(t, TRY_LOST, -1, xasprintf("not running after the startup timeout (%ds): %s",
+		    ex->startup_timeout, t->waiting != NULL ? t->waiting : "still Pending"),
+		    0, 0, NULL);
+		kt_delete_pod(t);
+	}
+	cJSON_Delete(pod);
 }
 
 /* ------------------------------------------------------- create queue */
@@ -750,21 +821,18 @@ kt_create(struct ktry *t)
 			log_info("%s exists already: an earlier create reached the API", t->pod);
 		else
 			log_debug("%s: created", t->pod);
-		t->state = KT_CREATED;
-		t->created = time_now();
-		claim_created(t);
-		free(t->json);
-		t->json = NULL;
-		ev_timer_start(ex->loop, &t->startup);
-		web_metrics_add(WEB_METRIC_POD_LAUNCHES, 1);
+		kt_mark_created(t);
 		if (out == NULL && k8s_pod_get(ex->k, ex->ns, t->pod, &out) != 0)
-			out = NULL;     /* the watch will tell */
+			out = NULL;     /* the watch, or the startup check, will tell */
 		if (out != NULL)
 			kx_pod_changed(ex, out, 0);
 		cJSON_Delete(out);
 		return 0;
 	}
-	if (status == 0 || status == 429 || status >= 500)
+	/* A full ResourceQuota is 403 Forbidden "exceeded quota": room comes
+	 * back as pods end, so it is waited out like 429. */
+	if (status == 0 || status == 429 || status >= 500 ||
+	    (status == 403 && strstr(k8s_last_error(ex->k), "exceeded quota") != NULL))
 		return 1;
 	kt_finish(t, TRY_START_FAILED, -1, xasprintf("the API refused the pod: %s",
 	    k8s_last_error(ex->k)), 0, 0, NULL);
@@ -811,6 +879,7 @@ pump_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			kx_pump_at(ex, (1 - ex->tokens) / ex->qps);
 			return;
 		}
+		kx_before_act(ex);
 		rc = kt_create(t);
 		ev_now_update(loop);
 		if (rc == 1) {
@@ -875,19 +944,29 @@ listed_has(const cJSON *items, const char *name)
 	return 0;
 }
 
-/* Deletes the listed pods that belong to no try of ours. */
+/* Deletes the listed pods that belong to no live try: neither one of
+ * this executor's nor one the store counts as running (a try not adopted
+ * yet, as its DAG is paused or broken, or one of another scheduler
+ * process on the same store, such as `sta dags test`). */
 static void
 reap(struct executor *ex, const cJSON *items)
 {
 	sta_time now = time_now();
+	struct strv live = {0};
 	const cJSON *p;
 
+	if (ex->host == NULL || ex->host->running_handles == NULL ||
+	    ex->host->running_handles(ex->host->arg, "kubernetes", &live) != 0) {
+		log_warn("orphan pods: the store cannot tell which tries run; not reaping now");
+		strv_free(&live);
+		return;
+	}
 	cJSON_ArrayForEach(p, items) {
 		const cJSON *meta = jget(p, "metadata");
 		const char *name = jstring(meta, "name");
 		const char *phase = jstring(jget(p, "status"), "phase");
 
-		if (name == NULL || kt_find_pod(ex, name) != NULL)
+		if (name == NULL || kt_find_pod(ex, name) != NULL || strv_index(&live, name) >= 0)
 			continue;
 		if (jget(meta, "deletionTimestamp") != NULL)
 			continue;
@@ -902,6 +981,7 @@ reap(struct executor *ex, const cJSON *items)
 		if (k8s_pod_delete(ex->k, ex->ns, name) < 0)
 			log_warn("orphan pod %s: delete failed", name);
 	}
+	strv_free(&live);
 }
 
 /* First run after recovery: the pods listed at start that no adopted try
@@ -914,6 +994,7 @@ reap_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
+	kx_before_act(ex);
 	if (ex->listed != NULL) {
 		reap(ex, jget(ex->listed, "items"));
 		cJSON_Delete(ex->listed);
@@ -948,13 +1029,8 @@ kx_sync(struct executor *ex)
 	cJSON_ArrayForEach(p, items)
 		kx_pod_changed(ex, p, 0);
 	for (struct ktry *t = ex->tries; t != NULL; t = t->next) {
-		if (t->state == KT_CREATED && !listed_has(items, t->pod)) {
-			cJSON *gone = cJSON_CreateObject();
-
-			cJSON_AddStringToObject(cJSON_AddObjectToObject(gone, "metadata"), "name", t->pod);
-			kx_pod_changed(ex, gone, 1);
-			cJSON_Delete(gone);
-		}
+		if (t->state == KT_CREATED && !listed_has(items, t->pod))
+			kx_pod_gone(ex, t->pod);
 	}
 	if (!ev_is_active(&ex->reap)) {
 		/* the first list: kept for adoption, reaped after recovery */
@@ -1022,6 +1098,7 @@ kx_ready(struct executor *ex)
 		return -1;
 	}
 	k8s_set_retries(ex->k, DEFAULT_RETRIES);
+	k8s_set_timeout(ex->k, REQUEST_TIMEOUT_MS);
 	ex->ns = xstrdup(ns != NULL && *ns != '\0' ? ns : k8s_namespace(ex->k));
 	ex->selector = xasprintf("app.kubernetes.io/part-of=sta,app.kubernetes.io/component=task,"
 	    LABEL_PREFIX "instance=%s", ex->instance);
@@ -1039,13 +1116,14 @@ kx_ready(struct executor *ex)
 /* --------------------------------------------------------- operations */
 
 static struct executor *
-k8s_exec_create(struct ev_loop *loop)
+k8s_exec_create(struct ev_loop *loop, const struct executor_host *host)
 {
 	struct executor *ex = xcalloc(1, sizeof(*ex));
 	char *inst = k8s_label_value(getenv("STA_K8S_INSTANCE") != NULL ?
 	    getenv("STA_K8S_INSTANCE") : "sta");
 
 	ex->loop = loop;
+	ex->host = host;
 	ex->instance = inst;
 	ex->identity = k8s_identity();
 	ex->qps = env_number("STA_K8S_CREATE_QPS", DEFAULT_QPS, 0.1, 10000);
@@ -1206,6 +1284,38 @@ out:
 	return r;
 }
 
+/* Deletes t's pod to stop it; the watch then reports its end.  A delete
+ * the API did not take is asked again. */
+static void
+kt_kill(struct ktry *t)
+{
+	struct executor *ex = t->ex;
+	int rc;
+
+	kx_before_act(ex);
+	rc = k8s_pod_delete(ex->k, ex->ns, t->pod);
+	if (rc == 0) {
+		t->stopping = 1;
+	} else if (rc == K8S_NOT_FOUND) {
+		kt_finish(t, TRY_EXITED, -1, xstrdup("stopped on request: pod deleted"), 0, 0, NULL);
+	} else {
+		log_warn("%s: stopping it: the delete failed (%s); asking again in %.0fs", t->pod,
+		    k8s_last_error(ex->k), SYNC_RETRY);
+		ev_timer_start(ex->loop, &t->kill_retry);
+	}
+}
+
+static void
+kill_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct ktry *t = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (t->state == KT_CREATED)
+		kt_kill(t);
+}
+
 static void
 k8s_exec_kill(struct executor *ex, const char *log_path)
 {
@@ -1219,9 +1329,7 @@ k8s_exec_kill(struct executor *ex, const char *log_path)
 		    0, 0, NULL);
 		return;
 	}
-	t->stopping = 1;
-	if (k8s_pod_delete(ex->k, ex->ns, t->pod) == K8S_NOT_FOUND)
-		kt_finish(t, TRY_EXITED, -1, xstrdup("stopped on request: pod deleted"), 0, 0, NULL);
+	kt_kill(t);
 }
 
 const struct executor_ops executor_kubernetes = {

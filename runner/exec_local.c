@@ -663,10 +663,11 @@ broken:
 }
 
 static struct executor *
-local_create(struct ev_loop *loop)
+local_create(struct ev_loop *loop, const struct executor_host *host)
 {
 	struct executor *ex = xcalloc(1, sizeof(*ex));
 
+	(void)host;		/* a try's processes are this machine's alone */
 	ex->loop = loop;
 	ex->launcher = launcher_start(&ex->launcher_pid);
 	return ex;

@@ -75,9 +75,23 @@ enum adopt_result {
 
 struct executor;
 
+/* What an executor may ask of the scheduler that created it; every member
+ * may be NULL. */
+struct executor_host {
+	/* Appends to out the handles (pod names) of the tries that the store
+	 * counts as running on the executor named, whichever scheduler
+	 * process started them; -1 when the store cannot tell. */
+	int (*running_handles)(void *arg, const char *executor, struct strv *out);
+	/* Called before the executor changes shared state (creates or
+	 * deletes pods): a scheduler that lost its lease stops there. */
+	void (*before_act)(void *arg);
+	void *arg;
+};
+
 struct executor_ops {
 	const char *name;
-	struct executor *(*create)(struct ev_loop *loop);
+	/* host may be NULL (tests). */
+	struct executor *(*create)(struct ev_loop *loop, const struct executor_host *host);
 	void (*destroy)(struct executor *ex);
 	/* Starts a try.  *handle (caller frees) is the pid or pod name for
 	 * display.  Returns 0, or -1 with the reason logged. */

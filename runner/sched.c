@@ -127,6 +127,7 @@ struct sched {
 	struct store *store;
 	struct executor *local;
 	struct executor *kube;
+	struct executor_host host;
 	struct sdag *dags;
 	struct srun *runs;
 	struct pool *pools;
@@ -1744,6 +1745,54 @@ sched_free(struct sched *s)
 	free(s->self_exe);
 }
 
+/* executor_host: the pods of running tries, as the store has them. */
+struct handles {
+	const char *executor;
+	struct strv *out;
+};
+
+static int
+handle_of(void *arg, const struct store_try *t)
+{
+	struct handles *h = arg;
+	char *claim, *text = NULL;
+
+	if (t->executor == NULL || strcmp(t->executor, h->executor) != 0 || t->log_path == NULL)
+		return 0;
+	if (t->handle != NULL) {
+		strv_push(h->out, t->handle);
+		return 0;
+	}
+	/* Killed before the handle was stored: the claim beside the log
+	 * names the pod. */
+	claim = executor_try_file(t->log_path, "pod");
+	if (fs_read_file(claim, &text, NULL) == 0) {
+		text[strcspn(text, "\n")] = '\0';
+		strv_push(h->out, text);
+	}
+	free(text);
+	free(claim);
+	return 0;
+}
+
+static int
+running_handles(void *arg, const char *executor, struct strv *out)
+{
+	struct sched *s = arg;
+	struct handles h = {executor, out};
+
+	return store_tries_running(s->store, handle_of, &h);
+}
+
+static void
+before_act(void *arg)
+{
+	struct sched *s = arg;
+
+	if (s->opts->before_launch != NULL)
+		s->opts->before_launch(s->opts->before_launch_arg);
+}
+
 int
 sched_main(const struct sched_opts *opts)
 {
@@ -1758,12 +1807,13 @@ sched_main(const struct sched_opts *opts)
 	free(db);
 	if (s.store == NULL)
 		return EX_UNAVAILABLE;
-	s.local = executor_local.create(s.loop);
-	s.kube = executor_kubernetes.create(s.loop);
+	s.host = (struct executor_host){running_handles, before_act, &s};
+	s.local = executor_local.create(s.loop, &s.host);
 	if (s.local == NULL) {
 		store_close(s.store);
 		return EX_OSERR;
 	}
+	s.kube = executor_kubernetes.create(s.loop, &s.host);
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n > 0) {
 		exe[n] = '\0';

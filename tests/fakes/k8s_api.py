@@ -90,9 +90,18 @@
 #   their process groups when the fake ends, however it ends.  They do not
 #   depend on any client: killing a client leaves them running.
 #
+# - sidecars (POST /_fake/sidecar {"enabled": true}): pods created while
+#   enabled get a second container, istio-proxy, appended after validation
+#   (as a mutating webhook injects it; /_fake/created keeps the body as
+#   POSTed).  It is not run; it "runs" until the pod is deleted, so when the
+#   first container ends the pod stays Running, with the first container
+#   terminated and istio-proxy running, as classic Istio sidecars keep pods
+#   of batch jobs alive.  A DELETE then removes the pod at once.
+#
 # Control (no auth): POST /_fake/fault {"method","path" (regex),"status",
-# "retry_after","count","drop":bool} queues faults for matching requests
-# ("drop" closes the connection without an answer); POST /_fake/drop-watches
+# "retry_after","count","drop":bool,"message"} queues faults for matching
+# requests ("drop" closes the connection without an answer; a 403 is
+# Forbidden, with message as the Status message); POST /_fake/drop-watches
 # cuts every open watch; POST /_fake/compact makes every resourceVersion
 # so far too old (410); GET /_fake/requests lists the requests seen as
 # [method, path, identity, status]; POST /_fake/set-phase {"namespace",
@@ -152,6 +161,7 @@ args = None
 # kubelet mode (all under lock)
 kubelets = {}          # (ns, name) -> Kubelet, for pods run for real
 sched_queue = []       # keys of pods not placed yet, in creation order
+sidecars = False       # inject istio-proxy into new pods (kubelet mode)
 slots = set()          # keys of placed pods not finished
 capacity = None        # None: unlimited
 secrets = {}           # (ns or None, name) -> {key: value}
@@ -507,6 +517,8 @@ class Kubelet:
         self.ever_started = False
         self.restarts = 0
         self.last_state = {}
+        self.sidecar = len(pod["spec"]["containers"]) > 1
+        self.lingering = False   # ours ended, the sidecar keeps the pod Running
         self.dir = tempfile.mkdtemp(prefix=f"{self.ns}.{self.name}.", dir=workroot)
         self.log = os.path.join(self.dir, "log")
         self.cwd = os.path.join(self.dir, "cwd")
@@ -638,6 +650,13 @@ def finish(kl, term, reason=None, message=None):
     """The container ended (term: its terminated state): the pod's final
     status, then DELETED if a deletion waited for it."""
     pod = kl.pod()
+    if pod is not None and not kl.removed and kl.sidecar and not kl.deleting and reason is None:
+        side = {"name": "istio-proxy", "ready": True, "restartCount": 0, "started": True,
+                "image": "docker.io/istio/proxyv2:1.20.0", "imageID": "", "lastState": {},
+                "state": {"running": {"startedAt": kl.started_iso or now_iso()}}}
+        kl.lingering = True
+        kl.update(containerStatuses=[kl.cstatus({"terminated": term}), side])
+        return
     if pod is not None and not kl.removed:
         st = pod["status"]
         st["phase"] = "Succeeded" if term["exitCode"] == 0 and reason is None else "Failed"
@@ -901,10 +920,11 @@ class Handler(BaseHTTPRequestHandler):
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
             code = f["status"]
-            reasons = {409: "Conflict", 410: "Expired", 429: "TooManyRequests", 500: "InternalError",
-                       503: "ServiceUnavailable"}
+            reasons = {403: "Forbidden", 409: "Conflict", 410: "Expired", 429: "TooManyRequests",
+                       500: "InternalError", 503: "ServiceUnavailable"}
             extra = {"Retry-After": str(f["retry_after"])} if "retry_after" in f else {}
-            return self.send_json(code, status(code, reasons.get(code, "Unknown"), "injected fault"), extra)
+            return self.send_json(code, status(code, reasons.get(code, "Unknown"),
+                                               f.get("message", "injected fault")), extra)
         m = re.fullmatch(r"/api/v1/namespaces/([^/]+)/pods(?:/([^/]+))?(/log)?", u.path)
         if m:
             return self.pods(m.group(1), m.group(2), m.group(3), q, body)
@@ -917,7 +937,7 @@ class Handler(BaseHTTPRequestHandler):
 
     # --- control ---
     def control(self, path, body):
-        global compacted_rv, capacity, secrets_gen
+        global compacted_rv, capacity, secrets_gen, sidecars
         req = json.loads(body) if body else {}
         with lock:
             if path == "/_fake/fault":
@@ -943,6 +963,8 @@ class Handler(BaseHTTPRequestHandler):
             elif path == "/_fake/capacity":
                 capacity = req.get("pods")
                 schedule()
+            elif path == "/_fake/sidecar":
+                sidecars = bool(req.get("enabled"))
         if path == "/_fake/set-phase":
             set_phase(req["namespace"], req["name"], req["phase"], req.get("exit_code", 0))
         return self.send_json(200, {"ok": True})
@@ -973,7 +995,7 @@ class Handler(BaseHTTPRequestHandler):
     def pod_delete(self, ns, name, pod, q, body):
         """The deleted (or now deleting) pod (lock held)."""
         kl = kubelets.get((ns, name))
-        if kl is None or not kl.placed or pod["status"].get("phase") in ("Succeeded", "Failed"):
+        if kl is None or not kl.placed or kl.lingering or pod["status"].get("phase") in ("Succeeded", "Failed"):
             if kl is not None:
                 remove_pod(kl)
             else:
@@ -1040,6 +1062,12 @@ class Handler(BaseHTTPRequestHandler):
             md["uid"] = str(uuid.uuid4())
             md["creationTimestamp"] = now_iso()
             pod_defaults(pod)
+            if real and sidecars:
+                pod["spec"]["containers"].append({
+                    "name": "istio-proxy", "image": "docker.io/istio/proxyv2:1.20.0",
+                    "imagePullPolicy": "IfNotPresent", "resources": {},
+                    "terminationMessagePath": "/dev/termination-log",
+                    "terminationMessagePolicy": "File"})
             pod["status"] = {"phase": "Pending", "qosClass": qos_class(pod["spec"])}
             pods[(ns, name)] = pod
             created_bodies.append(as_posted)

@@ -10,7 +10,11 @@
 # activeDeadlineSeconds; image pull errors failing at the startup timeout
 # and invalid image names at once; capacity back-off (no new pod while one
 # is Unschedulable); API 500/429 on create backed off, never a second pod
-# for a try; a running try stopped by `tasks mark`; the scheduler killed
+# for a try; a full ResourceQuota waited out, any other 403 failing at
+# once; a running try stopped by `tasks mark` (a failed delete asked
+# again); a sidecar keeping the pod Running after the task's container
+# ended; a running try of a paused DAG spared by the orphan reaper after
+# a restart; the scheduler killed
 # with SIGKILL while 50 pods run and restarted: no duplicate pod, orphans
 # reaped, every try recorded; two schedulers with a Lease: only the holder
 # creates pods, and the standby takes over when the holder is killed.
@@ -369,17 +373,112 @@ def case_stop():
         if any(x["phase"] == "Running" for x in live_pods()):
             break
         time.sleep(0.1)
+    # The first delete fails (past the client's own retries): asked again.
+    cl.control("/_fake/fault", {"method": "DELETE", "path": "/pods/sta-long-", "status": 500, "count": 3})
     sta(env, "tasks", "mark", "kstop", "long", "r1", "failed", check=True)
     try:
-        p.wait(30)
+        p.wait(40)
     except subprocess.TimeoutExpired:
         p.kill()
-    stderrs.append(p.stderr.read())
+    err = p.stderr.read()
+    stderrs.append(err)
     st = task_state(env, "kstop", "long", "r1")
-    ok(st.get("state") == "failed" and live_pods() == [],
-       "a try marked failed while running: its pod is deleted", json.dumps(st) + str(live_pods()))
+    ok(st.get("state") == "failed" and live_pods() == [] and "asking again" in err,
+       "a try marked failed while running: its pod is deleted (a failed delete asked again)",
+       json.dumps(st) + str(live_pods()) + err[-1500:])
     ok(st.get("tries") and st["tries"][0].get("state") not in (None, "running"),
        "... and the try is recorded", json.dumps(st))
+
+
+def case_sidecar():
+    # An injected sidecar (classic Istio) keeps the pod Running after the
+    # task's container ends: the try ends with the container.
+    cl.control("/_fake/sidecar", {"enabled": True})
+    env = new_case(dag("kside", sh_task("a", "echo side; exit 3")))
+    sta(env, "dags", "trigger", "kside", "--run-id", "r1", check=True)
+    p = subprocess.Popen([STA, "scheduler", "--exit-when-idle", "--rescan-seconds", "1"], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        p.wait(40)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    cl.control("/_fake/sidecar", {"enabled": False})
+    stderrs.append(p.stderr.read())
+    tries = task_state(env, "kside", "a", "r1").get("tries", [])
+    ok(len(tries) == 1 and tries[0].get("exit_code") == 3 and tries[0].get("state") == "failed",
+       "a sidecar keeps the pod Running: the try ends when the task's container does, with its exit code",
+       json.dumps(tries) + stderrs[-1][-1500:])
+    ok(not [x for x in live_pods() if x["labels"].get("sta.dev/dag-id") == "kside"],
+       "... and the pod, sidecar and all, is deleted", live_pods())
+
+
+def case_quota():
+    env = new_case(dag("kquota", sh_task("a", "echo ok")))
+    full = ('pods "sta-a" is forbidden: exceeded quota: compute, requested: pods=1, used: pods=10, '
+            'limited: pods=10')
+    cl.control("/_fake/fault", {"method": "POST", "path": "/pods$", "status": 403, "message": full, "count": 2})
+    sta(env, "dags", "trigger", "kquota", "--run-id", "r1", check=True)
+    p = scheduler(env)
+    ok(run_state(env, "kquota").get("state") == "success" and len(created("kquota")) == 1
+       and "exceeded quota" in p.stderr,
+       "a full ResourceQuota (403 exceeded quota) is waited out; the try runs when there is room",
+       p.stderr[-1500:])
+    env = new_case(dag("kdeny", sh_task("a", "echo ok")))
+    cl.control("/_fake/fault", {"method": "POST", "path": "/pods$", "status": 403, "count": 1,
+                                "message": 'pods is forbidden: User "x" cannot create resource "pods"'})
+    sta(env, "dags", "trigger", "kdeny", "--run-id", "r1", check=True)
+    p = scheduler(env)
+    tries = task_state(env, "kdeny", "a", "r1").get("tries", [])
+    ok(run_state(env, "kdeny").get("state") == "failed" and tries and "cannot create" in
+       (tries[0].get("reason") or ""), "any other 403 fails the try at once, with the API's message",
+       json.dumps(tries))
+
+
+def case_reaper_spares():
+    # A running try whose DAG is paused when the scheduler restarts is not
+    # adopted yet; the orphan reaper, started by another DAG's pod, must
+    # leave its pod alone (the store says the try runs).
+    out = os.path.join(T, "spare.out")
+    env = new_case(dag("kspare", sh_task("a", f"sleep 6; echo a >> {out}")))
+    with open(os.path.join(env["STA_DAGS_FOLDER"], "o.yaml"), "w") as f:
+        f.write(dag("kother", sh_task("b", "echo b")))
+    sta(env, "dags", "trigger", "kspare", "--run-id", "r1", check=True)
+    p = subprocess.Popen([STA, "scheduler", "--rescan-seconds", "1"], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    mine = []
+    for _ in range(100):
+        mine = [x for x in live_pods() if x["labels"].get("sta.dev/dag-id") == "kspare"]
+        if mine and mine[0]["phase"] == "Running":
+            break
+        time.sleep(0.1)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    stderrs.append(p.stderr.read())
+    sta(env, "dags", "pause", "kspare", check=True)
+    sta(env, "dags", "trigger", "kother", "--run-id", "r1", check=True)
+    p = subprocess.Popen([STA, "scheduler", "--rescan-seconds", "1"], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    for _ in range(100):
+        if run_state(env, "kother").get("state") == "success":
+            break
+        time.sleep(0.1)
+    alive = [x["phase"] for x in live_pods() if x["labels"].get("sta.dev/dag-id") == "kspare"]
+    ok(len(mine) == 1 and alive == ["Running"],
+       "restarted with its DAG paused: the running try's pod survives the first orphan reap", alive)
+    sta(env, "dags", "unpause", "kspare", check=True)
+    for _ in range(200):
+        if run_state(env, "kspare").get("state") == "success":
+            break
+        time.sleep(0.1)
+    p.terminate()
+    p.wait()
+    err = p.stderr.read()
+    stderrs.append(err)
+    lines = open(out).read().split() if os.path.exists(out) else []
+    ok(run_state(env, "kspare").get("state") == "success" and lines == ["a"] and
+       len(created("kspare")) == 1 and "orphan pod sta-a-" not in err,
+       "unpaused: the try is adopted and finishes, one pod, run once", f"{lines} {err[-1500:]}")
 
 
 def case_crash():
@@ -487,6 +586,9 @@ def main():
         case_api_faults()
         case_watch_expired()
         case_stop()
+        case_sidecar()
+        case_quota()
+        case_reaper_spares()
         case_crash()
         case_leader()
         bad = [e for e in stderrs if "runtime error" in e or "AddressSanitizer" in e]

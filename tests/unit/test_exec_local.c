@@ -99,7 +99,7 @@ static void
 test_outcome_and_result(void **state)
 {
 	struct ev_loop *loop = ev_default_loop(0);
-	struct executor *ex = executor_local.create(loop);
+	struct executor *ex = executor_local.create(loop, NULL);
 	char *argv[] = { "sh", "-c", "echo 'STA_RESULT {\"rows\": 1}'; echo 'STA_RESULT bad';"
 	    " echo 'STA_RESULT {\"rows\": 2}'; exit 3", NULL };
 	struct try_spec spec = spec_for("result", argv);
@@ -128,7 +128,7 @@ static void
 test_start_failure_and_unknown(void **state)
 {
 	struct ev_loop *loop = ev_default_loop(0);
-	struct executor *ex = executor_local.create(loop);
+	struct executor *ex = executor_local.create(loop, NULL);
 	char *argv[] = { "/nonexistent/program", NULL };
 	struct try_spec spec = spec_for("missing", argv);
 	struct got g = {0};
@@ -151,7 +151,7 @@ static void
 test_lost_supervisor(void **state)
 {
 	struct ev_loop *loop = ev_default_loop(0);
-	struct executor *ex = executor_local.create(loop);
+	struct executor *ex = executor_local.create(loop, NULL);
 	char *argv[] = { "true", NULL };
 	struct try_spec spec = spec_for("lost", argv);
 	char *pid_path = xasprintf("%s/lost/attempt=1.pid", dir), *lost_dir = xasprintf("%s/lost", dir);
@@ -176,7 +176,7 @@ static void
 test_adopt_after_restart_and_claim(void **state)
 {
 	struct ev_loop *loop = ev_default_loop(0);
-	struct executor *ex = executor_local.create(loop);
+	struct executor *ex = executor_local.create(loop, NULL);
 	char *marks = xasprintf("%s/marks", dir);
 	char *cmd = xasprintf("echo once >> '%s'; sleep 1", marks);
 	char *argv[] = { "sh", "-c", cmd, NULL };
@@ -190,7 +190,7 @@ test_adopt_after_restart_and_claim(void **state)
 	assert_int_equal(executor_local.start(ex, &spec, done, &g[1], &h2), 0);
 	/* a scheduler restart: a new executor adopts the running try */
 	usleep(300000);
-	struct executor *ex2 = executor_local.create(loop);
+	struct executor *ex2 = executor_local.create(loop, NULL);
 	assert_int_equal(executor_local.adopt(ex2, &spec, done, &a, &h3), ADOPT_RUNNING);
 	wait_for(loop, g, 2);
 	wait_for(loop, &a, 1);
