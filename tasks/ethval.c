@@ -137,6 +137,8 @@ ethval_hex_to_dec(struct buf *b, const char *s)
 	/* Skip the leading zeros again: the limbs need only the rest. */
 	for (i = 2; s[i] == '0'; i++)
 		;
+	if (strlen(s + i) > 64)
+		return -1;	/* past 256 bits: no such quantity (and the cost grows with the square) */
 	put_big_dec(b, s + i, strlen(s + i));
 	return 0;
 }
@@ -239,11 +241,21 @@ ethval_unhex(const char *s, unsigned char **out, size_t *len)
 char *
 ethval_py_float(const char *s)
 {
-	char *end, tmp[40];
+	char *end;
 	double v = strtod(s, &end);
+
+	if (end == s || *end != '\0')
+		return NULL;
+	return ethval_py_float_of(v);
+}
+
+char *
+ethval_py_float_of(double v)
+{
+	char tmp[40];
 	int prec;
 
-	if (end == s || *end != '\0' || !isfinite(v))
+	if (!isfinite(v))
 		return NULL;
 	for (prec = 1; prec <= 17; prec++) {
 		snprintf(tmp, sizeof(tmp), "%.*g", prec, v);

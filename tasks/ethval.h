@@ -22,7 +22,8 @@ int ethval_is_data(const char *s);
 /* Data of exactly n bytes (a 32-byte hash: n = 32; an address: n = 20). */
 int ethval_is_data_n(const char *s, size_t nbytes);
 
-/* Appends the decimal form of a hex quantity to b; -1 if s is malformed. */
+/* Appends the decimal form of a hex quantity to b; -1 if s is malformed
+ * or wider than 256 bits (64 hex digits after leading zeros). */
 int ethval_hex_to_dec(struct buf *b, const char *s);
 /* Returns the decimal form of a hex quantity (caller frees), NULL if bad. */
 char *ethval_dec(const char *hex);
@@ -49,5 +50,7 @@ int ethval_unhex(const char *s, unsigned char **out, size_t *len);
 /* Python's repr() of the float in s (as ethereum-etl writes l1_fee_scalar);
  * caller frees; NULL if s is not a finite number. */
 char *ethval_py_float(const char *s);
+/* The same for a number already parsed. */
+char *ethval_py_float_of(double v);
 
 #endif

@@ -164,6 +164,20 @@ receipts_make(void *vctx, size_t job, char **label)
 	return reqs;
 }
 
+/* Whether topics is a list of 32-byte words, as a log's must be. */
+static int
+topics_ok(const cJSON *topics)
+{
+	const cJSON *t;
+
+	if (!cJSON_IsArray(topics))
+		return 0;
+	cJSON_ArrayForEach(t, topics)
+		if (!cJSON_IsString(t) || ethval_is_data_n(t->valuestring, 32) < 0)
+			return 0;
+	return 1;
+}
+
 /* Renders one log of the receipt of hash, checked, to the cursor's
  * buffer; NULL or why not. */
 static const char *
@@ -182,12 +196,11 @@ render_log(struct receipts_ctx *c, const char *hash, const cJSON *l, struct item
 		}
 	if (!cJSON_IsArray(f[L_TOPICS]) || !cJSON_IsString(f[L_DATA]) || !cJSON_IsString(f[L_ADDRESS]))
 		return "log without address, data or topics";
+	if (!topics_ok(f[L_TOPICS]))
+		return "log topic is not a 32-byte word";
 	itemout_list_begin(cur, 0);
-	cJSON_ArrayForEach(t, f[L_TOPICS]) {
-		if (!cJSON_IsString(t) || ethval_is_data_n(t->valuestring, 32) < 0)
-			return "log topic is not a 32-byte word";
+	cJSON_ArrayForEach(t, f[L_TOPICS])
 		itemout_list_item(cur, t->valuestring);
-	}
 	itemout_list_end(cur);
 	return NULL;
 }
@@ -221,8 +234,11 @@ receipt_map(struct receipts_ctx *c, const char *hash, const cJSON *t, struct ren
 		*why = xasprintf("transaction %s: receipt field %s is malformed", hash, err);
 		return -1;
 	}
-	if (cJSON_IsString(f[R_L1SCALAR])) {
-		char *v = ethval_py_float(f[R_L1SCALAR]->valuestring);
+	/* ethereum-etl's to_float_or_none: a number or its text. */
+	if (f[R_L1SCALAR] != NULL && !cJSON_IsNull(f[R_L1SCALAR])) {
+		const cJSON *v0 = f[R_L1SCALAR];
+		char *v = cJSON_IsString(v0) ? ethval_py_float(v0->valuestring) :
+		    cJSON_IsNumber(v0) ? ethval_py_float_of(v0->valuedouble) : NULL;
 
 		if (v == NULL) {
 			*why = xasprintf("transaction %s: receipt field l1FeeScalar is not a number", hash);
@@ -490,9 +506,11 @@ transfers_check(void *vctx, size_t job, size_t k, const cJSON *result, char **wh
 		if (ethval_u64(json_str(l, "blockNumber"), &n) < 0 || n < first || n > last ||
 		    ethval_is_quantity(json_str(l, "logIndex")) < 0 ||
 		    ethval_is_data_n(json_str(l, "transactionHash"), 32) < 0 ||
-		    ethval_is_data_n(json_str(l, "address"), 20) < 0) {
-			*why = xstrdup("a log is outside the range or lacks block, index, transaction "
-			    "or address");
+		    ethval_is_data_n(json_str(l, "address"), 20) < 0 ||
+		    ethval_is_data(json_str(l, "data")) < 0 ||
+		    !topics_ok(cJSON_GetObjectItemCaseSensitive(l, "topics"))) {
+			*why = xstrdup("a log is outside the range or lacks block, index, transaction, "
+			    "address, data or 32-byte topics");
 			return -1;
 		}
 	}

@@ -5,6 +5,7 @@
 #include "tasks/itemout.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 #include "lib/fsutil.h"
 #include "lib/log.h"
+#include "tasks/ethval.h"
 
 struct itemout {
 	FILE *f;
@@ -143,7 +145,7 @@ json_quote_ascii(struct buf *b, const char *s)
 
 		/* Printable ASCII other than the quote and backslash goes out as
 		 * it is, a run at a time. */
-		while (*run >= 0x20 && *run < 0x80 && *run != '"' && *run != '\\')
+		while (*run >= 0x20 && *run < 0x7f && *run != '"' && *run != '\\')
 			run++;
 		if (run != p) {
 			buf_append(b, p, (size_t)(run - p));
@@ -159,7 +161,7 @@ json_quote_ascii(struct buf *b, const char *s)
 		case '\b': buf_puts(b, "\\b"); p++; continue;
 		case '\f': buf_puts(b, "\\f"); p++; continue;
 		}
-		if (cp < 0x20) {
+		if (cp < 0x20 || cp == 0x7f) {	/* json.dumps escapes DEL too */
 			buf_printf(b, "\\u%04x", cp);
 			p++;
 			continue;
@@ -202,10 +204,19 @@ json_dump_py(struct buf *b, const cJSON *v)
 	} else if (cJSON_IsString(v)) {
 		json_quote_ascii(b, v->valuestring);
 	} else if (cJSON_IsNumber(v)) {
-		if (v->valuedouble == (double)(long long)v->valuedouble)
-			buf_printf(b, "%lld", (long long)v->valuedouble);
-		else
-			buf_printf(b, "%.17g", v->valuedouble);
+		/* Integers as Python writes ints (those past 2^63 have lost
+		 * digits in cJSON's double), others as its float repr. */
+		double d = v->valuedouble;
+		char *f;
+
+		if (fabs(d) < 9.2e18 && d == (double)(long long)d) {
+			buf_printf(b, "%lld", (long long)d);
+		} else if ((f = ethval_py_float_of(d)) != NULL) {
+			buf_puts(b, f);
+			free(f);
+		} else {
+			buf_puts(b, d > 0 ? "Infinity" : "-Infinity");	/* 1e999, as json.dumps */
+		}
 	} else if (cJSON_IsArray(v)) {
 		buf_putc(b, '[');
 		cJSON_ArrayForEach(c, v) {

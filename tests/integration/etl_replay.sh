@@ -3,8 +3,9 @@
 # devnet cannot produce (blocks before London and Byzantium: no base fee,
 # receipts with root and no status; block and uncle rewards; a reverted
 # call with a create and a selfdestruct under it; a Transfer event that is
-# not four words; withdrawals after Shanghai), compared byte for byte with
-# golden files written from ethereum-etl's mapping rules.
+# not four words; withdrawals after Shanghai; Optimism's l1 fee fields),
+# compared byte for byte with golden files written from ethereum-etl's
+# mapping rules.
 . "$(dirname "$0")/../lib.sh"
 
 F=$STA_SRCDIR/tests/fixtures/rpc
@@ -38,6 +39,13 @@ $STA etl export_receipts_and_logs -t hashes.txt -p "$P" --receipts-output receip
 	--logs-output logs.csv >/dev/null 2>err || cat err
 golden receipts.csv "receipts: pre-Byzantium root, no status, no effective gas price"
 golden logs.csv "logs: topics joined by commas"
+# Optimism receipts: l1FeeScalar as a JSON number and as text; ethereum-etl
+# writes float(value) either way (Python: repr(float(0.684)) == '0.684').
+printf '0x%s\n0x%s\n' "$(printf 'e1%.0s' $(seq 32))" "$(printf 'e2%.0s' $(seq 32))" > op.txt
+$STA etl export_receipts_and_logs -t op.txt -p "$P" --receipts-output op.csv >/dev/null 2>err || cat err
+is "l1 fields of OP receipts, l1FeeScalar given as a number and as text" \
+	"$(cut -d, -f11-14 op.csv | tail -n +2 | tr -d '\r' | tr '\n' ' ')" \
+	"500000000000000,1600,10000000000,0.684 500000000000000,1600,10000000000,0.684 "
 $STA etl extract_token_transfers -l logs.csv -o token_transfers.csv >/dev/null 2>err
 golden token_transfers.csv "token transfers: a Transfer event that is not four words is skipped"
 check "the skipped event is reported with its file and line" grep -q 'logs.csv:3: a Transfer event' err

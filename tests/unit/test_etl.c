@@ -63,6 +63,27 @@ test_hex_to_dec(void **state)
 	check_dec("0x1000000000000000g", NULL);
 	check_dec("0x10000000000000000000g", NULL);
 	check_dec("0x-1", NULL);
+	/* wider than 256 bits: no JSON-RPC quantity is */
+	check_dec("0x1ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", NULL);
+	check_dec("0x00ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+	    "115792089237316195423570985008687907853269984665640564039457584007913129639935");
+}
+
+/* JSON values written back as Python's json.dumps(json.loads(text))
+ * writes them (expected text from Python 3.11). */
+static void
+test_json_dump_py(void **state)
+{
+	cJSON *v = cJSON_Parse("[1e300, 0.1, 12, -3, 1e999, 2.5e-05, 123456789012.5, "
+	    "{\"a\": [true, null]}]");
+	struct buf b = {0};
+
+	(void)state;
+	json_dump_py(&b, v);
+	assert_string_equal(b.data,
+	    "[1e+300, 0.1, 12, -3, Infinity, 2.5e-05, 123456789012.5, {\"a\": [true, null]}]");
+	buf_free(&b);
+	cJSON_Delete(v);
 }
 
 /* Every byte after "0x" is a hex digit exactly when the C library's
@@ -229,7 +250,7 @@ test_csv_and_json_out(void **state)
 		row_list(&r, 4, &list, 0);
 		assert_int_equal(itemout_write(o, &r), 0);
 		row_clear(&r);
-		row_str(&r, 0, "caf\xc3\xa9 \xf0\x9f\x98\x80 \x01");
+		row_str(&r, 0, "caf\xc3\xa9 \xf0\x9f\x98\x80 \x01\x7f");
 		assert_int_equal(itemout_write(o, &r), 0);
 		/* nothing under the final name before the commit */
 		assert_false(fs_exists(pass ? json : csv));
@@ -239,14 +260,14 @@ test_csv_and_json_out(void **state)
 	got = slurp(csv);
 	assert_string_equal(got, "a,b,c,d,e\r\n"
 	    "plain,\"has,comma \"\"and\"\" quote\nline\",123456789012345678901234567890,False,\"0x1,0x2\"\r\n"
-	    "caf\xc3\xa9 \xf0\x9f\x98\x80 \x01,,,,\r\n");
+	    "caf\xc3\xa9 \xf0\x9f\x98\x80 \x01\x7f,,,,\r\n");
 	free(got);
 	/* Python: json.dumps(dict) with default separators and ensure_ascii */
 	got = slurp(json);
 	assert_string_equal(got,
 	    "{\"a\": \"plain\", \"b\": \"has,comma \\\"and\\\" quote\\nline\", "
 	    "\"c\": 123456789012345678901234567890, \"d\": true, \"e\": [\"0x1\", \"0x2\"]}\n"
-	    "{\"a\": \"caf\\u00e9 \\ud83d\\ude00 \\u0001\", \"b\": null, \"c\": null, \"d\": null, "
+	    "{\"a\": \"caf\\u00e9 \\ud83d\\ude00 \\u0001\\u007f\", \"b\": null, \"c\": null, \"d\": null, "
 	    "\"e\": null}\n");
 	free(got);
 	/* an aborted writer leaves nothing */
@@ -448,6 +469,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hex_to_dec),
+		cmocka_unit_test(test_json_dump_py),
 		cmocka_unit_test(test_hex_digits),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_py_float),
