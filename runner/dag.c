@@ -36,6 +36,10 @@
 /* The tree's offsets and counts are 32-bit; a file of at most 1 GiB keeps
  * them in range (nodes, children and text each stay under 4 GiB). */
 #define FILE_MAX ((size_t)1 << 30)
+/* Collections nested in one another, aliases followed: what the walks of
+ * the tree (node_json, cJSON's own) may recurse, and a bound on libyaml,
+ * whose cost grows with the square of the depth. */
+#define DEPTH_MAX 100
 
 /* A YAML node: what the loader reads of it, nothing more. */
 struct ynode {
@@ -150,6 +154,9 @@ struct compose {
 	size_t n_work, cap_work;
 	struct open { uint32_t node; size_t base; } *open;
 	size_t n_open, cap_open;
+	uint8_t *height;        /* per node: collections nested in it, itself
+	                         * included, aliases followed (scalars 0) */
+	size_t cap_height;
 	struct anchor { char *name; uint32_t node; } *anchors;
 	size_t n_anchors, cap_anchors;
 	uint32_t root;
@@ -168,13 +175,29 @@ yaml_error(struct loader *l, const char *problem, const char *context, yaml_mark
 static void
 compose_done(struct compose *c, uint32_t node)
 {
+	uint8_t *h;
+
 	if (c->n_open == 0) {
 		c->root = node;
 		c->have_root = 1;
 		return;
 	}
+	h = &c->height[c->open[c->n_open - 1].node];
+	if (*h < c->height[node] + 1)
+		*h = (uint8_t)(c->height[node] + 1);
 	c->work = grow(c->work, &c->cap_work, c->n_work + 1, sizeof(*c->work));
 	c->work[c->n_work++] = node;
+}
+
+/* Whether a node nesting height collections (see compose.height) fits in
+ * the open ones; if not, reports it at mark. */
+static int
+compose_fits(struct loader *l, const struct compose *c, unsigned height, yaml_mark_t mark)
+{
+	if (c->n_open + height <= DEPTH_MAX)
+		return 0;
+	err_at(l, mark.line, mark.column, "collections nested deeper than %d levels", DEPTH_MAX);
+	return -1;
 }
 
 /* libyaml's messages (loader.c), so files fail as they did. */
@@ -211,6 +234,8 @@ compose_alias(struct loader *l, struct compose *c, const yaml_event_t *ev)
 				return -1;
 			}
 		}
+		if (compose_fits(l, c, c->height[c->anchors[i].node], ev->start_mark) != 0)
+			return -1;
 		compose_done(c, c->anchors[i].node);
 		return 0;
 	}
@@ -227,7 +252,11 @@ compose_node(struct loader *l, struct compose *c, const yaml_event_t *ev)
 	const yaml_char_t *anchor;
 	struct ynode *n;
 
+	if (ev->type != YAML_SCALAR_EVENT && compose_fits(l, c, 1, ev->start_mark) != 0)
+		return -1;
 	d->nodes = grow(d->nodes, &d->cap_nodes, d->n_nodes + 1, sizeof(*d->nodes));
+	c->height = grow(c->height, &c->cap_height, d->n_nodes + 1, sizeof(*c->height));
+	c->height[i] = ev->type != YAML_SCALAR_EVENT;
 	n = &d->nodes[d->n_nodes++];
 	memset(n, 0, sizeof(*n));
 	n->line = (uint32_t)ev->start_mark.line;
@@ -327,6 +356,7 @@ ydoc_load(struct loader *l, yaml_parser_t *parser)
 	for (size_t i = 0; i < c.n_anchors; i++)
 		free(c.anchors[i].name);
 	free(c.anchors);
+	free(c.height);
 	free(c.open);
 	free(c.work);
 	return rc;

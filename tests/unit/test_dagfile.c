@@ -587,6 +587,74 @@ test_duplicates_in_large_mappings(void **state)
 	free(path);
 }
 
+/* Appends n copies of s to b. */
+static void
+repeat(struct buf *b, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		buf_puts(b, s);
+}
+
+/* Collections nest at most 100 deep, aliases followed (node_json recursed
+ * once a level: 200,000 levels overflowed the stack; libyaml's time grows
+ * with the square of the depth, so parsing stops at the first too deep). */
+static void
+test_nesting_depth(void **state)
+{
+	struct buf deep = {0}, viaalias = {0}, ok = {0};
+	struct dag_errors e = {0};
+	char *p1, *p2, *p3;
+	struct dag *d;
+
+	(void)state;
+	buf_puts(&deep, "dag_id: deep\nparams: {x: ");
+	repeat(&deep, "[", 10000);
+	repeat(&deep, "]", 10000);
+	buf_puts(&deep, "}\ntasks: {a: {command: [x]}}\n");
+	buf_puts(&viaalias, "dag_id: deep\nparams:\n  a: &a ");
+	repeat(&viaalias, "[", 60);
+	repeat(&viaalias, "]", 60);
+	buf_puts(&viaalias, "\n  b: ");
+	repeat(&viaalias, "[", 50);
+	buf_puts(&viaalias, "*a");                  /* 4:56, 52 + 60 deep */
+	repeat(&viaalias, "]", 50);
+	buf_puts(&viaalias, "\ntasks: {a: {command: [x]}}\n");
+	/* the root, params and 98 lists; 2 + 38 lists + a's 60 */
+	buf_puts(&ok, "dag_id: ok\nparams:\n  x: ");
+	repeat(&ok, "[", 98);
+	repeat(&ok, "]", 98);
+	buf_puts(&ok, "\n  a: &a ");
+	repeat(&ok, "[", 60);
+	repeat(&ok, "]", 60);
+	buf_puts(&ok, "\n  b: ");
+	repeat(&ok, "[", 38);
+	buf_puts(&ok, "*a");
+	repeat(&ok, "]", 38);
+	buf_puts(&ok, "\ntasks: {a: {command: [x]}}\n");
+	p1 = write_file("deep.yaml", deep.data);
+	p2 = write_file("deepalias.yaml", viaalias.data);
+	p3 = write_file("deepok.yaml", ok.data);
+	assert_null(dag_load_file(p1, &e));
+	/* 2:13 is the first '[', the 99th is the 101st collection */
+	assert_error(&e, p1, "2:111: collections nested deeper than 100 levels");
+	assert_int_equal(e.msgs.n, 1);
+	assert_null(dag_load_file(p2, &e));
+	assert_error(&e, p2, "4:56: collections nested deeper than 100 levels");
+	assert_int_equal(e.msgs.n, 2);
+	d = dag_load_file(p3, &e);
+	if (d == NULL)
+		fail_msg("%s", e.msgs.v[e.msgs.n - 1]);
+	assert_true(cJSON_IsArray(cJSON_GetObjectItem(d->params, "b")));
+	dag_free(d);
+	dag_errors_free(&e);
+	buf_free(&deep);
+	buf_free(&viaalias);
+	buf_free(&ok);
+	free(p1);
+	free(p2);
+	free(p3);
+}
+
 static void
 test_folder(void **state)
 {
@@ -641,6 +709,7 @@ main(void)
 		cmocka_unit_test(test_yaml_aliases_and_positions),
 		cmocka_unit_test(test_shared_defaults_large_graph),
 		cmocka_unit_test(test_duplicates_in_large_mappings),
+		cmocka_unit_test(test_nesting_depth),
 		cmocka_unit_test(test_folder),
 	};
 
