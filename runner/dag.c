@@ -40,6 +40,10 @@
  * the tree (node_json, cJSON's own) may recurse, and a bound on libyaml,
  * whose cost grows with the square of the depth. */
 #define DEPTH_MAX 100
+/* Nodes that aliases repeat, in all: what a file can add to the tree's
+ * walks beyond what it writes out (8 levels of 10 aliases to the one
+ * before were 10^8 nodes in params, 13 GB). */
+#define REPEAT_MAX 100000
 
 /* A YAML node: what the loader reads of it, nothing more. */
 struct ynode {
@@ -154,9 +158,12 @@ struct compose {
 	size_t n_work, cap_work;
 	struct open { uint32_t node; size_t base; } *open;
 	size_t n_open, cap_open;
-	uint8_t *height;        /* per node: collections nested in it, itself
-	                         * included, aliases followed (scalars 0) */
-	size_t cap_height;
+	struct span {           /* per node, aliases followed: */
+		uint32_t nodes;         /* its nodes (saturating at UINT32_MAX) */
+		uint8_t height;         /* collections nested, itself included */
+	} *span;
+	size_t cap_span;
+	size_t repeated;        /* nodes the aliases so far repeat */
 	struct anchor { char *name; uint32_t node; } *anchors;
 	size_t n_anchors, cap_anchors;
 	uint32_t root;
@@ -175,21 +182,22 @@ yaml_error(struct loader *l, const char *problem, const char *context, yaml_mark
 static void
 compose_done(struct compose *c, uint32_t node)
 {
-	uint8_t *h;
+	struct span *p, *k = &c->span[node];
 
 	if (c->n_open == 0) {
 		c->root = node;
 		c->have_root = 1;
 		return;
 	}
-	h = &c->height[c->open[c->n_open - 1].node];
-	if (*h < c->height[node] + 1)
-		*h = (uint8_t)(c->height[node] + 1);
+	p = &c->span[c->open[c->n_open - 1].node];
+	p->nodes = k->nodes > UINT32_MAX - p->nodes ? UINT32_MAX : p->nodes + k->nodes;
+	if (p->height < k->height + 1)
+		p->height = (uint8_t)(k->height + 1);
 	c->work = grow(c->work, &c->cap_work, c->n_work + 1, sizeof(*c->work));
 	c->work[c->n_work++] = node;
 }
 
-/* Whether a node nesting height collections (see compose.height) fits in
+/* Whether a node nesting height collections (see struct span) fits in
  * the open ones; if not, reports it at mark. */
 static int
 compose_fits(struct loader *l, const struct compose *c, unsigned height, yaml_mark_t mark)
@@ -220,10 +228,13 @@ compose_anchor(struct loader *l, struct compose *c, const yaml_char_t *name,
 
 /* An alias is the anchored node, unless it is inside that node: a
  * collection containing itself has no JSON form, and walking it (params,
- * resources) would never end. */
+ * resources) would never end.  Nor may it nest collections deeper than
+ * DEPTH_MAX, or bring what aliases repeat past REPEAT_MAX. */
 static int
 compose_alias(struct loader *l, struct compose *c, const yaml_event_t *ev)
 {
+	const struct span *sp;
+
 	for (size_t i = 0; i < c->n_anchors; i++) {
 		if (strcmp(c->anchors[i].name, (const char *)ev->data.alias.anchor) != 0)
 			continue;
@@ -234,8 +245,15 @@ compose_alias(struct loader *l, struct compose *c, const yaml_event_t *ev)
 				return -1;
 			}
 		}
-		if (compose_fits(l, c, c->height[c->anchors[i].node], ev->start_mark) != 0)
+		sp = &c->span[c->anchors[i].node];
+		if (compose_fits(l, c, sp->height, ev->start_mark) != 0)
 			return -1;
+		if (sp->nodes > REPEAT_MAX - c->repeated) {
+			err_at(l, ev->start_mark.line, ev->start_mark.column, "alias '%s': aliases "
+			    "repeat more than %d nodes in all", ev->data.alias.anchor, REPEAT_MAX);
+			return -1;
+		}
+		c->repeated += sp->nodes;
 		compose_done(c, c->anchors[i].node);
 		return 0;
 	}
@@ -255,8 +273,9 @@ compose_node(struct loader *l, struct compose *c, const yaml_event_t *ev)
 	if (ev->type != YAML_SCALAR_EVENT && compose_fits(l, c, 1, ev->start_mark) != 0)
 		return -1;
 	d->nodes = grow(d->nodes, &d->cap_nodes, d->n_nodes + 1, sizeof(*d->nodes));
-	c->height = grow(c->height, &c->cap_height, d->n_nodes + 1, sizeof(*c->height));
-	c->height[i] = ev->type != YAML_SCALAR_EVENT;
+	c->span = grow(c->span, &c->cap_span, d->n_nodes + 1, sizeof(*c->span));
+	c->span[i].nodes = 1;
+	c->span[i].height = ev->type != YAML_SCALAR_EVENT;
 	n = &d->nodes[d->n_nodes++];
 	memset(n, 0, sizeof(*n));
 	n->line = (uint32_t)ev->start_mark.line;
@@ -356,7 +375,7 @@ ydoc_load(struct loader *l, yaml_parser_t *parser)
 	for (size_t i = 0; i < c.n_anchors; i++)
 		free(c.anchors[i].name);
 	free(c.anchors);
-	free(c.height);
+	free(c.span);
 	free(c.open);
 	free(c.work);
 	return rc;

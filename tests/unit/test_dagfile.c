@@ -655,6 +655,33 @@ test_nesting_depth(void **state)
 	free(p3);
 }
 
+/* "Billion laughs": aliases share nodes, but params, resources and
+ * kubernetes are copied out of the tree, aliases expanded (8 levels of 10
+ * aliases to the level before reached 13 GB).  What aliases repeat is
+ * bounded: a..d repeat 110 + 1,110 + 11,110 nodes, e's 8th alias of d
+ * (11,111 nodes) passes 100,000; deeper levels would stop at the same. */
+static void
+test_alias_expansion(void **state)
+{
+	char *path = write_file("lol.yaml",
+	    "dag_id: lol\n"
+	    "params:\n"
+	    "  a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+	    "  b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+	    "  c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+	    "  d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+	    "  e: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"     /* 7:35 */
+	    "tasks: {t: {command: [x]}}\n");
+	struct dag_errors e = {0};
+
+	(void)state;
+	assert_null(dag_load_file(path, &e));
+	assert_error(&e, path, "7:35: alias 'd': aliases repeat more than 100000 nodes in all");
+	assert_int_equal(e.msgs.n, 1);
+	dag_errors_free(&e);
+	free(path);
+}
+
 static void
 test_folder(void **state)
 {
@@ -710,6 +737,7 @@ main(void)
 		cmocka_unit_test(test_shared_defaults_large_graph),
 		cmocka_unit_test(test_duplicates_in_large_mappings),
 		cmocka_unit_test(test_nesting_depth),
+		cmocka_unit_test(test_alias_expansion),
 		cmocka_unit_test(test_folder),
 	};
 
