@@ -148,6 +148,16 @@ grow(void *p, size_t *cap, size_t need, size_t size)
 	return xreallocarray(p, c, size);
 }
 
+static size_t
+str_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;    /* FNV-1a */
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return (size_t)h;
+}
+
 /* ------------------------------------------------------- the YAML tree */
 
 /* Builds the tree from libyaml's events as libyaml's loader builds its
@@ -166,6 +176,8 @@ struct compose {
 	size_t repeated;        /* nodes the aliases so far repeat */
 	struct anchor { char *name; uint32_t node; } *anchors;
 	size_t n_anchors, cap_anchors;
+	uint32_t *by_name;      /* open addressing: anchor index + 1, 0 free */
+	size_t cap_by_name;     /* a power of 2, over twice n_anchors */
 	uint32_t root;
 	int have_root;
 };
@@ -208,21 +220,52 @@ compose_fits(struct loader *l, const struct compose *c, unsigned height, yaml_ma
 	return -1;
 }
 
-/* libyaml's messages (loader.c), so files fail as they did. */
+/* The slot of c->by_name that holds the anchor called name, or the free
+ * one where it would go. */
+static uint32_t *
+anchor_slot(struct compose *c, const char *name)
+{
+	size_t mask = c->cap_by_name - 1, i;
+
+	for (i = str_hash(name) & mask; c->by_name[i] != 0; i = (i + 1) & mask)
+		if (strcmp(c->anchors[c->by_name[i] - 1].name, name) == 0)
+			break;
+	return &c->by_name[i];
+}
+
+/* The node an anchor names, or NULL when none has that name. */
+static const struct anchor *
+anchor_find(struct compose *c, const char *name)
+{
+	uint32_t a = c->cap_by_name > 0 ? *anchor_slot(c, name) : 0;
+
+	return a > 0 ? &c->anchors[a - 1] : NULL;
+}
+
 static int
 compose_anchor(struct loader *l, struct compose *c, const yaml_char_t *name,
     uint32_t node, yaml_mark_t mark)
 {
-	for (size_t i = 0; i < c->n_anchors; i++) {
-		if (strcmp(c->anchors[i].name, (const char *)name) == 0) {
-			yaml_error(l, "second occurrence", "found duplicate anchor; first occurrence",
-			    mark);
-			return -1;
-		}
+	const struct anchor *first = anchor_find(c, (const char *)name);
+
+	if (first != NULL) {
+		const struct ynode *n = &l->doc.nodes[first->node];
+
+		err_at(l, mark.line, mark.column, "YAML: anchor '%s' is defined twice, first at "
+		    "%u:%u", name, n->line + 1, n->col + 1);
+		return -1;
 	}
 	c->anchors = grow(c->anchors, &c->cap_anchors, c->n_anchors + 1, sizeof(*c->anchors));
 	c->anchors[c->n_anchors].name = xstrdup((const char *)name);
 	c->anchors[c->n_anchors++].node = node;
+	if (2 * c->n_anchors >= c->cap_by_name) {
+		free(c->by_name);
+		c->cap_by_name = c->cap_by_name ? 2 * c->cap_by_name : 64;
+		c->by_name = xcalloc(c->cap_by_name, sizeof(*c->by_name));
+		for (size_t a = 0; a + 1 < c->n_anchors; a++)
+			*anchor_slot(c, c->anchors[a].name) = (uint32_t)a + 1;
+	}
+	*anchor_slot(c, (const char *)name) = (uint32_t)c->n_anchors;
 	return 0;
 }
 
@@ -233,32 +276,30 @@ compose_anchor(struct loader *l, struct compose *c, const yaml_char_t *name,
 static int
 compose_alias(struct loader *l, struct compose *c, const yaml_event_t *ev)
 {
+	const struct anchor *a = anchor_find(c, (const char *)ev->data.alias.anchor);
 	const struct span *sp;
 
-	for (size_t i = 0; i < c->n_anchors; i++) {
-		if (strcmp(c->anchors[i].name, (const char *)ev->data.alias.anchor) != 0)
-			continue;
-		for (size_t o = 0; o < c->n_open; o++) {
-			if (c->open[o].node == c->anchors[i].node) {
-				yaml_error(l, "found an alias inside the node it names", NULL,
-				    ev->start_mark);
-				return -1;
-			}
-		}
-		sp = &c->span[c->anchors[i].node];
-		if (compose_fits(l, c, sp->height, ev->start_mark) != 0)
-			return -1;
-		if (sp->nodes > REPEAT_MAX - c->repeated) {
-			err_at(l, ev->start_mark.line, ev->start_mark.column, "alias '%s': aliases "
-			    "repeat more than %d nodes in all", ev->data.alias.anchor, REPEAT_MAX);
-			return -1;
-		}
-		c->repeated += sp->nodes;
-		compose_done(c, c->anchors[i].node);
-		return 0;
+	if (a == NULL) {
+		yaml_error(l, "found undefined alias", NULL, ev->start_mark);
+		return -1;
 	}
-	yaml_error(l, "found undefined alias", NULL, ev->start_mark);
-	return -1;
+	for (size_t o = 0; o < c->n_open; o++) {
+		if (c->open[o].node == a->node) {
+			yaml_error(l, "found an alias inside the node it names", NULL, ev->start_mark);
+			return -1;
+		}
+	}
+	sp = &c->span[a->node];
+	if (compose_fits(l, c, sp->height, ev->start_mark) != 0)
+		return -1;
+	if (sp->nodes > REPEAT_MAX - c->repeated) {
+		err_at(l, ev->start_mark.line, ev->start_mark.column, "alias '%s': aliases "
+		    "repeat more than %d nodes in all", ev->data.alias.anchor, REPEAT_MAX);
+		return -1;
+	}
+	c->repeated += sp->nodes;
+	compose_done(c, a->node);
+	return 0;
 }
 
 /* A scalar, or the start of a sequence or mapping. */
@@ -375,6 +416,7 @@ ydoc_load(struct loader *l, yaml_parser_t *parser)
 	for (size_t i = 0; i < c.n_anchors; i++)
 		free(c.anchors[i].name);
 	free(c.anchors);
+	free(c.by_name);
 	free(c.span);
 	free(c.open);
 	free(c.work);
@@ -464,16 +506,6 @@ mem_strndup(struct dag_mem *m, const char *s, size_t len)
 	p[len] = '\0';
 	c->used += len + 1;
 	return p;
-}
-
-static size_t
-str_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;    /* FNV-1a */
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return (size_t)h;
 }
 
 /* Returns the arena's copy of s, stored once however often it is asked

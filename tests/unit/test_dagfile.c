@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -381,8 +382,8 @@ test_defaults_inheritance_graph(void **state)
 }
 
 /* The YAML the loader reads itself from libyaml's events: anchors and
- * aliases resolve as in libyaml's loader (yaml_parser_load), whose two
- * composer errors keep its wording; only the first document is read;
+ * aliases resolve as in libyaml's loader (yaml_parser_load), with its
+ * errors (a duplicate anchor named, with both places); only the first document is read;
  * template errors in a one-line scalar point at the "{{", in a longer
  * scalar at the scalar; an alias inside the node it names is an error
  * (it recursed without end).  Positions worked out by hand from the texts. */
@@ -461,8 +462,7 @@ test_yaml_aliases_and_positions(void **state)
 	assert_null(dag_load_file(undef, &e));
 	assert_error(&e, undef, "4:14: YAML: found undefined alias");
 	assert_null(dag_load_file(twice, &e));
-	assert_error(&e, twice, "2:8: YAML: second occurrence found duplicate anchor; "
-	    "first occurrence");
+	assert_error(&e, twice, "2:8: YAML: anchor 'x' is defined twice, first at 1:9");
 	assert_null(dag_load_file(rec, &e));
 	assert_error(&e, rec, "2:16: YAML: found an alias inside the node it names");
 	assert_int_equal(e.msgs.n, 3);
@@ -682,6 +682,38 @@ test_alias_expansion(void **state)
 	free(path);
 }
 
+/* Anchors are found through a hash: 100,000 anchors took 16 s when each
+ * anchor and alias compared the names before it.  Loaded in CPU time far
+ * below what the old loader took (it would be over 30 s here). */
+static void
+test_many_anchors(void **state)
+{
+	const int n = 100000;
+	struct buf text = {0};
+	struct dag_errors e = {0};
+	struct dag *d;
+	clock_t t0;
+	char *path;
+
+	(void)state;
+	buf_puts(&text, "dag_id: anchors\nparams:\n");
+	for (int i = 0; i < n; i++)
+		buf_printf(&text, "  a%d: &a%d %d\n", i, i, i);
+	for (int i = 0; i < n; i += 2)
+		buf_printf(&text, "  b%d: *a%d\n", i, i);
+	buf_puts(&text, "tasks: {t: {command: [x]}}\n");
+	path = write_file("manyanchors.yaml", text.data);
+	t0 = clock();
+	d = dag_load_file(path, &e);
+	if (d == NULL)
+		fail_msg("%s", e.msgs.v[0]);
+	assert_true(clock() - t0 < 5 * CLOCKS_PER_SEC);
+	assert_int_equal(cJSON_GetObjectItem(d->params, "b99998")->valueint, 99998);
+	dag_free(d);
+	buf_free(&text);
+	free(path);
+}
+
 static void
 test_folder(void **state)
 {
@@ -738,6 +770,7 @@ main(void)
 		cmocka_unit_test(test_duplicates_in_large_mappings),
 		cmocka_unit_test(test_nesting_depth),
 		cmocka_unit_test(test_alias_expansion),
+		cmocka_unit_test(test_many_anchors),
 		cmocka_unit_test(test_folder),
 	};
 
