@@ -57,7 +57,7 @@ struct ynode {
 	                         * value...) and pair count */
 };
 
-/* The first document of a file.  Aliases are resolved: an alias is the
+/* A file's document.  Aliases are resolved: an alias is the
  * anchored node itself, as in libyaml's loader. */
 struct ydoc {
 	struct ynode *nodes;
@@ -372,14 +372,15 @@ compose_end(struct loader *l, struct compose *c)
 	compose_done(c, o.node);
 }
 
-/* Reads the parser's first document into l->doc.  Returns 0, or -1 with
- * the YAML error reported. */
+/* Reads the parser's document into l->doc.  Returns 0, or -1 with the
+ * YAML error reported (a second document is one: it used to be ignored,
+ * whatever it held). */
 static int
 ydoc_load(struct loader *l, yaml_parser_t *parser)
 {
 	struct compose c = {0};
 	yaml_event_t ev;
-	int rc = 1;
+	int rc = 1, docs = 0;
 
 	while (rc == 1) {
 		if (!yaml_parser_parse(parser, &ev)) {
@@ -389,8 +390,14 @@ ydoc_load(struct loader *l, yaml_parser_t *parser)
 		}
 		switch (ev.type) {
 		case YAML_STREAM_END_EVENT:
-		case YAML_DOCUMENT_END_EVENT:
 			rc = 0;
+			break;
+		case YAML_DOCUMENT_START_EVENT:
+			if (docs++ > 0) {
+				err_at(l, ev.start_mark.line, ev.start_mark.column,
+				    "a DAG file holds one YAML document");
+				rc = -1;
+			}
 			break;
 		case YAML_ALIAS_EVENT:
 			if (compose_alias(l, &c, &ev) != 0)

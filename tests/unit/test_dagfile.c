@@ -383,9 +383,10 @@ test_defaults_inheritance_graph(void **state)
 
 /* The YAML the loader reads itself from libyaml's events: anchors and
  * aliases resolve as in libyaml's loader (yaml_parser_load), with its
- * errors (a duplicate anchor named, with both places); only the first document is read;
- * template errors in a one-line scalar point at the "{{", in a longer
- * scalar at the scalar; an alias inside the node it names is an error
+ * errors (a duplicate anchor named, with both places); a file holds one
+ * document (a second, even a broken one, was ignored); template errors in
+ * a one-line scalar point at the "{{", in a longer scalar at the scalar;
+ * an alias inside the node it names is an error
  * (it recursed without end).  Positions worked out by hand from the texts. */
 static void
 test_yaml_aliases_and_positions(void **state)
@@ -407,8 +408,7 @@ test_yaml_aliases_and_positions(void **state)
 	    "  d:\n"
 	    "    command: [x]\n"
 	    "    resources: *r\n"
-	    "---\n"
-	    "dag_id: [not read\n");
+	    "...\n");
 	char *undef = write_file("undef.yaml",
 	    "dag_id: u\n"
 	    "tasks:\n"
@@ -423,6 +423,12 @@ test_yaml_aliases_and_positions(void **state)
 	    "dag_id: r\n"
 	    "params: &p {a: *p}\n"                /* 2:16 */
 	    "tasks: {a: {command: [x]}}\n");
+	char *docs = write_file("docs.yaml",
+	    "--- # one document, explicitly started, then a second\n"
+	    "dag_id: two\n"
+	    "tasks: {a: {command: [x]}}\n"
+	    "---\n"                               /* 4:1 */
+	    "dag_id: [not read\n");
 	char *multi = write_file("multi.yaml",
 	    "dag_id: ml\n"
 	    "tasks:\n"
@@ -465,15 +471,18 @@ test_yaml_aliases_and_positions(void **state)
 	assert_error(&e, twice, "2:8: YAML: anchor 'x' is defined twice, first at 1:9");
 	assert_null(dag_load_file(rec, &e));
 	assert_error(&e, rec, "2:16: YAML: found an alias inside the node it names");
-	assert_int_equal(e.msgs.n, 3);
+	assert_null(dag_load_file(docs, &e));
+	assert_error(&e, docs, "4:1: a DAG file holds one YAML document");
+	assert_int_equal(e.msgs.n, 4);
 	assert_null(dag_load_file(multi, &e));
 	assert_error(&e, multi, "5:9: command: template '{{ bad }}' is not allowed");
 	assert_error(&e, multi, "7:17: command: template '{{ nope }}' is not allowed");
 	assert_error(&e, multi, "8:9: command: template '{{ q }}' is not allowed");
 	assert_error(&e, multi, "10:15: command: template '{{ zz }}' is not allowed");
-	assert_int_equal(e.msgs.n, 7);
+	assert_int_equal(e.msgs.n, 8);
 	dag_errors_free(&e);
 	free(anchors);
+	free(docs);
 	free(rec);
 	free(undef);
 	free(twice);
