@@ -313,6 +313,13 @@ compose_node(struct loader *l, struct compose *c, const yaml_event_t *ev)
 
 	if (ev->type != YAML_SCALAR_EVENT && compose_fits(l, c, 1, ev->start_mark) != 0)
 		return -1;
+	/* "\0" in a quoted scalar: C strings would end there ("rm\0 -rf /"
+	 * would run rm). */
+	if (ev->type == YAML_SCALAR_EVENT &&
+	    memchr(ev->data.scalar.value, '\0', ev->data.scalar.length) != NULL) {
+		err_at(l, ev->start_mark.line, ev->start_mark.column, "NUL character in a string");
+		return -1;
+	}
 	d->nodes = grow(d->nodes, &d->cap_nodes, d->n_nodes + 1, sizeof(*d->nodes));
 	c->span = grow(c->span, &c->cap_span, d->n_nodes + 1, sizeof(*c->span));
 	c->span[i].nodes = 1;

@@ -723,6 +723,32 @@ test_many_anchors(void **state)
 	free(path);
 }
 
+/* A NUL in a scalar (an escape in a quoted one) would cut the string
+ * short where C reads it: an error, wherever it is. */
+static void
+test_nul_in_string(void **state)
+{
+	char *cmd = write_file("nul.yaml",
+	    "dag_id: nul\n"
+	    "tasks:\n"
+	    "  a: {command: [\"rm\\0 -rf /\"]}\n");     /* 3:17 */
+	char *key = write_file("nulkey.yaml",
+	    "dag_id: nul\n"
+	    "params: {\"a\\x00b\": 1}\n"               /* 2:10 */
+	    "tasks: {a: {command: [x]}}\n");
+	struct dag_errors e = {0};
+
+	(void)state;
+	assert_null(dag_load_file(cmd, &e));
+	assert_error(&e, cmd, "3:17: NUL character in a string");
+	assert_null(dag_load_file(key, &e));
+	assert_error(&e, key, "2:10: NUL character in a string");
+	assert_int_equal(e.msgs.n, 2);
+	dag_errors_free(&e);
+	free(cmd);
+	free(key);
+}
+
 static void
 test_folder(void **state)
 {
@@ -780,6 +806,7 @@ main(void)
 		cmocka_unit_test(test_nesting_depth),
 		cmocka_unit_test(test_alias_expansion),
 		cmocka_unit_test(test_many_anchors),
+		cmocka_unit_test(test_nul_in_string),
 		cmocka_unit_test(test_folder),
 	};
 
