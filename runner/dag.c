@@ -191,6 +191,25 @@ yaml_error(struct loader *l, const char *problem, const char *context, yaml_mark
 	    problem ? problem : "syntax error", context ? " " : "", context ? context : "");
 }
 
+/* The mark of byte off of a UTF-8 text, as libyaml counts: lines after
+ * '\n', columns in characters.  (libyaml's reader errors have only the
+ * offset; their marks are 1:1.) */
+static yaml_mark_t
+offset_mark(const char *text, size_t off)
+{
+	yaml_mark_t m = { .index = off };
+
+	for (size_t i = 0; i < off; i++) {
+		if (text[i] == '\n') {
+			m.line++;
+			m.column = 0;
+		} else if (((unsigned char)text[i] & 0xC0) != 0x80) {
+			m.column++;
+		}
+	}
+	return m;
+}
+
 static void
 compose_done(struct compose *c, uint32_t node)
 {
@@ -379,19 +398,23 @@ compose_end(struct loader *l, struct compose *c)
 	compose_done(c, o.node);
 }
 
-/* Reads the parser's document into l->doc.  Returns 0, or -1 with the
- * YAML error reported (a second document is one: it used to be ignored,
- * whatever it held). */
+/* Reads the document of text (len bytes) into l->doc.  Returns 0, or -1
+ * with the YAML error reported (a second document is one: it used to be
+ * ignored, whatever it held). */
 static int
-ydoc_load(struct loader *l, yaml_parser_t *parser)
+ydoc_load(struct loader *l, const char *text, size_t len)
 {
+	yaml_parser_t parser;
 	struct compose c = {0};
 	yaml_event_t ev;
 	int rc = 1, docs = 0;
 
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	while (rc == 1) {
-		if (!yaml_parser_parse(parser, &ev)) {
-			yaml_error(l, parser->problem, parser->context, parser->problem_mark);
+		if (!yaml_parser_parse(&parser, &ev)) {
+			yaml_error(l, parser.problem, parser.context, parser.error == YAML_READER_ERROR ?
+			    offset_mark(text, parser.problem_offset) : parser.problem_mark);
 			rc = -1;
 			break;
 		}
@@ -425,6 +448,7 @@ ydoc_load(struct loader *l, yaml_parser_t *parser)
 		}
 		yaml_event_delete(&ev);
 	}
+	yaml_parser_delete(&parser);
 	if (rc == 0 && c.have_root)
 		l->doc.root = &l->doc.nodes[c.root];
 	for (size_t i = 0; i < c.n_anchors; i++)
@@ -1525,11 +1549,9 @@ struct dag *
 dag_load_file(const char *path, struct dag_errors *errs)
 {
 	struct loader l = { .path = path, .errs = errs };
-	yaml_parser_t parser;
 	struct dag *dag = NULL;
 	char *data = NULL;
 	size_t len = 0;
-	int rc;
 
 	if (fs_read_file(path, &data, &len) != 0) {
 		strv_push_take(&errs->msgs, xasprintf("%s:1:1: cannot read: %s", path, strerror(errno)));
@@ -1541,11 +1563,7 @@ dag_load_file(const char *path, struct dag_errors *errs)
 		free(data);
 		return NULL;
 	}
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
-	rc = ydoc_load(&l, &parser);
-	yaml_parser_delete(&parser);
-	if (rc != 0) {
+	if (ydoc_load(&l, data, len) != 0) {
 		ydoc_free(&l.doc);
 		free(data);
 		return NULL;

@@ -749,6 +749,33 @@ test_nul_in_string(void **state)
 	free(key);
 }
 
+/* libyaml's reader errors (bad UTF-8, control characters) come with a
+ * byte offset, not a mark: they were all reported at 1:1.  The column
+ * counts characters, as libyaml's marks do (the e-acute is 2 bytes). */
+static void
+test_reader_errors(void **state)
+{
+	char *utf8 = write_file("utf8.yaml",
+	    "dag_id: x\n"
+	    "tasks:\n"
+	    "  a: {command: [\"\xc3\xa9\xff\"]}\n");    /* 3:19 */
+	char *ctrl = write_file("ctrl.yaml",
+	    "dag_id: x\n"
+	    "description: \"bell\x07\"\n"              /* 2:19 */
+	    "tasks: {a: {command: [x]}}\n");
+	struct dag_errors e = {0};
+
+	(void)state;
+	assert_null(dag_load_file(utf8, &e));
+	assert_error(&e, utf8, "3:19: YAML: invalid leading UTF-8 octet");
+	assert_null(dag_load_file(ctrl, &e));
+	assert_error(&e, ctrl, "2:19: YAML: control characters are not allowed");
+	assert_int_equal(e.msgs.n, 2);
+	dag_errors_free(&e);
+	free(utf8);
+	free(ctrl);
+}
+
 static void
 test_folder(void **state)
 {
@@ -807,6 +834,7 @@ main(void)
 		cmocka_unit_test(test_alias_expansion),
 		cmocka_unit_test(test_many_anchors),
 		cmocka_unit_test(test_nul_in_string),
+		cmocka_unit_test(test_reader_errors),
 		cmocka_unit_test(test_folder),
 	};
 
