@@ -751,47 +751,8 @@ check_template(struct loader *l, const struct ynode *n, const char *field)
 	err_at(l, n->line, col, "%s: %s", field, err);
 }
 
-/* Converts a YAML node into JSON: plain scalars that look like integers,
- * booleans or null become those; everything else is a string. */
-static cJSON *
-node_json(struct loader *l, const struct ynode *n)
-{
-	cJSON *o;
-
-	switch (n->type) {
-	case YAML_SCALAR_NODE: {
-		const char *s = scalar(l, n);
-		int64_t v;
-
-		if (n->style == YAML_PLAIN_SCALAR_STYLE) {
-			if (is_null(l, n))
-				return cJSON_CreateNull();
-			if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0)
-				return cJSON_CreateBool(s[0] == 't');
-			if (parse_int64(s, &v) == 0)
-				return cJSON_CreateNumber((double)v);
-		}
-		return cJSON_CreateString(s);
-	}
-	case YAML_SEQUENCE_NODE:
-		o = cJSON_CreateArray();
-		for (size_t i = 0; i < n->n; i++)
-			cJSON_AddItemToArray(o, node_json(l, kid(l, n, i)));
-		return o;
-	case YAML_MAPPING_NODE:
-		o = cJSON_CreateObject();
-		for (size_t p = 0; p < n->n; p++) {
-			const char *k = scalar(l, kid(l, n, 2 * p));
-
-			cJSON_AddItemToObject(o, k ? k : "?", node_json(l, kid(l, n, 2 * p + 1)));
-		}
-		return o;
-	default:
-		return cJSON_CreateNull();
-	}
-}
-
-/* Iterates a mapping's pairs, reporting non-string and duplicate keys.
+/* Iterates a mapping's pairs, reporting non-string and duplicate keys and
+ * YAML's merge key (libyaml leaves "<<" to the application).
  * Zero-initialise but for l and map, and call until it returns 0 (that
  * frees seen). */
 struct pairs {
@@ -848,6 +809,10 @@ pairs_next(struct pairs *it)
 			ERR(l, it->key, "keys must be strings, got %s", type_name(it->key));
 			continue;
 		}
+		if (it->key->style == YAML_PLAIN_SCALAR_STYLE && strcmp(k, "<<") == 0) {
+			ERR(l, it->key, "merge keys are not supported: write the keys out");
+			continue;
+		}
 		if (pairs_dup(it, p, k)) {
 			ERR(l, it->key, "duplicate key '%s'", k);
 			continue;
@@ -857,6 +822,45 @@ pairs_next(struct pairs *it)
 	free(it->seen);
 	it->seen = NULL;
 	return 0;
+}
+
+/* Converts a YAML node into JSON: plain scalars that look like integers,
+ * booleans or null become those; everything else is a string.  Mapping
+ * keys are checked as everywhere (pairs_next). */
+static cJSON *
+node_json(struct loader *l, const struct ynode *n)
+{
+	struct pairs it = { .l = l, .map = n };
+	cJSON *o;
+
+	switch (n->type) {
+	case YAML_SCALAR_NODE: {
+		const char *s = scalar(l, n);
+		int64_t v;
+
+		if (n->style == YAML_PLAIN_SCALAR_STYLE) {
+			if (is_null(l, n))
+				return cJSON_CreateNull();
+			if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0)
+				return cJSON_CreateBool(s[0] == 't');
+			if (parse_int64(s, &v) == 0)
+				return cJSON_CreateNumber((double)v);
+		}
+		return cJSON_CreateString(s);
+	}
+	case YAML_SEQUENCE_NODE:
+		o = cJSON_CreateArray();
+		for (size_t i = 0; i < n->n; i++)
+			cJSON_AddItemToArray(o, node_json(l, kid(l, n, i)));
+		return o;
+	case YAML_MAPPING_NODE:
+		o = cJSON_CreateObject();
+		while (pairs_next(&it))
+			cJSON_AddItemToObject(o, scalar(l, it.key), node_json(l, it.value));
+		return o;
+	default:
+		return cJSON_CreateNull();
+	}
 }
 
 static int

@@ -776,6 +776,42 @@ test_reader_errors(void **state)
 	free(ctrl);
 }
 
+/* params, resources and kubernetes were copied out without the key
+ * checks every other mapping has: a duplicate key was kept twice, a
+ * non-string key became "?", a merge key a literal "<<".  The merge key
+ * is refused everywhere (a quoted "<<" is an ordinary key). */
+static void
+test_json_keys(void **state)
+{
+	char *path = write_file("keys.yaml",
+	    "dag_id: keys\n"
+	    "params:\n"
+	    "  base: &b {x: 1}\n"
+	    "  n: 1\n"
+	    "  n: 2\n"                                            /* 5:3 */
+	    "  m: {<<: *b, y: 2}\n"                               /* 6:7 */
+	    "  \"<<\": quoted is a plain key\n"
+	    "  ? [a, b]\n"                                        /* 8:5 */
+	    "  : 3\n"
+	    "default_args:\n"
+	    "  resources: {requests: {cpu: \"1\", cpu: \"2\"}}\n"  /* 11:36 */
+	    "  kubernetes: {<<: {service_account: x}}\n"          /* 12:16 */
+	    "tasks: {a: {command: [x], <<: *b}}\n");              /* 13:27 */
+	struct dag_errors e = {0};
+
+	(void)state;
+	assert_null(dag_load_file(path, &e));
+	assert_error(&e, path, "5:3: duplicate key 'n'");
+	assert_error(&e, path, "6:7: merge keys are not supported");
+	assert_error(&e, path, "8:5: keys must be strings, got a list");
+	assert_error(&e, path, "11:36: duplicate key 'cpu'");
+	assert_error(&e, path, "12:16: merge keys are not supported");
+	assert_error(&e, path, "13:27: merge keys are not supported");
+	assert_int_equal(e.msgs.n, 6);
+	dag_errors_free(&e);
+	free(path);
+}
+
 static void
 test_folder(void **state)
 {
@@ -835,6 +871,7 @@ main(void)
 		cmocka_unit_test(test_many_anchors),
 		cmocka_unit_test(test_nul_in_string),
 		cmocka_unit_test(test_reader_errors),
+		cmocka_unit_test(test_json_keys),
 		cmocka_unit_test(test_folder),
 	};
 
