@@ -499,6 +499,34 @@ is_null(const struct loader *l, const struct ynode *n)
 	    (strcmp(s, "null") == 0 || strcmp(s, "~") == 0 || s[0] == '\0');
 }
 
+/* cJSON's numbers are doubles, exact for integers of smaller magnitude
+ * (and templates render only those as integers: runner/template.c). */
+#define JSON_INT_LIMIT ((int64_t)1 << 53)
+
+enum scalar_as { AS_STRING, AS_NULL, AS_BOOL, AS_INT, AS_COLLECTION };
+
+/* What a node is in JSON (params, resources, kubernetes): plain null, true,
+ * false and integers below JSON_INT_LIMIT in magnitude (set in *v) are
+ * themselves; any other scalar is its text: larger integers too, which as
+ * text stay exact (a template renders them as written). */
+static enum scalar_as
+scalar_as(const struct loader *l, const struct ynode *n, int64_t *v)
+{
+	const char *s = scalar(l, n);
+
+	if (s == NULL)
+		return AS_COLLECTION;
+	if (n->style != YAML_PLAIN_SCALAR_STYLE)
+		return AS_STRING;
+	if (is_null(l, n))
+		return AS_NULL;
+	if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0)
+		return AS_BOOL;
+	if (parse_int64(s, v) == 0 && *v > -JSON_INT_LIMIT && *v < JSON_INT_LIMIT)
+		return AS_INT;
+	return AS_STRING;
+}
+
 static const char *
 type_name(const struct ynode *n)
 {
@@ -824,30 +852,27 @@ pairs_next(struct pairs *it)
 	return 0;
 }
 
-/* Converts a YAML node into JSON: plain scalars that look like integers,
- * booleans or null become those; everything else is a string.  Mapping
- * keys are checked as everywhere (pairs_next). */
+/* Converts a YAML node into JSON (scalar_as); mapping keys are checked as
+ * everywhere (pairs_next). */
 static cJSON *
 node_json(struct loader *l, const struct ynode *n)
 {
 	struct pairs it = { .l = l, .map = n };
+	int64_t v;
 	cJSON *o;
 
 	switch (n->type) {
-	case YAML_SCALAR_NODE: {
-		const char *s = scalar(l, n);
-		int64_t v;
-
-		if (n->style == YAML_PLAIN_SCALAR_STYLE) {
-			if (is_null(l, n))
-				return cJSON_CreateNull();
-			if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0)
-				return cJSON_CreateBool(s[0] == 't');
-			if (parse_int64(s, &v) == 0)
-				return cJSON_CreateNumber((double)v);
+	case YAML_SCALAR_NODE:
+		switch (scalar_as(l, n, &v)) {
+		case AS_NULL:
+			return cJSON_CreateNull();
+		case AS_BOOL:
+			return cJSON_CreateBool(scalar(l, n)[0] == 't');
+		case AS_INT:
+			return cJSON_CreateNumber((double)v);
+		default:
+			return cJSON_CreateString(scalar(l, n));
 		}
-		return cJSON_CreateString(s);
-	}
 	case YAML_SEQUENCE_NODE:
 		o = cJSON_CreateArray();
 		for (size_t i = 0; i < n->n; i++)

@@ -812,6 +812,43 @@ test_json_keys(void **state)
 	free(path);
 }
 
+/* Plain integers of 2^53 or more in magnitude became doubles in params
+ * (rounded, and then not renderable); they are kept as their text, so a
+ * template renders them exactly, as Airflow does. */
+static void
+test_large_integers(void **state)
+{
+	char *path = write_file("ints.yaml",
+	    "dag_id: ints\n"
+	    "params:\n"
+	    "  big: 9007199254740993\n"                  /* 2^53 + 1 */
+	    "  two53: 9007199254740992\n"
+	    "  min: -9223372036854775808\n"
+	    "  huge: 123456789012345678901234567890\n"
+	    "  max: 9007199254740991\n"                  /* 2^53 - 1: a number */
+	    "  neg: -9007199254740991\n"
+	    "tasks: {a: {command: [x]}}\n");
+	struct dag_errors e = {0};
+	struct dag *d = dag_load_file(path, &e);
+	struct template_ctx ctx = { .dag_id = "ints" };
+	char err[256], *out = NULL;
+
+	(void)state;
+	if (d == NULL)
+		fail_msg("%s", e.msgs.v[0]);
+	ctx.params = d->params;
+	assert_int_equal(template_render("{{ params.big }} {{ params.two53 }} {{ params.min }} "
+	    "{{ params.huge }} {{ params.max }} {{ params.neg }}", &ctx, &out, err, sizeof(err)), 0);
+	assert_string_equal(out, "9007199254740993 9007199254740992 -9223372036854775808 "
+	    "123456789012345678901234567890 9007199254740991 -9007199254740991");
+	assert_true(cJSON_IsString(cJSON_GetObjectItem(d->params, "big")));
+	assert_true(cJSON_IsNumber(cJSON_GetObjectItem(d->params, "max")));
+	assert_true(cJSON_IsNumber(cJSON_GetObjectItem(d->params, "neg")));
+	free(out);
+	dag_free(d);
+	free(path);
+}
+
 static void
 test_folder(void **state)
 {
@@ -872,6 +909,7 @@ main(void)
 		cmocka_unit_test(test_nul_in_string),
 		cmocka_unit_test(test_reader_errors),
 		cmocka_unit_test(test_json_keys),
+		cmocka_unit_test(test_large_integers),
 		cmocka_unit_test(test_folder),
 	};
 
