@@ -666,6 +666,25 @@ err_unknown_key(struct loader *l, const struct ynode *k, const char *const *know
 		ERR(l, k, "unknown key '%s' in %s", key, where);
 }
 
+/* Whether s is one of list (NULL-terminated). */
+static int
+str_in(const char *s, const char *const *list)
+{
+	for (; *list != NULL; list++)
+		if (strcmp(s, *list) == 0)
+			return 1;
+	return 0;
+}
+
+/* n for "expected ..., got %s": a collection's kind, or a scalar's text. */
+static const char *
+got(const struct loader *l, const struct ynode *n)
+{
+	if (n->type != YAML_SCALAR_NODE)
+		return type_name(n);
+	return is_null(l, n) ? "null" : scalar(l, n);
+}
+
 static const char *
 get_string(struct loader *l, const struct ynode *n, const char *field)
 {
@@ -999,6 +1018,104 @@ get_kube_name(struct loader *l, const struct ynode *n, const char *field)
 	return s;
 }
 
+static const char *const toleration_keys[] = {
+	"key", "operator", "value", "effect", "tolerationSeconds", NULL,
+};
+static const char *const toleration_ops[] = { "Exists", "Equal", NULL };
+static const char *const taint_effects[] = {
+	"NoSchedule", "PreferNoSchedule", "NoExecute", "", NULL,
+};
+
+/* One of kubernetes.tolerations, which go into the pod as given: a
+ * Toleration of the Kubernetes API, checked as the API checks it (a pod it
+ * refuses would fail every try).  Its strings must be strings in JSON too. */
+static void
+check_toleration(struct loader *l, const struct ynode *n, const char *field)
+{
+	struct pairs it = { .l = l, .map = n };
+	const char *key = "", *op = "Equal", *value = "", *effect = "";
+	const struct ynode *secs = NULL;
+	int before = l->n_errors;
+	int64_t v;
+	char f[64];
+
+	if (expect_mapping(l, n, field) != 0)
+		return;
+	while (pairs_next(&it)) {
+		const char *k = scalar(l, it.key);      /* pairs_next: a string */
+		const char *s = scalar_as(l, it.value, &v) == AS_STRING ? scalar(l, it.value) : NULL;
+
+		if (k == NULL)
+			continue;
+		snprintf(f, sizeof(f), "%s.%s", field, k);
+		if (!str_in(k, toleration_keys)) {
+			err_unknown_key(l, it.key, toleration_keys, 99, "a toleration");
+		} else if (strcmp(k, "tolerationSeconds") == 0) {
+			secs = it.value;
+			get_int(l, it.value, f, -JSON_INT_LIMIT + 1, JSON_INT_LIMIT - 1, &v);
+		} else if (s == NULL) {
+			ERR(l, it.value, "%s: expected a string, got %s", f, got(l, it.value));
+		} else if (strcmp(k, "key") == 0) {
+			key = s;
+		} else if (strcmp(k, "value") == 0) {
+			value = s;
+		} else if (strcmp(k, "operator") == 0) {
+			op = s;
+			if (!str_in(s, toleration_ops))
+				ERR(l, it.value, "%s: expected Exists or Equal, got '%s'", f, s);
+		} else {
+			effect = s;
+			if (!str_in(s, taint_effects))
+				ERR(l, it.value, "%s: expected NoSchedule, PreferNoSchedule, NoExecute "
+				    "or \"\" (every effect), got '%s'", f, s);
+		}
+	}
+	if (l->n_errors != before)
+		return;
+	if (*key == '\0' && strcmp(op, "Exists") != 0)
+		ERR(l, n, "%s: without a key, operator must be Exists (matching every taint)", field);
+	if (strcmp(op, "Exists") == 0 && *value != '\0')
+		ERR(l, n, "%s: with operator Exists, value must be empty", field);
+	if (secs != NULL && strcmp(effect, "NoExecute") != 0)
+		ERR(l, secs, "%s.tolerationSeconds: only with effect NoExecute", field);
+}
+
+/* Checks `resources`: requests and limits, each a mapping of resources
+ * to quantities (strings or numbers, which Kubernetes parses); 0 when
+ * valid. */
+static int
+check_resources(struct loader *l, const struct ynode *v)
+{
+	static const char *const keys[] = { "requests", "limits", NULL };
+	struct pairs it = { .l = l, .map = v };
+	int before = l->n_errors;
+
+	if (expect_mapping(l, v, "resources") != 0)
+		return -1;
+	while (pairs_next(&it)) {
+		const char *k = scalar(l, it.key);
+		struct pairs q = { .l = l, .map = it.value };
+		char field[64];
+
+		if (!str_in(k, keys)) {
+			err_unknown_key(l, it.key, keys, 99, "resources");
+			continue;
+		}
+		snprintf(field, sizeof(field), "resources.%s", k);
+		if (expect_mapping(l, it.value, field) != 0)
+			continue;
+		while (pairs_next(&q)) {
+			int64_t i;
+			enum scalar_as as = scalar_as(l, q.value, &i);
+
+			if (as != AS_STRING && as != AS_INT)
+				ERR(l, q.value, "%s.%s: expected a quantity (a string or a number), "
+				    "got %s", field, scalar(l, q.key), got(l, q.value));
+		}
+	}
+	return l->n_errors == before ? 0 : -1;
+}
+
 /* Checks a `kubernetes` block (the pod executor's extras); 0 when valid. */
 static int
 check_kubernetes(struct loader *l, const struct ynode *v)
@@ -1042,15 +1159,15 @@ check_kubernetes(struct loader *l, const struct ynode *v)
 				free(secret);
 			}
 		} else if (strcmp(k, "env_from_secrets") == 0 || strcmp(k, "tolerations") == 0) {
-			int list = strcmp(k, "tolerations") == 0;
+			int tolerations = strcmp(k, "tolerations") == 0;
 
 			if (x->type != YAML_SEQUENCE_NODE) {
 				ERR(l, x, "%s: expected a list, got %s", field, type_name(x));
 				continue;
 			}
 			for (size_t i = 0; i < x->n; i++) {
-				if (list)
-					expect_mapping(l, kid(l, x, i), field);
+				if (tolerations)
+					check_toleration(l, kid(l, x, i), "kubernetes.tolerations");
 				else
 					get_kube_name(l, kid(l, x, i), field);
 			}
@@ -1102,7 +1219,7 @@ arg_apply(struct loader *l, struct task_args *a, const struct task_args *shared,
 		if (get_int(l, v, key, -1000000, 1000000, &i) == 0)
 			a->priority_weight = (int)i;
 	} else if (strcmp(key, "resources") == 0) {
-		if (expect_mapping(l, v, key) == 0) {
+		if (check_resources(l, v) == 0) {
 			if (shared == NULL || a->resources != shared->resources)
 				cJSON_Delete(a->resources);
 			a->resources = node_json(l, v);

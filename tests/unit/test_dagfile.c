@@ -849,6 +849,87 @@ test_large_integers(void **state)
 	free(path);
 }
 
+/* Tolerations go into the pod as written and were only checked to be
+ * mappings; they are checked as the Kubernetes API checks a Toleration.
+ * resources holds requests and limits of quantities, nothing else. */
+static void
+test_tolerations_resources(void **state)
+{
+	char *good = write_file("tolgood.yaml",
+	    "dag_id: tolgood\n"
+	    "default_args:\n"
+	    "  executor: kubernetes\n"
+	    "  resources: {requests: {cpu: 500m, nvidia.com/gpu: 1}, limits: {cpu: 2.5}}\n"
+	    "  kubernetes:\n"
+	    "    tolerations:\n"
+	    "      - {key: dedicated, operator: Equal, value: etl, effect: NoSchedule}\n"
+	    "      - {operator: Exists}\n"
+	    "      - {key: k, operator: Exists, effect: NoExecute, tolerationSeconds: 300}\n"
+	    "      - {key: k, value: \"1\", effect: \"\"}\n"
+	    "tasks: {a: {command: [x]}}\n");
+	char *bad = write_file("tolbad.yaml",
+	    "dag_id: tolbad\n"
+	    "default_args:\n"
+	    "  resources:\n"
+	    "    requests: {cpu: 500m, memory: 1Gi, nvidia.com/gpu: 1, ephemeral-storage: 1.5Gi}\n"
+	    "    limits: {memory: true, cpu: [1]}\n"                          /* 5:22, 5:33 */
+	    "    request: {cpu: 1}\n"                                         /* 6:5 */
+	    "  kubernetes:\n"
+	    "    tolerations:\n"
+	    "      - {key: dedicated, operator: Equal, value: etl, effect: NoSchedule}\n"
+	    "      - {operator: Exists}\n"
+	    "      - {key: k, operator: In, value: 1, effect: NoRun}\n"      /* 11:28, 39, 50 */
+	    "      - {key: k, tolerationSeconds: soon, extra: x}\n"          /* 12:37, 12:43 */
+	    "      - {key: k, operator: Exists, value: v}\n"                 /* 13:9 */
+	    "      - {value: v}\n"                                           /* 14:9 */
+	    "      - {key: k, effect: NoSchedule, tolerationSeconds: 60}\n"  /* 15:57 */
+	    "tasks: {a: {command: [x]}}\n");
+	struct dag_errors e = {0};
+	const cJSON *r, *t;
+	struct dag *d;
+
+	(void)state;
+	d = dag_load_file(good, &e);
+	if (d == NULL)
+		fail_msg("%s", e.msgs.v[0]);
+	r = d->tasks[0].args.resources;
+	assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "requests"),
+	    "nvidia.com/gpu")->valueint, 1);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "limits"),
+	    "cpu")->valuestring, "2.5");
+	t = cJSON_GetObjectItem(d->tasks[0].args.kubernetes, "tolerations");
+	assert_int_equal(cJSON_GetArraySize(t), 4);
+	assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(t, 2),
+	    "tolerationSeconds")->valueint, 300);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(t, 3), "value")->valuestring,
+	    "1");
+	dag_free(d);
+	assert_null(dag_load_file(bad, &e));
+	assert_error(&e, bad, "5:22: resources.limits.memory: expected a quantity (a string or "
+	    "a number), got true");
+	assert_error(&e, bad, "5:33: resources.limits.cpu: expected a quantity (a string or "
+	    "a number), got a list");
+	assert_error(&e, bad, "6:5: unknown key 'request' in resources (did you mean 'requests'?)");
+	assert_error(&e, bad, "11:28: kubernetes.tolerations.operator: expected Exists or Equal, "
+	    "got 'In'");
+	assert_error(&e, bad, "11:39: kubernetes.tolerations.value: expected a string, got 1");
+	assert_error(&e, bad, "11:50: kubernetes.tolerations.effect: expected NoSchedule, "
+	    "PreferNoSchedule, NoExecute or \"\" (every effect), got 'NoRun'");
+	assert_error(&e, bad, "12:37: kubernetes.tolerations.tolerationSeconds: expected an "
+	    "integer, got 'soon'");
+	assert_error(&e, bad, "12:43: unknown key 'extra' in a toleration");
+	assert_error(&e, bad, "13:9: kubernetes.tolerations: with operator Exists, value must "
+	    "be empty");
+	assert_error(&e, bad, "14:9: kubernetes.tolerations: without a key, operator must be "
+	    "Exists");
+	assert_error(&e, bad, "15:57: kubernetes.tolerations.tolerationSeconds: only with effect "
+	    "NoExecute");
+	assert_int_equal(e.msgs.n, 11);
+	dag_errors_free(&e);
+	free(good);
+	free(bad);
+}
+
 static void
 test_folder(void **state)
 {
@@ -910,6 +991,7 @@ main(void)
 		cmocka_unit_test(test_reader_errors),
 		cmocka_unit_test(test_json_keys),
 		cmocka_unit_test(test_large_integers),
+		cmocka_unit_test(test_tolerations_resources),
 		cmocka_unit_test(test_folder),
 	};
 
