@@ -11,6 +11,7 @@
 #include "lib/util.h"
 
 #define BLOCK_SIZE (64 * 1024)
+#define SPARE_MAX 32		/* blocks kept for reuse: 2 MB */
 #define ALIGN (sizeof(max_align_t))
 
 struct json_block {
@@ -20,6 +21,10 @@ struct json_block {
 };
 
 static struct json_region *current, *live;
+/* Freed blocks of BLOCK_SIZE, for the next regions: fresh memory from
+ * malloc costs a page fault per page each time. */
+static struct json_block *spare;
+static int nspare;
 
 static void *
 region_alloc(struct json_region *r, size_t n)
@@ -31,7 +36,15 @@ region_alloc(struct json_region *r, size_t n)
 	n = (n + ALIGN - 1) / ALIGN * ALIGN;
 	if ((size_t)(r->end - r->at) < n) {
 		size_t size = n > BLOCK_SIZE ? n : BLOCK_SIZE;
-		struct json_block *b = xmalloc(sizeof(*b) + size);
+		struct json_block *b;
+
+		if (size == BLOCK_SIZE && spare != NULL) {
+			b = spare;
+			spare = b->next;
+			nspare--;
+		} else {
+			b = xmalloc(sizeof(*b) + size);
+		}
 
 		if (r->blocks == NULL) {
 			r->prev = NULL;
@@ -104,7 +117,13 @@ json_region_free(struct json_region *r)
 		struct json_block *b = r->blocks;
 
 		r->blocks = b->next;
-		free(b);
+		if (b->size == BLOCK_SIZE && nspare < SPARE_MAX) {
+			b->next = spare;
+			spare = b;
+			nspare++;
+		} else {
+			free(b);
+		}
 	}
 	r->at = r->end = NULL;
 	r->prev = r->next = NULL;

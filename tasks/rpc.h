@@ -34,7 +34,7 @@ struct rpc *rpc_open(const char *provider_uris, int max_workers);
 void rpc_close(struct rpc *r);
 
 /* Called to create job i: returns a cJSON array of request objects (method
- * and params; ids are assigned by the client) that rpc_run owns, and sets
+ * and params; "jsonrpc" and "id" are added by the client) that rpc_run owns, and sets
  * *label to a description used in messages ("blocks 100-199"; caller of
  * make allocates it, rpc_run frees it). */
 typedef cJSON *(*rpc_make_fn)(void *ctx, size_t job, char **label);
@@ -42,8 +42,9 @@ typedef cJSON *(*rpc_make_fn)(void *ctx, size_t job, char **label);
  * allocated message) to distrust the response and retry. */
 typedef int (*rpc_check_fn)(void *ctx, size_t job, size_t k, const cJSON *result, char **why);
 /* Receives the results of job i in job order: results[k] answers request
- * k; the callee may detach items.  Returns 0, or -1 to stop (it printed
- * why). */
+ * k.  They live until the callback returns (their memory is the job's,
+ * lib/jsonmem.h): cJSON_Duplicate what must outlive it.  Returns 0, or -1
+ * to stop (it printed why). */
 typedef int (*rpc_done_fn)(void *ctx, size_t job, cJSON *results[], size_t n);
 
 struct rpc_work {
