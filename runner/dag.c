@@ -93,7 +93,13 @@ struct loader {
 	struct dag_mem *mem;    /* of the DAG being built */
 	struct dag_errors *errs;
 	int n_errors;
+	size_t n_env;		/* env entries held by all tasks' own copies */
+	int env_full;		/* ENV_TOTAL_MAX passed (said once) */
 };
+
+/* A task that sets env gets its own copy of the DAG's: bounded, so a
+ * small file cannot make the loader hold keys x tasks entries. */
+#define ENV_TOTAL_MAX 1000000
 
 static const char *const trigger_names[] = {
 	"all_success", "all_failed", "all_done", "one_success", "one_failed",
@@ -961,28 +967,44 @@ args_free(struct task_args *a, const struct task_args *shared)
 		cJSON_Delete(a->kubernetes);
 }
 
-/* Sets env key k; a task's first key copies the DAG's list. */
-static void
+/* Sets env key k (its node: at); a task's first key copies the DAG's
+ * list.  Only the first inherited entries can hold k already (a mapping's
+ * own keys are distinct).  -1 past ENV_TOTAL_MAX (said once, at the first
+ * key past it). */
+static int
 env_set(struct loader *l, struct task_args *a, const struct task_args *shared,
-    const char *k, const char *v)
+    size_t inherited, const struct ynode *at, const char *k, const char *v)
 {
+	if (l->env_full)
+		return -1;
+	/* the copy, if this is the task's first key, and the key */
+	if (l->n_env + 1 + (shared != NULL && a->env == shared->env ? a->n_env : 0) >
+	    ENV_TOTAL_MAX) {
+		ERR(l, at, "env: the tasks' environments hold more than %d variables in all "
+		    "(each task that sets env copies default_args.env)", ENV_TOTAL_MAX);
+		l->env_full = 1;
+		return -1;
+	}
 	if (shared != NULL && a->env == shared->env) {
 		struct kv *own = xcalloc(a->n_env + 1, sizeof(*own));
 
 		if (a->n_env > 0)
 			memcpy(own, a->env, a->n_env * sizeof(*own));
 		a->env = own;
+		l->n_env += a->n_env;
 	}
-	for (size_t i = 0; i < a->n_env; i++) {
+	for (size_t i = 0; i < inherited; i++) {
 		if (strcmp(a->env[i].key, k) == 0) {
 			a->env[i].value = mem_intern(l->mem, v);
-			return;
+			return 0;
 		}
 	}
 	a->env = xreallocarray(a->env, a->n_env + 1, sizeof(*a->env));
 	a->env[a->n_env].key = mem_intern(l->mem, k);
 	a->env[a->n_env].value = mem_intern(l->mem, v);
 	a->n_env++;
+	l->n_env++;
+	return 0;
 }
 
 static const char *const kube_keys[] = {
@@ -1232,6 +1254,7 @@ arg_apply(struct loader *l, struct task_args *a, const struct task_args *shared,
 		}
 	} else if (strcmp(key, "env") == 0) {
 		struct pairs it = { .l = l, .map = v };
+		size_t inherited = a->n_env;
 
 		if (expect_mapping(l, v, key) != 0)
 			return 1;
@@ -1244,7 +1267,7 @@ arg_apply(struct loader *l, struct task_args *a, const struct task_args *shared,
 				continue;
 			}
 			check_template(l, it.value, "env");
-			env_set(l, a, shared, scalar(l, it.key), val);
+			env_set(l, a, shared, inherited, it.key, scalar(l, it.key), val);
 		}
 	} else {
 		return 0;

@@ -691,6 +691,49 @@ test_alias_expansion(void **state)
 	free(path);
 }
 
+/* Each task that sets env copies default_args.env: 2,000 inherited keys
+ * and 600 tasks with their own key would hold 1.2 million entries, past
+ * the bound; the error is said once, at the key that passes it (t498's
+ * first key: the DAG's 2,000 and 499 copies of 2,001 pass 1,000,000).  An overriding
+ * key replaces the inherited one. */
+static void
+test_env_copies(void **state)
+{
+	struct buf b = {0};
+	struct dag_errors e = {0};
+	struct dag *d;
+	char *path, *pos;
+
+	(void)state;
+	buf_puts(&b, "dag_id: envs\ndefault_args:\n  env:\n");
+	for (int i = 0; i < 2000; i++)
+		buf_printf(&b, "    K%d: v\n", i);
+	buf_puts(&b, "tasks:\n");
+	for (int t = 0; t < 600; t++)
+		buf_printf(&b, "  t%d: {command: [x], env: {K7: mine, X: y}}\n", t);
+	path = write_file("envs.yaml", b.data);
+	assert_null(dag_load_file(path, &e));
+	pos = xasprintf("%d:30: env: the tasks' environments hold more than 1000000 variables",
+	    2004 + 498 + 1);
+	assert_error(&e, path, pos);
+	assert_int_equal(e.msgs.n, 1);
+	dag_errors_free(&e);
+	free(pos);
+	free(path);
+	buf_reset(&b);
+	buf_puts(&b, "dag_id: env1\ndefault_args:\n  env: {K7: v, K8: w}\n"
+	    "tasks:\n  t: {command: [x], env: {K7: mine}}\n");
+	path = write_file("env1.yaml", b.data);
+	d = dag_load_file(path, &e);
+	assert_non_null(d);
+	assert_int_equal(d->tasks[0].args.n_env, 2);
+	assert_string_equal(d->tasks[0].args.env[0].key, "K7");
+	assert_string_equal(d->tasks[0].args.env[0].value, "mine");
+	dag_free(d);
+	free(path);
+	buf_free(&b);
+}
+
 /* Anchors are found through a hash: 100,000 anchors took 16 s when each
  * anchor and alias compared the names before it.  Loaded in CPU time far
  * below what the old loader took (it would be over 30 s here). */
@@ -986,6 +1029,7 @@ main(void)
 		cmocka_unit_test(test_duplicates_in_large_mappings),
 		cmocka_unit_test(test_nesting_depth),
 		cmocka_unit_test(test_alias_expansion),
+		cmocka_unit_test(test_env_copies),
 		cmocka_unit_test(test_many_anchors),
 		cmocka_unit_test(test_nul_in_string),
 		cmocka_unit_test(test_reader_errors),
