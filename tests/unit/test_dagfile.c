@@ -691,6 +691,31 @@ test_alias_expansion(void **state)
 	free(path);
 }
 
+/* A file with many problems: the first 100 messages, then a count of the
+ * rest. */
+static void
+test_errors_capped(void **state)
+{
+	struct buf b = {0};
+	struct dag_errors e = {0};
+	char *path, *last;
+
+	(void)state;
+	buf_puts(&b, "dag_id: many\ntasks:\n  t:\n    command: [x]\n");
+	for (int i = 0; i < 150; i++)
+		buf_printf(&b, "    bogus%d: 1\n", i);
+	path = write_file("many.yaml", b.data);
+	assert_null(dag_load_file(path, &e));
+	assert_int_equal(e.msgs.n, 101);
+	assert_error(&e, path, "104:5: ");	/* the 100th: bogus99 */
+	last = xasprintf("%s: 50 more errors not shown", path);
+	assert_string_equal(e.msgs.v[100], last);
+	free(last);
+	dag_errors_free(&e);
+	free(path);
+	buf_free(&b);
+}
+
 /* Each task that sets env copies default_args.env: 2,000 inherited keys
  * and 600 tasks with their own key would hold 1.2 million entries, past
  * the bound; the error is said once, at the key that passes it (t498's
@@ -1030,6 +1055,7 @@ main(void)
 		cmocka_unit_test(test_nesting_depth),
 		cmocka_unit_test(test_alias_expansion),
 		cmocka_unit_test(test_env_copies),
+		cmocka_unit_test(test_errors_capped),
 		cmocka_unit_test(test_many_anchors),
 		cmocka_unit_test(test_nul_in_string),
 		cmocka_unit_test(test_reader_errors),
