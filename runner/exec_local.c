@@ -5,7 +5,7 @@
  *   1. claims the try: links a file holding its pid and start time to
  *      attempt=N.pid beside the log (link(2) is atomic: of two supervisors
  *      for one try, exactly one wins and the other exits at once);
- *   2. runs the command (fork + execvp, no shell) in a new process group,
+ *   2. runs the command (posix_spawnp, no shell) in a new process group,
  *      stdout and stderr appended to the log, the STA_* environment set;
  *   3. enforces the timeout: SIGTERM to the group, SIGKILL after a grace;
  *   4. writes the outcome to attempt=N.status (atomic rename) and exits.
