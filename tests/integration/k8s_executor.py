@@ -14,7 +14,8 @@
 # once; a running try stopped by `tasks mark` (a failed delete asked
 # again); a sidecar keeping the pod Running after the task's container
 # ended; a running try of a paused DAG spared by the orphan reaper after
-# a restart; the scheduler killed
+# a restart, and a scheduler's pod spared by `sta dags test` beside it;
+# the scheduler killed
 # with SIGKILL while 50 pods run and restarted: no duplicate pod, orphans
 # reaped, every try recorded; two schedulers with a Lease: only the holder
 # creates pods, and the standby takes over when the holder is killed.
@@ -481,6 +482,38 @@ def case_reaper_spares():
        "unpaused: the try is adopted and finishes, one pod, run once", f"{lines} {err[-1500:]}")
 
 
+def case_dags_test_beside():
+    # `sta dags test` on the same store while the scheduler runs a pod:
+    # its executor's first orphan reap must leave the scheduler's pod alone.
+    out = os.path.join(T, "beside.out")
+    env = new_case(dag("kbeside", sh_task("a", f"sleep 6; echo a >> {out}")))
+    with open(os.path.join(env["STA_DAGS_FOLDER"], "q.yaml"), "w") as f:
+        f.write(dag("kquick", sh_task("b", "echo b")))
+    sta(env, "dags", "trigger", "kbeside", "--run-id", "r1", check=True)
+    p = subprocess.Popen([STA, "scheduler", "--rescan-seconds", "1"], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    for _ in range(100):
+        mine = [x for x in live_pods() if x["labels"].get("sta.dev/dag-id") == "kbeside"]
+        if mine and mine[0]["phase"] == "Running":
+            break
+        time.sleep(0.1)
+    t = sta(env, "dags", "test", "kquick", "2024-01-01")
+    alive = [x["phase"] for x in live_pods() if x["labels"].get("sta.dev/dag-id") == "kbeside"]
+    ok(t.returncode == 0 and alive == ["Running"],
+       "dags test beside a running scheduler: its pod runs on (no orphan reap of it)",
+       f"{alive} {t.stderr[-1500:]}")
+    for _ in range(200):
+        if run_state(env, "kbeside").get("state") == "success":
+            break
+        time.sleep(0.1)
+    p.terminate()
+    p.wait()
+    stderrs.append(p.stderr.read())
+    lines = open(out).read().split() if os.path.exists(out) else []
+    ok(run_state(env, "kbeside").get("state") == "success" and lines == ["a"] and
+       len(created("kbeside")) == 1, "... and its run succeeds, the task run once", lines)
+
+
 def case_crash():
     out = os.path.join(T, "crash.out")
     tasks = "".join(sh_task(f"t{i:02d}", f"sleep 6; echo $STA_TASK_ID >> {out}") for i in range(50))
@@ -589,6 +622,7 @@ def main():
         case_sidecar()
         case_quota()
         case_reaper_spares()
+        case_dags_test_beside()
         case_crash()
         case_leader()
         bad = [e for e in stderrs if "runtime error" in e or "AddressSanitizer" in e]
