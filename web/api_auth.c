@@ -103,15 +103,25 @@ login_work(struct web_job *j)
 	    l->hash != NULL;
 }
 
+/* Cookies carry Secure unless the server listens on loopback only: on
+ * any other address it is meant to be reached through an HTTPS proxy,
+ * and the session must not travel in clear text. */
+static const char *
+cookie_secure(const struct web_req *r)
+{
+	return r->w->loopback ? "" : "; Secure";
+}
+
 static void
-set_session_cookie(struct MHD_Response *resp, const char *token)
+set_session_cookie(struct web_req *r, const char *token)
 {
 	char *c = token != NULL ?
-	    xasprintf(SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld",
-	    token, (long long)(AUTH_SESSION_TTL_MS / 1000)) :
-	    xstrdup(SESSION_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+	    xasprintf(SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld%s",
+	    token, (long long)(AUTH_SESSION_TTL_MS / 1000), cookie_secure(r)) :
+	    xasprintf(SESSION_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0%s",
+	    cookie_secure(r));
 
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, c);
+	MHD_add_response_header(r->resp, MHD_HTTP_HEADER_SET_COOKIE, c);
 	free(c);
 }
 
@@ -123,7 +133,13 @@ login_done(struct web_job *j)
 	char *token = NULL;
 
 	if (!l->ok) {
-		log_warn("web: failed login for '%s'", l->name);
+		/* The name is as sent: log it only when it could be a user's,
+		 * so a newline in it cannot forge log lines. */
+		if (auth_name_valid(l->name))
+			log_warn("web: failed login for '%s'", l->name);
+		else
+			log_warn("web: failed login for (invalid name, %zu bytes)",
+			    strlen(l->name));
 		if (l->form)
 			web_reply_redirect(r, "/login?error=1");
 		else
@@ -145,10 +161,14 @@ login_done(struct web_job *j)
 		web_reply_json(r, 200, whoami(r, token));
 	}
 	if (r->resp != NULL) {
-		set_session_cookie(r->resp, token);
-		if (l->form)
-			MHD_add_response_header(r->resp, MHD_HTTP_HEADER_SET_COOKIE,
-			    LOGIN_CSRF_COOKIE "=; Path=/login; HttpOnly; SameSite=Strict; Max-Age=0");
+		set_session_cookie(r, token);
+		if (l->form) {
+			char *c = xasprintf(LOGIN_CSRF_COOKIE "=; Path=/login; HttpOnly; "
+			    "SameSite=Strict; Max-Age=0%s", cookie_secure(r));
+
+			MHD_add_response_header(r->resp, MHD_HTTP_HEADER_SET_COOKIE, c);
+			free(c);
+		}
 	}
 	sodium_memzero(token, strlen(token));
 	free(token);
@@ -212,7 +232,7 @@ api_logout(struct web_req *r)
 	cJSON_AddBoolToObject(o, "logged_out", 1);
 	web_reply_json(r, 200, o);
 	if (r->resp != NULL)
-		set_session_cookie(r->resp, NULL);
+		set_session_cookie(r, NULL);
 }
 
 /* ------------------------------------------------------ the HTML form */
@@ -265,7 +285,8 @@ ui_login_page(struct web_req *r)
 	buf_free(&b);
 	if (r->resp == NULL)
 		return;
-	cookie = xasprintf(LOGIN_CSRF_COOKIE "=%s; Path=/login; HttpOnly; SameSite=Strict", csrf);
+	cookie = xasprintf(LOGIN_CSRF_COOKIE "=%s; Path=/login; HttpOnly; SameSite=Strict%s",
+	    csrf, cookie_secure(r));
 	MHD_add_response_header(r->resp, MHD_HTTP_HEADER_SET_COOKIE, cookie);
 	MHD_add_response_header(r->resp, "Content-Security-Policy",
 	    "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self';"

@@ -44,6 +44,7 @@ struct web {
 	struct strv static_files;   /* the names that may be served */
 	int port;
 	int auth_required;
+	int loopback;               /* bound to a loopback address */
 	int in_scheduler;
 	sqlite3 *db;                /* reads, and the users/tokens/sessions tables */
 	struct store *store;        /* writes, through runner/ops.h */

@@ -43,6 +43,7 @@
 #define MAX_JOBS 4
 #define HEADER_MEMORY (64 * 1024)
 #define DEFAULT_TIMEOUT 15
+#define DEFAULT_PER_IP 16
 
 #ifndef STA_PKGDATADIR
 #define STA_PKGDATADIR "/usr/local/share/sta"
@@ -52,6 +53,7 @@
 enum {
 	R_PUBLIC = 1,       /* no credentials needed */
 	R_PAGE = 2,         /* a UI page: without credentials, redirect to /login */
+	R_FORM = 4,         /* an HTML form's target: its body is not JSON */
 };
 
 struct route {
@@ -70,7 +72,7 @@ static const struct route routes[] = {
 	{ "GET", "readyz", AUTH_NONE, R_PUBLIC, api_ready },
 	{ "GET", "metrics", AUTH_VIEWER, 0, api_metrics },
 	{ "GET", "login", AUTH_NONE, R_PUBLIC, ui_login_page },
-	{ "POST", "login", AUTH_NONE, R_PUBLIC, ui_login_post },
+	{ "POST", "login", AUTH_NONE, R_PUBLIC | R_FORM, ui_login_post },
 	{ "GET", "", AUTH_VIEWER, R_PAGE, ui_index },
 	{ "GET", "static/style.css", AUTH_NONE, R_PUBLIC, ui_static },
 	{ "GET", "static/*", AUTH_VIEWER, R_PAGE, ui_static },
@@ -245,7 +247,8 @@ web_query(struct web_req *r, const char *key)
 	if (raw == NULL)
 		return NULL;
 	v = xstrdup(raw);
-	/* MHD has turned '+' into ' ' already; %2B stays a '+'. */
+	/* MHD has turned '+' into ' ' already; %2B stays a '+'.  dispatch
+	 * has refused requests with a malformed value, so this cannot fail. */
 	if (web_unescape(v, 0) != 0) {
 		free(v);
 		return NULL;
@@ -271,17 +274,24 @@ web_query_int(struct web_req *r, const char *key, int64_t def, int64_t min, int6
 	return 0;
 }
 
+/* Whether the request says its body is JSON.  Cross-site HTML forms
+ * cannot send this type without a CORS preflight, which we never grant. */
+static int
+is_json_type(struct web_req *r)
+{
+	const char *ct = web_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+
+	return ct != NULL && strncasecmp(ct, "application/json", 16) == 0 &&
+	    (ct[16] == '\0' || ct[16] == ';' || ct[16] == ' ');
+}
+
 cJSON *
 web_body_json(struct web_req *r)
 {
-	const char *ct = web_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
 	const char *end = NULL;
 	cJSON *v;
 
-	/* Requiring this type also keeps cross-site HTML forms (which cannot
-	 * send it without a CORS preflight) from posting JSON bodies. */
-	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0 ||
-	    (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ')) {
+	if (!is_json_type(r)) {
 		web_reply_error(r, 415, "the body must be JSON (Content-Type: application/json)");
 		return NULL;
 	}
@@ -725,15 +735,124 @@ csrf_ok(struct web_req *r)
 	return sodium_memcmp(want, sent, 64) == 0;
 }
 
+/* Whether a Host header names this machine by a loopback name:
+ * 127.x.x.x, [::1] or localhost, each with an optional port. */
+static int
+host_is_loopback(const char *host)
+{
+	const char *end, *port;
+	char *name;
+	struct in_addr a4;
+	struct in6_addr a6;
+	int ok;
+
+	if (host[0] == '[') {
+		end = strchr(host, ']');
+		if (end == NULL)
+			return 0;
+		port = end + 1;
+		name = xstrndup(host + 1, (size_t)(end - host - 1));
+	} else {
+		end = strchr(host, ':');
+		port = end != NULL ? end : host + strlen(host);
+		name = xstrndup(host, (size_t)(port - host));
+	}
+	if (*port == ':' && (port[1] == '\0' || strlen(port + 1) > 5 ||
+	    strspn(port + 1, "0123456789") != strlen(port + 1)))
+		ok = 0;
+	else if (*port != ':' && *port != '\0')
+		ok = 0;
+	else if (host[0] == '[')
+		ok = inet_pton(AF_INET6, name, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+	else
+		ok = strcasecmp(name, "localhost") == 0 ||
+		    (inet_pton(AF_INET, name, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127);
+	free(name);
+	return ok;
+}
+
+/* Without a login every request is the admin "local", so only a page of
+ * this server may ask: a foreign Host is a DNS-rebinding page, and a
+ * write from another origin is a cross-site request.  Returns 0, or -1
+ * after replying 403. */
+static int
+loopback_guard(struct web_req *r, int safe)
+{
+	const char *host = web_header(r, MHD_HTTP_HEADER_HOST);
+	const char *origin, *site;
+
+	if (host != NULL && !host_is_loopback(host)) {
+		web_reply_error(r, 403, "without a login this server answers only requests "
+		    "for 127.0.0.1, [::1] or localhost (the Host header names another host)");
+		return -1;
+	}
+	if (safe)
+		return 0;
+	origin = web_header(r, "Origin");
+	if (origin != NULL && (host == NULL || strncmp(origin, "http://", 7) != 0 ||
+	    strcasecmp(origin + 7, host) != 0)) {
+		web_reply_error(r, 403, "cross-origin writes are refused (Origin is not this server)");
+		return -1;
+	}
+	site = web_header(r, "Sec-Fetch-Site");
+	if (site != NULL && strcasecmp(site, "cross-site") == 0) {
+		web_reply_error(r, 403, "cross-site writes are refused (Sec-Fetch-Site: cross-site)");
+		return -1;
+	}
+	return 0;
+}
+
+/* Replies 405 with the Allow header listing the path's methods. */
+static void
+reply_405(struct web_req *r)
+{
+	struct buf allow = {0};
+
+	for (size_t i = 0; i < ARRAY_LEN(routes); i++) {
+		if (!route_match(&routes[i], r))
+			continue;
+		buf_printf(&allow, "%s%s", allow.len > 0 ? ", " : "", routes[i].method);
+		if (strcmp(routes[i].method, "GET") == 0)
+			buf_printf(&allow, ", HEAD");
+	}
+	web_reply_error(r, 405, "method %s not allowed here (allowed: %s)", r->method,
+	    allow.data);
+	if (r->resp != NULL)
+		MHD_add_response_header(r->resp, MHD_HTTP_HEADER_ALLOW, allow.data);
+	buf_free(&allow);
+}
+
+static enum MHD_Result
+query_check(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	const char **bad = cls;
+	char *v;
+	int rc;
+
+	(void)kind;
+	if (value == NULL)
+		return MHD_YES;
+	v = xstrdup(value);
+	rc = web_unescape(v, 0);
+	free(v);
+	if (rc != 0) {
+		*bad = key;
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
 static void
 dispatch(struct web_req *r)
 {
 	const struct route *rt = NULL;
 	int path_known = 0;
 	const char *method = strcmp(r->method, "HEAD") == 0 ? "GET" : r->method;
-	const char *why = NULL;
+	const char *why = NULL, *bad = NULL;
 	int safe = strcmp(method, "GET") == 0;
 
+	if (!r->w->auth_required && loopback_guard(r, safe) != 0)
+		return;
 	for (size_t i = 0; i < ARRAY_LEN(routes) && rt == NULL; i++) {
 		if (!route_match(&routes[i], r))
 			continue;
@@ -743,9 +862,21 @@ dispatch(struct web_req *r)
 	}
 	if (rt == NULL) {
 		if (path_known)
-			web_reply_error(r, 405, "method %s not allowed here", r->method);
+			reply_405(r);
 		else
 			web_reply_error(r, 404, "no such resource");
+		return;
+	}
+	/* A filter that cannot be decoded must not be dropped silently. */
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_check, &bad);
+	if (bad != NULL) {
+		web_reply_error(r, 400, "query parameter %s has a malformed %%-escape", bad);
+		return;
+	}
+	/* Empty writes too: an HTML form elsewhere can post an empty body. */
+	if (!r->w->auth_required && !safe && !(rt->flags & R_FORM) && !is_json_type(r)) {
+		web_reply_error(r, 415, "writes must be sent with Content-Type: application/json "
+		    "(even with no body)");
 		return;
 	}
 	if (!(rt->flags & R_PUBLIC) || r->w->auth_required == 0) {
@@ -832,7 +963,11 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		*con_cls = r;
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl != NULL && (parse_int64(cl, &len) != 0 || len > WEB_BODY_MAX)) {
+		if (cl != NULL && (parse_int64(cl, &len) != 0 || len < 0)) {
+			web_reply_error(r, 400, "malformed Content-Length");
+			return queue_reply(r);
+		}
+		if (cl != NULL && len > WEB_BODY_MAX) {
 			/* Refused before a byte of it is read; MHD closes the
 			 * connection after this reply. */
 			web_reply_error(r, 413, "request body larger than %d bytes", WEB_BODY_MAX);
@@ -1002,6 +1137,20 @@ conn_timeout(void)
 	return DEFAULT_TIMEOUT;
 }
 
+/* Connections one client address may hold: a client trickling its
+ * headers keeps its connections until the idle timeout, so without this
+ * one address could take all MAX_CONNECTIONS. */
+static unsigned
+per_ip_limit(void)
+{
+	const char *v = getenv("STA_WEB_MAX_CONNECTIONS_PER_IP");
+	int64_t n;
+
+	if (v != NULL && parse_int64(v, &n) == 0 && n > 0 && n <= MAX_CONNECTIONS)
+		return (unsigned)n;
+	return DEFAULT_PER_IP;
+}
+
 static int
 open_databases(struct web *w)
 {
@@ -1034,6 +1183,7 @@ web_start(struct ev_loop *loop, const struct web_opts *o)
 	    open_databases(w) != 0)
 		goto fail;
 	w->auth_required = o->require_auth || !loopback;
+	w->loopback = loopback;
 	w->in_scheduler = o->in_scheduler;
 	w->static_dir = static_dir_find(o->static_dir);
 	static_scan(w);
@@ -1044,6 +1194,7 @@ web_start(struct ev_loop *loop, const struct web_opts *o)
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_MEMORY,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip_limit(),
 	    MHD_OPTION_CONNECTION_TIMEOUT, conn_timeout(),
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
 	    MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL,

@@ -333,8 +333,19 @@ is_([(t["name"], t["available"]) for t in d["tables"]],
 
 # --------------------------------------------------------- HTTP errors
 
-s, d = api("DELETE", "/api/v1/dags/fan")
+s, h, b = srv.request("DELETE", "/api/v1/dags/fan")
 is_(s, 405, "a wrong method on a known path is 405")
+is_(h.get("allow"), "GET, HEAD, PATCH", "... with an Allow header naming the path's methods")
+s, h, b = srv.request("GET", "/api/v1/tokens/1")
+is_((s, h.get("allow")), (405, "DELETE"), "a path with only DELETE: Allow: DELETE")
+AUDIT_N = q("select count(*) from audit_log")[0][0]
+s, d = get("/api/v1/audit")
+ok(s == 200 and len(d["entries"]) > 1, "(the audit log has entries)", d)
+s, d = get("/api/v1/audit?dag_id=%ZZ")
+ok(s == 400 and "dag_id" in d["error"], "a malformed %-escape in a query value is 400 naming it,"
+   " not a dropped filter", (s, d))
+s, d = get("/api/v1/audit?dag_id=fan&limit=1%")
+ok(s == 400 and "limit" in d["error"], "... whichever parameter it is in", (s, d))
 s, d = get("/api/v1/nope")
 is_(s, 404, "an unknown path is 404")
 s, d = get("/api/v1/dags/%zz")
@@ -344,6 +355,42 @@ is_(s, 400, "an encoded NUL is 400")
 s, d = get("/api/v1/session")
 is_((s, d["user"], d["role"], d["auth_required"]), (200, "local", "admin", False),
     "on loopback requests are the local admin")
+
+# ------------------- loopback: no login, so only this machine's pages
+
+CLEAR = f"/api/v1/dags/fan/runs/{quote(RUN)}/clear"
+TOKENS_N = q("select count(*) from api_tokens")[0][0]
+for host in ["evil.example", f"evil.example:{srv.port}", "127.0.0.1.evil.example",
+             "localhost.evil.example", "10.0.0.1", "[::2]", "127.1", "localhost:80x"]:
+    s, d = get("/api/v1/dags", headers={"Host": host})
+    ok(s == 403 and "Host" in d["error"], f"Host: {host} is refused (DNS rebinding)", (s, d))
+s, d = api("POST", "/api/v1/tokens", {"user": "local", "name": "x"}, headers={"Host": "evil.example"})
+is_(s, 403, "a token cannot be minted through a foreign Host")
+for host in ["127.0.0.1", f"127.0.0.1:{srv.port}", "127.8.9.10", f"localhost:{srv.port}",
+             "LOCALHOST", f"[::1]:{srv.port}", "[::1]"]:
+    is_(get("/api/v1/dags", headers={"Host": host})[0], 200, f"Host: {host} is this machine")
+s, d = api("POST", CLEAR)
+ok(s == 415 and "application/json" in d["error"], "a write with an empty body and no"
+   " Content-Type is 415 (an HTML form could send it)", (s, d))
+s, d = api("POST", CLEAR, raw=b"", headers={"Content-Type": "application/x-www-form-urlencoded"})
+is_(s, 415, "a form-encoded empty write is 415")
+s, d = api("DELETE", "/api/v1/tokens/999")
+is_(s, 415, "a DELETE without Content-Type is 415")
+s, d = api("POST", CLEAR, {}, headers={"Origin": "http://evil.example"})
+ok(s == 403 and "Origin" in d["error"], "a write from another Origin is 403", (s, d))
+s, d = api("POST", CLEAR, {}, headers={"Origin": f"http://localhost:{srv.port}"})
+is_(s, 403, "... also from another loopback origin than the Host's")
+s, d = api("PATCH", "/api/v1/dags/daily", {"is_paused": False}, headers={"Sec-Fetch-Site": "cross-site"})
+is_(s, 403, "a write with Sec-Fetch-Site: cross-site is 403")
+is_(q("select count(*) from audit_log")[0][0], AUDIT_N, "none of the refused writes changed anything")
+is_(q("select count(*) from api_tokens")[0][0], TOKENS_N, "... and no token was minted")
+s, d = api("PATCH", "/api/v1/dags/daily", {"is_paused": False},
+           headers={"Origin": f"http://127.0.0.1:{srv.port}", "Sec-Fetch-Site": "same-origin"})
+is_(s, 200, "a write from the server's own origin is served")
+s, d = api("DELETE", "/api/v1/tokens/999", raw=b"", headers={"Content-Type": "application/json"})
+is_(s, 404, "an empty write with Content-Type: application/json is served")
+s, d = get("/api/v1/dags", headers={"Origin": "http://evil.example"})
+is_(s, 200, "a read with a foreign Origin is served (the browser keeps the answer from that page)")
 
 # ------------------------------------------- the OpenAPI file's paths
 

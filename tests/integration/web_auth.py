@@ -17,7 +17,7 @@ import threading
 from urllib.parse import urlencode
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from web_common import HOME, dag, done, is_, ok, q, quote, sta, start, stop  # noqa: E402
+from web_common import HOME, T, dag, done, is_, ok, q, quote, sta, start, stop, wait_for  # noqa: E402
 
 dag("d1", """dag_id: d1
 schedule: null
@@ -174,6 +174,15 @@ s, d = srv.json("POST", "/api/v1/login", {"username": "operator1", "password": "
 is_((s, d.get("error")), (401, "wrong user name or password"), "a wrong password: 401")
 s, d = srv.json("POST", "/api/v1/login", {"username": "nobody", "password": "wrong password"})
 is_((s, d.get("error")), (401, "wrong user name or password"), "an unknown user: the same 401")
+FORGED = "x\n2026-01-01 INFO web: admin1 logged in"
+s, d = srv.json("POST", "/api/v1/login", {"username": FORGED, "password": "wrong password"})
+is_(s, 401, "a user name with a newline: 401")
+LOG0 = os.path.join(T, "server0.log")
+ok(wait_for(lambda: f"failed login for (invalid name, {len(FORGED)} bytes)" in open(LOG0).read()),
+   "the failed login is logged without the invalid name, by its length", open(LOG0).read()[-2000:])
+log0 = open(LOG0).read()
+ok("INFO web: admin1 logged in" not in log0 and "failed login for 'nobody'" in log0,
+   "... so it forges no line; a valid unknown name is logged as sent", log0[-2000:])
 s, d = srv.json("POST", "/api/v1/login", raw=json.dumps({"username": "operator1",
                 "password": PW["operator"]}).encode(), headers={"Content-Type": "text/plain"})
 is_(s, 415, "a login posted as text/plain (a cross-site form could) is refused")
@@ -183,6 +192,7 @@ c = cookie_of(h, "sta_session")
 is_((s, d["user"], d["role"]), (200, "operator1", "operator"), "the JSON login works")
 ok(c is not None and "HttpOnly" in c and "SameSite=Strict" in c and "Path=/" in c,
    "the session cookie is HttpOnly and SameSite=Strict", c)
+ok("Secure" not in c, "on loopback (plain HTTP) it is not Secure", c)
 sid = c.split(";", 1)[0].split("=", 1)[1]
 is_(q("select count(*) from sessions where id_sha256 = ?", hashlib.sha256(sid.encode()).hexdigest()),
     [(1,)], "the session is stored as its SHA-256")
@@ -288,5 +298,14 @@ pub = start("web", "--bind", "0.0.0.0:0")
 s, h, b = pub.request("GET", "/api/v1/dags")
 is_(s, 401, "bound to 0.0.0.0, requests need credentials without --require-auth")
 is_(pub.request("GET", "/api/v1/dags", headers=bearer("admin"))[0], 200, "and a token opens it")
+s, h, b = pub.request("POST", "/api/v1/login", {"username": "admin1", "password": PW["admin"]})
+c = cookie_of(h, "sta_session")
+ok(s == 200 and c is not None and "; Secure" in c,
+   "off loopback the session cookie is Secure (an HTTPS proxy is in front)", (s, c))
+s, h, b = pub.request("GET", "/login")
+c = cookie_of(h, "sta_login_csrf") or ""
+ok(s == 200 and "; Secure" in c, "... and so is the login form's CSRF cookie", (s, h.get("set-cookie")))
+s, h, b = pub.request("GET", "/api/v1/dags", headers=dict(bearer("admin"), Host="sta.example.com"))
+is_(s, 200, "with a login required, the Host is not checked (a proxy may name any)")
 is_(stop(pub), 0, "and it stops cleanly")
 done()

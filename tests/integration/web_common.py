@@ -119,7 +119,8 @@ class Server:
             data = json.dumps(body).encode()
             h.setdefault("Content-Type", "application/json")
         c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        c.putrequest(method, path, skip_accept_encoding=True)
+        # A Host given in headers replaces the one http.client would send.
+        c.putrequest(method, path, skip_accept_encoding=True, skip_host="Host" in h)
         for k, v in h.items():
             c.putheader(k, v)
         if data is not None and "Transfer-Encoding" not in h:

@@ -72,9 +72,11 @@ is_(len(pad), MIB, "(a JSON body of exactly 1 MiB)")
 s, d = srv.json("POST", "/api/v1/dags/nosuch/runs", raw=pad, headers={"Content-Type": "application/json"})
 is_(s, 404, "a body of exactly 1 MiB is read and handled (unknown DAG: 404)")
 
-r = raw(b"POST /api/v1/dags/tiny/runs HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n"
-        b"Connection: close\r\n\r\n")
-ok(status(r) is not None and 400 <= status(r) < 500, "a negative Content-Length gets 4xx", r[:200])
+for cl in [b"-5", b"12abc", b"0x10", b""]:
+    r = raw(b"POST /api/v1/dags/tiny/runs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+            b"application/json\r\nContent-Length: " + cl + b"\r\nConnection: close\r\n\r\n{}")
+    is_(status(r), 400, f"a malformed Content-Length {cl!r} gets 400, not 413")
+ok(srv.alive(), "the server answers afterwards")
 
 # ------------------------------------------------------------ headers
 
@@ -129,6 +131,19 @@ for s in slow:
     s.close()
 ok(srv.alive(), "the server answers afterwards")
 
+# One address may hold 16 connections: a client trickling its headers on
+# all 256 would shut everyone else out until the idle timeout.
+slow = []
+for i in range(16):
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=60)
+    s.sendall(b"GET /api/v1/dags HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+    slow.append(s)
+extra = raw(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+is_(extra, b"", "while one address holds 16 connections, its 17th is closed unanswered")
+for s in slow:
+    s.close()
+ok(wait_for(srv.alive), "once they close, that address is served again")
+
 many = []
 for i in range(300):
     try:
@@ -141,4 +156,17 @@ for s in many:
 ok(wait_for(srv.alive), "after the idle connections close, the server answers")
 is_(srv.json("GET", "/api/v1/dags/tiny")[0], 200, "and serves the API")
 is_(stop(srv), 0, "sta web stops cleanly")
+
+few = start("web", "--bind", "127.0.0.1:0", env={"STA_WEB_MAX_CONNECTIONS_PER_IP": "3"})
+held = [socket.create_connection(("127.0.0.1", few.port), timeout=60) for _ in range(3)]
+for s in held:
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+s = socket.create_connection(("127.0.0.1", few.port), timeout=60)
+s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+is_(closed(s), True, "STA_WEB_MAX_CONNECTIONS_PER_IP=3: the 4th connection is closed")
+s.close()
+for s in held:
+    s.close()
+ok(wait_for(few.alive), "and served once the others close")
+is_(stop(few), 0, "that server stops cleanly")
 done()

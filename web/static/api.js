@@ -10,10 +10,10 @@ export class ApiError extends Error {
 
 export async function api(method, path, body) {
   const opts = { method, headers: {}, credentials: 'same-origin' };
-  if (body !== undefined) {
-    opts.headers['Content-Type'] = 'application/json';
-    opts.body = JSON.stringify(body);
-  }
+  // Every write says JSON, even with no body: on loopback the server
+  // refuses writes without it (an HTML form elsewhere cannot send it).
+  if (method !== 'GET') opts.headers['Content-Type'] = 'application/json';
+  if (body !== undefined) opts.body = JSON.stringify(body);
   if (method !== 'GET' && session.csrf) opts.headers['X-CSRF-Token'] = session.csrf;
   const r = await fetch(path, opts);
   if (r.status === 401 && path !== '/api/v1/session') {
