@@ -11,6 +11,7 @@
 #include "lib/timeutil.h"
 #include "runner/ops.h"
 #include "web/http.h"
+#include "web/logmask.h"
 
 #define RUNS_DEFAULT 25
 #define RUNS_MAX 1000
@@ -349,7 +350,80 @@ api_run_clear(struct web_req *r)
 struct tries_ctx {
 	struct buf url;             /* the log URL up to ".../tries/" */
 	cJSON *a;
+	struct logmask *mask;       /* secret variable values, as in logs */
 };
+
+/* Copies the masked form of s over s: it is never longer (each secret of
+ * at least LOGMASK_MIN bytes becomes LOGMASK_TEXT). */
+static void
+mask_in_place(struct logmask *m, char *s)
+{
+	char *masked = logmask_string(m, s);
+
+	memcpy(s, masked, strlen(masked) + 1);
+	free(masked);
+}
+
+/* Masks secret values in the strings, keys and numbers of a parsed task
+ * result, in place; a number that shows a secret becomes the masked
+ * string of its text. */
+static void
+mask_json(struct logmask *m, cJSON *parent, cJSON *v)
+{
+	if (v->string != NULL && !(v->type & cJSON_StringIsConst))
+		mask_in_place(m, v->string);
+	if (cJSON_IsString(v) && v->valuestring != NULL) {
+		mask_in_place(m, v->valuestring);
+	} else if (cJSON_IsNumber(v) && parent != NULL) {
+		char *text = cJSON_PrintUnformatted(v), *masked;
+
+		if (text == NULL)
+			return;
+		masked = logmask_string(m, text);
+		if (strcmp(masked, text) == 0)
+			;
+		else if (cJSON_IsObject(parent) && v->string != NULL)
+			cJSON_ReplaceItemInObjectCaseSensitive(parent, v->string,
+			    cJSON_CreateString(masked));
+		else
+			cJSON_ReplaceItemViaPointer(parent, v, cJSON_CreateString(masked));
+		free(masked);
+		cJSON_free(text);
+	} else {
+		cJSON *next;
+
+		for (cJSON *c = v->child; c != NULL; c = next) {
+			next = c->next;
+			mask_json(m, v, c);
+		}
+	}
+}
+
+/* The try's result as JSON (its text as a string when it is not JSON),
+ * secrets masked.  Caller frees. */
+static cJSON *
+try_result_json(struct logmask *m, const char *result)
+{
+	cJSON *res, *box;
+	char *masked;
+
+	if (result == NULL)
+		return cJSON_CreateNull();
+	res = cJSON_Parse(result);
+	if (res == NULL) {
+		masked = logmask_string(m, result);
+		res = cJSON_CreateString(masked);
+		free(masked);
+		return res;
+	}
+	/* A bare number needs a parent to be replaced in. */
+	box = cJSON_CreateArray();
+	cJSON_AddItemToArray(box, res);
+	mask_json(m, box, res);
+	res = cJSON_DetachItemFromArray(box, 0);
+	cJSON_Delete(box);
+	return res;
+}
 
 /* Appends s to b with everything but unreserved characters %-escaped. */
 static void
@@ -370,7 +444,8 @@ static int
 try_cb(void *arg, const struct store_try *t)
 {
 	struct tries_ctx *c = arg;
-	cJSON *o = cJSON_CreateObject(), *res;
+	cJSON *o = cJSON_CreateObject();
+	char *reason;
 	int64_t pid;
 
 	cJSON_AddNumberToObject(o, "try_number", t->try_number);
@@ -390,12 +465,11 @@ try_cb(void *arg, const struct store_try *t)
 	else
 		cJSON_AddNullToObject(o, "exit_code");
 	cJSON_AddNumberToObject(o, "signal", t->signal);
-	res = t->result != NULL ? cJSON_Parse(t->result) : NULL;
-	if (res == NULL && t->result != NULL)
-		res = cJSON_CreateString(t->result);
-	cJSON_AddItemToObject(o, "result", res != NULL ? res : cJSON_CreateNull());
-	cJSON_AddItemToObject(o, "reason", t->reason ? cJSON_CreateString(t->reason) :
+	cJSON_AddItemToObject(o, "result", try_result_json(c->mask, t->result));
+	reason = t->reason != NULL ? logmask_string(c->mask, t->reason) : NULL;
+	cJSON_AddItemToObject(o, "reason", reason != NULL ? cJSON_CreateString(reason) :
 	    cJSON_CreateNull());
+	free(reason);
 	char *url = xasprintf("%s%d/log", c->url.data, t->try_number);
 	cJSON_AddStringToObject(o, "log_url", url);
 	free(url);
@@ -443,12 +517,14 @@ api_ti_get(struct web_req *r)
 	buf_puts(&c.url, "/tasks/");
 	buf_escape(&c.url, r->seg[7]);
 	buf_puts(&c.url, "/tries/");
+	c.mask = logs_secret_mask(r->w);
 	if (rc == 0 && store_tries_of_ti(r->w->store, ti.pk, try_cb, &c) != 0) {
 		cJSON_Delete(o);
 		web_reply_error(r, 500, "cannot read the state store");
 	} else {
 		web_reply_json(r, 200, o);
 	}
+	logmask_free(c.mask);
 	buf_free(&c.url);
 out:
 	store_ti_clear(&ti);

@@ -167,6 +167,9 @@ cJSON *web_run_json(const struct store_run *run);
 void web_notify_scheduler(struct web *w);
 
 /* Log streams (logs.c). */
+/* A masker for the values of the secret variables now in the store
+ * (web/logmask.h).  Caller frees with logmask_free. */
+struct logmask *logs_secret_mask(struct web *w);
 void logs_tick(struct web *w);
 void logs_stop_all(struct web *w);
 

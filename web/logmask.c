@@ -120,3 +120,13 @@ logmask_flush(struct logmask *m, struct buf *out)
 {
 	drain(m, 1, out);
 }
+
+char *
+logmask_string(struct logmask *m, const char *s)
+{
+	struct buf out = {0};
+
+	logmask_feed(m, s, strlen(s), &out);
+	logmask_flush(m, &out);
+	return out.data != NULL ? out.data : xstrdup("");
+}

@@ -28,5 +28,8 @@ void logmask_feed(struct logmask *m, const void *data, size_t len, struct buf *o
 void logmask_flush(struct logmask *m, struct buf *out);
 /* Bytes held back now. */
 size_t logmask_pending(const struct logmask *m);
+/* A whole string, masked: a copy the caller frees.  m must hold nothing
+ * back (a stream fed to it has been flushed); it holds nothing after. */
+char *logmask_string(struct logmask *m, const char *s);
 
 #endif

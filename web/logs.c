@@ -69,8 +69,8 @@ secret_cb(void *arg, const char *key, const char *value, int is_secret)
 	return 0;
 }
 
-static struct logmask *
-load_secrets(struct web *w)
+struct logmask *
+logs_secret_mask(struct web *w)
 {
 	struct strv sv = {0};
 	struct logmask *m;
@@ -267,7 +267,7 @@ api_try_log(struct web_req *r)
 		stream_free(s);
 		goto out;
 	}
-	s->mask = load_secrets(r->w);
+	s->mask = logs_secret_mask(r->w);
 	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, reader, s,
 	    stream_free);
 	if (resp == NULL) {

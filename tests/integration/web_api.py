@@ -440,5 +440,30 @@ is_(q(TRY_STATE, SLOW), [("success",)], "the stream ended once the try had ended
 ok(srv.alive(), "the server answers after all of the above")
 sched.terminate()
 is_(sched.wait(), 0, "the scheduler stops cleanly")
+
+# ------------------------- a try's result and reason are masked like logs
+
+dag("secretres", """dag_id: secretres
+schedule: null
+tasks:
+  res:
+    command: [sh, -c, 'echo "STA_RESULT {\\"k\\": \\"$1\\", \\"$1\\": 1, \\"n\\": [\\"x$1y\\"]}"', x,
+      '{{ var.value.api_key }}']
+  bad:
+    command: ['{{ var.value.api_key }}']
+""")
+sta("dags", "test", "secretres", "2024-03-01")
+SR = f"/api/v1/dags/secretres/runs/{quote(RUN)}/tasks"
+stored = q("select t.result, t.reason from task_tries t join task_instances ti on ti.id = t.ti_pk"
+           " join dag_runs r on r.id = ti.run_pk where r.dag_id = 'secretres' order by ti.task_id")
+ok(len(stored) == 2 and SECRET in (stored[0][1] or "") and SECRET in (stored[1][0] or ""),
+   "(the store holds the secret in the result of res and the reason of bad)", stored)
+ok(wait_for(lambda: get(f"{SR}/res")[0] == 200), "(the server has read the new DAG)")
+s, d = get(f"{SR}/res")
+is_((s, d["tries"][0]["result"] if s == 200 else d),
+    (200, {"k": "***", "***": 1, "n": ["x***y"]}), "a try's result is shown with secrets masked")
+s, d = get(f"{SR}/bad")
+reason = d["tries"][0]["reason"] if s == 200 else ""
+ok(s == 200 and SECRET not in reason and "***" in reason, "... and so is its reason", (s, d))
 is_(stop(srv), 0, "sta web exits 0 on SIGTERM")
 done()
