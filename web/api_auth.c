@@ -4,12 +4,16 @@
  * tokens.  Password hashing runs in a worker thread (web_defer) so a login
  * never stalls the loop the scheduler may share.
  */
+#include <netdb.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <sodium.h>
 
 #include "lib/log.h"
+#include "lib/timeutil.h"
 #include "web/http.h"
 
 #define SESSION_COOKIE "sta_session"
@@ -70,7 +74,74 @@ api_session(struct web_req *r)
 
 /* ---------------------------------------------------------------- login */
 
+/* Failed logins per client address: after FAILS_FREE in a row, the
+ * address waits 2^(n - FAILS_FREE) s (at most FAIL_WAIT_MAX) before its
+ * next try, answered 429 with Retry-After; a success clears it.  A small
+ * table, the least recently seen address making room. */
+#define FAILS_FREE 5
+#define FAIL_WAIT_MAX 300
+#define FAIL_TABLE 256
+
+static struct fail {
+	char addr[NI_MAXHOST];
+	int n;
+	int64_t until_ms, seen_ms;
+} fails[FAIL_TABLE];
+
+static void
+client_addr(const struct web_req *r, char *out, size_t size)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+	socklen_t len = sa != NULL && sa->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+
+	if (sa == NULL || getnameinfo(sa, len, out, (socklen_t)size, NULL, 0, NI_NUMERICHOST) != 0)
+		snprintf(out, size, "unknown");
+}
+
+/* addr's entry; with make, a new one if there is none. */
+static struct fail *
+fail_find(const char *addr, int make)
+{
+	struct fail *oldest = &fails[0];
+
+	for (size_t i = 0; i < FAIL_TABLE; i++) {
+		if (fails[i].n > 0 && strcmp(fails[i].addr, addr) == 0)
+			return &fails[i];
+		if (fails[i].seen_ms < oldest->seen_ms)
+			oldest = &fails[i];
+	}
+	if (!make)
+		return NULL;
+	memset(oldest, 0, sizeof(*oldest));
+	snprintf(oldest->addr, sizeof(oldest->addr), "%s", addr);
+	return oldest;
+}
+
+static void
+fail_note(const char *addr, int failed)
+{
+	struct fail *f = fail_find(addr, failed);
+	int64_t now = time_now_ms(), wait;
+
+	if (f == NULL)
+		return;
+	if (!failed) {
+		memset(f, 0, sizeof(*f));
+		return;
+	}
+	f->n++;
+	f->seen_ms = now;
+	if (f->n >= FAILS_FREE) {
+		wait = f->n - FAILS_FREE < 9 ? (int64_t)1 << (f->n - FAILS_FREE) : FAIL_WAIT_MAX;
+		f->until_ms = now + (wait < FAIL_WAIT_MAX ? wait : FAIL_WAIT_MAX) * 1000;
+	}
+}
+
 struct login {
+	char addr[NI_MAXHOST];
 	char *name;
 	char *password;
 	char *hash;                 /* NULL: no such user */
@@ -132,6 +203,7 @@ login_done(struct web_job *j)
 	struct web_req *r = j->req;
 	char *token = NULL;
 
+	fail_note(l->addr, !l->ok);
 	if (!l->ok) {
 		/* The name is as sent: log it only when it could be a user's,
 		 * so a newline in it cannot forge log lines. */
@@ -179,8 +251,24 @@ login_start(struct web_req *r, const char *name, const char *password, int form)
 {
 	struct login *l = xcalloc(1, sizeof(*l));
 	struct web_job *j = xcalloc(1, sizeof(*j));
+	const struct fail *f;
 	int rc;
 
+	client_addr(r, l->addr, sizeof(l->addr));
+	f = fail_find(l->addr, 0);
+	if (f != NULL && f->until_ms > time_now_ms()) {
+		char secs[32];
+
+		snprintf(secs, sizeof(secs), "%lld",
+		    (long long)((f->until_ms - time_now_ms() + 999) / 1000));
+		log_warn("web: login from %s refused: %d failed logins in a row", l->addr, f->n);
+		free(l);
+		free(j);
+		web_reply_error(r, 429, "too many failed logins from this address; try again later");
+		if (r->resp != NULL)
+			MHD_add_response_header(r->resp, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+		return;
+	}
 	l->name = xstrdup(name);
 	l->password = xstrdup(password);
 	l->form = form;
@@ -195,6 +283,7 @@ login_start(struct web_req *r, const char *name, const char *password, int form)
 	j->done = login_done;
 	j->free_fn = login_free;
 	j->arg = l;
+	j->login = 1;
 	if (web_defer(r, j) != 0) {
 		login_free(l);
 		free(j);

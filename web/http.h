@@ -54,6 +54,7 @@ struct web {
 	pthread_mutex_t jobs_lock;
 	struct web_job *jobs_done;  /* finished in a thread, not yet delivered */
 	int jobs_running;
+	int logins_running;         /* of jobs_running */
 	pthread_t *threads;         /* running workers, joined at stop */
 	size_t n_threads;
 	uint64_t responses[6];      /* by status class: [2] = 2xx ... [5] = 5xx */
@@ -93,6 +94,7 @@ struct web_job {
 	void (*free_fn)(void *arg);
 	void *arg;
 	int result;
+	int login;                  /* a login: counted in its own pool */
 	pthread_t thread;
 	struct web_job *next;
 };

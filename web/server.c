@@ -40,7 +40,10 @@
 #include "web/http.h"
 
 #define MAX_CONNECTIONS 256
-#define MAX_JOBS 4
+/* Worker threads: logins (Argon2id, 64 MB each) have their own pool, so
+ * a burst of them never leaves metrics or analytics without a thread. */
+#define MAX_LOGINS 4
+#define MAX_OTHER_JOBS 4
 #define HEADER_MEMORY (64 * 1024)
 #define DEFAULT_TIMEOUT 15
 #define DEFAULT_PER_IP 16
@@ -436,7 +439,8 @@ web_defer(struct web_req *r, struct web_job *j)
 {
 	struct web *w = r->w;
 
-	if (w->jobs_running >= MAX_JOBS)
+	if (j->login ? w->logins_running >= MAX_LOGINS :
+	    w->jobs_running - w->logins_running >= MAX_OTHER_JOBS)
 		return -1;
 	j->req = r;
 	MHD_suspend_connection(r->conn);
@@ -448,6 +452,7 @@ web_defer(struct web_req *r, struct web_job *j)
 		return -1;
 	}
 	w->jobs_running++;
+	w->logins_running += j->login;
 	return 0;
 }
 
@@ -470,6 +475,7 @@ jobs_deliver(struct web *w)
 		list = j->next;
 		pthread_join(j->thread, NULL);
 		w->jobs_running--;
+		w->logins_running -= j->login;
 		j->done(j);
 		j->req->suspended = 0;
 		MHD_resume_connection(j->req->conn);

@@ -14,6 +14,7 @@ import os
 import re
 import sys
 import threading
+import time
 from urllib.parse import urlencode
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -261,9 +262,24 @@ threads = [threading.Thread(target=login) for _ in range(4)]
 for t in threads:
     t.start()
 others = [srv.request("GET", "/api/v1/dags", headers=bearer("viewer"))[0] for _ in range(10)]
+# /metrics runs in a worker thread too: logins have their own pool
+others.append(srv.request("GET", "/metrics", headers=bearer("viewer"))[0])
 for t in threads:
     t.join()
-is_((sorted(results), others), ([200] * 4, [200] * 10), "four logins at once, and reads meanwhile, all answered")
+is_((sorted(results), others), ([200] * 4, [200] * 11),
+    "four logins at once, and reads and /metrics meanwhile, all answered")
+
+# After 5 failed logins in a row an address waits (1 s, doubling), then a
+# right password works again.
+fails = [srv.json("POST", "/api/v1/login", {"username": "admin1", "password": "no"})[0] for _ in range(5)]
+s, h, b = srv.request("POST", "/api/v1/login", {"username": "admin1", "password": PW["admin"]})
+is_((fails, s, h.get("retry-after")), ([401] * 5, 429, "1"),
+    "5 failed logins from one address: the next is refused with 429 and Retry-After")
+time.sleep(1.2)
+is_(srv.request("POST", "/api/v1/login", {"username": "admin1", "password": PW["admin"]})[0], 200,
+    "after the wait the right password logs in (and clears the count)")
+is_(srv.json("POST", "/api/v1/login", {"username": "admin1", "password": "no"})[0], 401,
+    "... so the next failure is an ordinary 401")
 
 # -------------------------------------------- revoked tokens, removed users
 
