@@ -1,12 +1,16 @@
 /*
  * cmd_warehouse.c: `sta load` (one lake partition into the analytical
- * store) and `sta aggregate` (an aggregate for one day, or rebuilt whole).
+ * store, only if its manifest vouches for the file) and `sta aggregate`
+ * (an aggregate for one day, or rebuilt whole).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <sodium.h>
 
 #include "lib/fsutil.h"
 #include "lib/lake.h"
@@ -40,6 +44,112 @@ valid_date(const char *s)
 	sta_time t;
 
 	return s && strlen(s) == 10 && time_parse(s, &t) == 0;
+}
+
+/* sha256 (hex) of a local file; 0 or -1. */
+static int
+file_sha256(const char *path, char hex[65])
+{
+	FILE *f = fopen(path, "rb");
+	crypto_hash_sha256_state st;
+	unsigned char h[crypto_hash_sha256_BYTES], chunk[65536];
+	size_t n;
+	int err;
+
+	if (f == NULL)
+		return -1;
+	crypto_hash_sha256_init(&st);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		crypto_hash_sha256_update(&st, chunk, n);
+	err = ferror(f);
+	fclose(f);
+	if (err)
+		return -1;
+	crypto_hash_sha256_final(&st, h);
+	for (size_t i = 0; i < sizeof(h); i++)
+		snprintf(hex + 2 * i, 3, "%02x", h[i]);
+	return 0;
+}
+
+/* The partition's file (a local copy at path) against its manifest: the
+ * manifest must exist and list the file with the copy's sha256.  0, or
+ * EX_DATAERR after printing why. */
+static int
+check_manifest(struct lake *lake, const struct wh_table *t, const char *date, const char *path)
+{
+	char *mkey = xasprintf("export/%s/block_date=%s/manifest.json", t->name, date);
+	char *file = xasprintf("%s.csv", t->name), *fkey, *text = NULL, *mu, *fu;
+	const char *want = NULL;
+	cJSON *m = NULL;
+	const cJSON *f;
+	char got[65];
+	size_t len;
+	int rc = EX_DATAERR, g;
+
+	fkey = xasprintf("export/%s/block_date=%s/%s", t->name, date, file);
+	mu = lake_uri(lake, mkey);
+	fu = lake_uri(lake, fkey);
+	if ((g = lake_get(lake, mkey, &text, &len)) != 0) {
+		if (g == LAKE_NOT_FOUND)
+			fprintf(stderr, "sta load: %s %s: the partition has no manifest (%s): not "
+			    "loaded (an export that did not finish? export the day again)\n",
+			    t->name, date, mu);
+		goto out;
+	}
+	if ((m = cJSON_Parse(text)) == NULL) {
+		fprintf(stderr, "sta load: %s %s: %s is not JSON: not loaded\n", t->name, date, mu);
+		goto out;
+	}
+	cJSON_ArrayForEach(f, cJSON_GetObjectItem(m, "files")) {
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(f, "name"));
+
+		if (name && strcmp(name, file) == 0)
+			want = cJSON_GetStringValue(cJSON_GetObjectItem(f, "sha256"));
+	}
+	if (want == NULL) {
+		fprintf(stderr, "sta load: %s %s: the manifest %s does not list %s with a sha256: "
+		    "not loaded\n", t->name, date, mu, file);
+	} else if (file_sha256(path, got) < 0) {
+		fprintf(stderr, "sta load: %s: cannot read its copy %s\n", fu, path);
+	} else if (strcmp(got, want) != 0) {
+		fprintf(stderr, "sta load: %s %s: %s has sha256 %s, its manifest says %s: not loaded "
+		    "(the file was altered or replaced; export the day again)\n", t->name, date, fu,
+		    got, want);
+	} else {
+		rc = 0;
+	}
+out:
+	cJSON_Delete(m);
+	free(text);
+	free(fu);
+	free(mu);
+	free(fkey);
+	free(file);
+	free(mkey);
+	return rc;
+}
+
+/* Copies the partition's file to a temporary file (*tmp, caller unlinks
+ * and frees) and checks it against the manifest.  0 or an exit status. */
+static int
+fetch_checked(struct lake *lake, const struct wh_table *t, const char *date, const char *key,
+    char **tmp)
+{
+	int rc;
+
+	*tmp = xasprintf("%s/sta-load-%ld.csv", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+	    (long)getpid());
+	rc = lake_get_file(lake, key, *tmp);
+	if (rc != 0) {
+		if (rc == LAKE_NOT_FOUND) {
+			char *u = lake_uri(lake, key);
+
+			fprintf(stderr, "sta load: %s: no such partition (export it first)\n", u);
+			free(u);
+		}
+		return EX_DATAERR;
+	}
+	return check_manifest(lake, t, date, *tmp);
 }
 
 /* sta load TABLE DATE [--lake URI] [--store URI] [--file CSV] */
@@ -99,26 +209,18 @@ cmd_load(const struct cli_env *env, int argc, char **argv)
 			goto out;
 		}
 		s3 = lake_uri(lake, key);
-		file = s3;
-	} else if (file == NULL) {
-		tmp = xasprintf("%s/sta-load-%ld.csv", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
-		    (long)getpid());
-		rc = lake_get_file(lake, key, tmp);
-		if (rc != 0) {
-			if (rc == LAKE_NOT_FOUND) {
-				char *u = lake_uri(lake, key);
-
-				fprintf(stderr, "sta load: %s: no such partition (export it first)\n", u);
-				free(u);
-			}
-			rc = EX_DATAERR;
-			goto out;
-		}
-		file = tmp;
 	}
 	rc = 1;
 	if ((w = wh_open(store, env->home)) == NULL)
 		goto out;
+	/* Redshift COPYs from S3 what was checked here; a dry run prints its
+	 * SQL and reads nothing, the lake included. */
+	if (file == NULL && !(s3 && wh_uri_dry_run(store)) &&
+	    (rc = fetch_checked(lake, t, date, key, &tmp)) != 0)
+		goto out;
+	if (file == NULL)
+		file = s3 ? s3 : tmp;
+	rc = 1;
 	if (wh_load(w, t, date, file, s3, &rows) < 0)
 		goto out;
 	printf("STA_RESULT {\"table\": \"%s\", \"block_date\": \"%s\", \"rows\": %lld}\n", t->name, date,

@@ -12,8 +12,10 @@
  * last block hash, node client version, sta version, command line, and the
  * sha256, rows and bytes of each file and of each input.  Nothing in the
  * manifest depends on when the export ran, so a rerun of the same day on
- * the same chain writes the same bytes.  --output-lake writes the outputs
- * elsewhere (sta verify uses it to re-extract beside the original).
+ * the same chain writes the same bytes.  A rerun removes the old manifest
+ * before it replaces the data and writes the new one last.  --output-lake
+ * writes the outputs elsewhere (sta verify uses it to re-extract beside
+ * the original).
  */
 #include "config.h"
 
@@ -311,7 +313,31 @@ file_facts(const char *path, char hex[65], long long *bytes, long long *rows)
 	return got < 0 ? -1 : 0;
 }
 
-/* The command line for the manifest, with credentials in URLs removed. */
+/* Appends one comma-separated piece of an argument to b without the
+ * userinfo of a URL in it ("https://user:pass@host/x" -> "https://host/x"). */
+static void
+append_without_userinfo(struct buf *b, const char *s, size_t len)
+{
+	const char *scheme = memmem(s, len, "://", 3), *host, *at = NULL;
+
+	if (scheme == NULL) {
+		buf_append(b, s, len);
+		return;
+	}
+	host = scheme + 3;
+	for (const char *c = host; c < s + len && *c != '/' && *c != '?' && *c != '#'; c++)
+		if (*c == '@')
+			at = c;		/* the last '@' of the authority ends the userinfo */
+	if (at == NULL) {
+		buf_append(b, s, len);
+	} else {
+		buf_append(b, s, (size_t)(host - s));
+		buf_append(b, at + 1, (size_t)(s + len - at - 1));
+	}
+}
+
+/* The command line for the manifest, with credentials removed from every
+ * URL, including each of a comma-separated list. */
 static cJSON *
 command_json(int argc, char **argv)
 {
@@ -319,35 +345,60 @@ command_json(int argc, char **argv)
 
 	cJSON_AddItemToArray(arr, cJSON_CreateString("sta"));
 	for (int i = 0; i < argc; i++) {
-		const char *s = argv[i], *at = strchr(s, '@'), *scheme = strstr(s, "://");
+		struct buf clean = {0};
+		const char *s = argv[i];
 
-		if (scheme && at && at > scheme) {
-			char *clean = xasprintf("%.*s%s", (int)(scheme + 3 - s), s, at + 1);
+		for (;;) {
+			const char *comma = strchr(s, ',');
+			size_t len = comma ? (size_t)(comma - s) : strlen(s);
 
-			cJSON_AddItemToArray(arr, cJSON_CreateString(clean));
-			free(clean);
-		} else {
-			cJSON_AddItemToArray(arr, cJSON_CreateString(s));
+			append_without_userinfo(&clean, s, len);
+			if (comma == NULL)
+				break;
+			buf_putc(&clean, ',');
+			s = comma + 1;
 		}
+		cJSON_AddItemToArray(arr, cJSON_CreateString(clean.data ? clean.data : ""));
+		buf_free(&clean);
 	}
 	return arr;
 }
 
+/* The inputs entry of a manifest: the input partition's URI and sha256.
+ * 0, or -1 after printing why. */
 static int
-write_partition(struct lake_run *lr, int i, int argc, char **argv)
+add_inputs(struct lake_run *lr, cJSON *m)
+{
+	cJSON *inputs = cJSON_AddArrayToObject(m, "inputs"), *f;
+	long long in_bytes, in_rows;
+	char sha[65], *u;
+
+	if (file_facts(lr->input_local, sha, &in_bytes, &in_rows) < 0) {
+		log_error("%s: cannot read the input partition's copy", lr->input_local);
+		return -1;
+	}
+	f = cJSON_CreateObject();
+	u = lake_uri(lr->in, lr->input_key);
+	cJSON_AddStringToObject(f, "uri", u);
+	cJSON_AddStringToObject(f, "sha256", sha);
+	cJSON_AddItemToArray(inputs, f);
+	free(u);
+	return 0;
+}
+
+/* The manifest of output i (caller deletes), or NULL after printing why.
+ * sha, rows: the file's. */
+static cJSON *
+build_manifest(struct lake_run *lr, int i, int argc, char **argv, char sha[65], long long *rows)
 {
 	const char *table = lr->spec->out[i].table;
-	char *fkey, *mkey, *file = xasprintf("%s.csv", table), *text;
-	char sha[65];
-	long long bytes, rows;
+	char *file = xasprintf("%s.csv", table);
 	cJSON *m = cJSON_CreateObject(), *files, *f;
-	int rc = -1;
+	long long bytes;
 
-	fkey = partition_key(table, lr->date, file);
-	mkey = partition_key(table, lr->date, "manifest.json");
-	if (file_facts(lr->local[i], sha, &bytes, &rows) < 0) {
+	if (file_facts(lr->local[i], sha, &bytes, rows) < 0) {
 		log_error("%s: cannot read the export", lr->local[i]);
-		goto out;
+		goto fail;
 	}
 	cJSON_AddStringToObject(m, "format", "sta-partition-manifest/1");
 	cJSON_AddStringToObject(m, "table", table);
@@ -363,38 +414,51 @@ write_partition(struct lake_run *lr, int i, int argc, char **argv)
 	f = cJSON_CreateObject();
 	cJSON_AddStringToObject(f, "name", file);
 	cJSON_AddStringToObject(f, "sha256", sha);
-	cJSON_AddNumberToObject(f, "rows", (double)rows);
+	cJSON_AddNumberToObject(f, "rows", (double)*rows);
 	cJSON_AddNumberToObject(f, "bytes", (double)bytes);
 	cJSON_AddItemToArray(files, f);
-	if (lr->input_local) {
-		cJSON *inputs = cJSON_AddArrayToObject(m, "inputs");
-		char *u = lake_uri(lr->in, lr->input_key);
-		long long in_bytes, in_rows;
+	if (lr->input_local && add_inputs(lr, m) < 0)
+		goto fail;
+	free(file);
+	return m;
+fail:
+	cJSON_Delete(m);
+	free(file);
+	return NULL;
+}
 
-		f = cJSON_CreateObject();
-		if (file_facts(lr->input_local, sha, &in_bytes, &in_rows) < 0) {
-			free(u);
-			goto out;
-		}
-		cJSON_AddStringToObject(f, "uri", u);
-		cJSON_AddStringToObject(f, "sha256", sha);
-		cJSON_AddItemToArray(inputs, f);
-		free(u);
-	}
-	text = cJSON_Print(m);
-	/* The data first, then the manifest that vouches for it. */
-	if (lake_put_file(lr->out, fkey, lr->local[i]) == 0 &&
-	    lake_put(lr->out, mkey, text, strlen(text)) == 0) {
-		char *u = lake_uri(lr->out, fkey);
+/* Writes output i and its manifest.  The old manifest goes first, then the
+ * data, then the new manifest that vouches for it: a partition whose
+ * rerun fails part-way has no manifest (sta load refuses it, sta verify
+ * fails), never new data under an old manifest. */
+static int
+write_partition(struct lake_run *lr, int i, int argc, char **argv)
+{
+	const char *table = lr->spec->out[i].table;
+	char *file = xasprintf("%s.csv", table), *fkey, *mkey, *text = NULL, *u;
+	char sha[65];
+	long long rows;
+	cJSON *m;
+	int rc = -1;
 
-		printf("STA_RESULT {\"table\": \"%s\", \"block_date\": \"%s\", \"rows\": %lld, "
-		    "\"uri\": \"%s\", \"sha256\": \"%s\"}\n", table, lr->date, rows, u,
-		    cJSON_GetObjectItem(cJSON_GetArrayItem(files, 0), "sha256")->valuestring);
-		free(u);
-		rc = 0;
+	fkey = partition_key(table, lr->date, file);
+	mkey = partition_key(table, lr->date, "manifest.json");
+	if ((m = build_manifest(lr, i, argc, argv, sha, &rows)) == NULL)
+		goto out;
+	if ((text = cJSON_Print(m)) == NULL) {
+		log_error("%s %s: out of memory writing the manifest", table, lr->date);
+		goto out;
 	}
-	free(text);
+	if (lake_delete(lr->out, mkey) != 0 || lake_put_file(lr->out, fkey, lr->local[i]) != 0 ||
+	    lake_put(lr->out, mkey, text, strlen(text)) != 0)
+		goto out;
+	u = lake_uri(lr->out, fkey);
+	printf("STA_RESULT {\"table\": \"%s\", \"block_date\": \"%s\", \"rows\": %lld, "
+	    "\"uri\": \"%s\", \"sha256\": \"%s\"}\n", table, lr->date, rows, u, sha);
+	free(u);
+	rc = 0;
 out:
+	free(text);
 	cJSON_Delete(m);
 	free(fkey);
 	free(mkey);

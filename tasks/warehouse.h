@@ -53,6 +53,10 @@ void wh_close(struct wh *w);
 int wh_load(struct wh *w, const struct wh_table *t, const char *date, const char *local_path,
     const char *s3_uri, long long *rows);
 
+/* 1 if uri is a PostgreSQL or Redshift store with dry_run=1 (it prints
+ * its SQL and reads nothing), else 0. */
+int wh_uri_dry_run(const char *uri);
+
 /* Runs aggregate NAME for one day (date) or a full rebuild (date NULL). */
 int wh_aggregate(struct wh *w, const char *name, const char *date);
 

@@ -50,6 +50,16 @@ query_param(const char *uri, const char *key)
 	return NULL;
 }
 
+int
+wh_uri_dry_run(const char *uri)
+{
+	char *dry = uri ? query_param(uri, "dry_run") : NULL;
+	int yes = dry && strcmp(dry, "1") == 0;
+
+	free(dry);
+	return yes;
+}
+
 /* A libpq URI without our own query parameters. */
 static char *
 libpq_uri(const char *uri, int redshift)
@@ -247,6 +257,21 @@ pg_ensure_tables(void *conn)
 	return rc;
 }
 
+/* Appends s as an SQL string literal: in '...', every single quote doubled
+ * and every backslash doubled (Redshift, like PostgreSQL without
+ * standard_conforming_strings, reads a backslash in a literal as an escape). */
+static void
+put_literal(struct buf *b, const char *s)
+{
+	buf_putc(b, '\'');
+	for (; *s; s++) {
+		if (*s == '\'' || *s == '\\')
+			buf_putc(b, *s);
+		buf_putc(b, *s);
+	}
+	buf_putc(b, '\'');
+}
+
 /* Streams a local file into a COPY ... FROM STDIN; *rows gets the count. */
 static int
 copy_from_file(struct pg *p, const char *sql, const char *path, long long *rows)
@@ -272,6 +297,11 @@ copy_from_file(struct pg *p, const char *sql, const char *path, long long *rows)
 	while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		if (PQputCopyData(p->conn, chunk, (int)n) != 1)
 			rc = -1;
+	if (rc == 0 && ferror(f)) {
+		/* a short read must not end the COPY as if the file ended there */
+		log_error("%s: read error: the load is rolled back", path);
+		rc = -1;
+	}
 	fclose(f);
 	PQputCopyEnd(p->conn, rc ? "read error" : NULL);
 	res = PQgetResult(p->conn);
@@ -350,10 +380,16 @@ pg_load(void *conn, const struct wh_table *t, const char *date, const char *path
 		goto rollback;
 	buf_reset(&sql);
 	if (p->redshift) {
-		buf_printf(&sql, "COPY stage_%s (%s) FROM '%s' IAM_ROLE '%s' FORMAT AS CSV "
-		    "IGNOREHEADER 1 EMPTYASNULL ACCEPTINVCHARS", t->name, cols.data, s3_uri, p->iam_role);
-		if (p->region)
-			buf_printf(&sql, " REGION '%s'", p->region);
+		/* COPY takes no parameters: the literals are quoted here. */
+		buf_printf(&sql, "COPY stage_%s (%s) FROM ", t->name, cols.data);
+		put_literal(&sql, s3_uri);
+		buf_puts(&sql, " IAM_ROLE ");
+		put_literal(&sql, p->iam_role);
+		buf_puts(&sql, " FORMAT AS CSV IGNOREHEADER 1 EMPTYASNULL ACCEPTINVCHARS");
+		if (p->region) {
+			buf_puts(&sql, " REGION ");
+			put_literal(&sql, p->region);
+		}
 		if (run(p, sql.data, NULL) < 0)
 			goto rollback;
 	} else {

@@ -18,6 +18,13 @@ check "COPY reads the partition from S3 with the IAM role, CSV, header skipped" 
 	grep -qF 'COPY stage_blocks ("number", "hash"' <<<"$out"
 check "... from the partition's S3 URI" \
 	grep -qF "FROM 's3://lake/eth/export/blocks/block_date=2024-03-01/blocks.csv' IAM_ROLE 'arn:aws:iam::123456789012:role/loader' FORMAT AS CSV IGNOREHEADER 1 EMPTYASNULL ACCEPTINVCHARS REGION 'us-east-1'" <<<"$out"
+# COPY cannot take parameters: a quote in the lake prefix, the role or the
+# region is doubled, so it can neither break the statement nor add a clause.
+RSQ="redshift://loader:pw@example.invalid:5439/dev?iam_role=arn:aws:iam::123456789012:role/x' CREDENTIALS 'y&region=us-east-1'z&dry_run=1"
+qout=$("$STA" load blocks 2024-03-01 --lake "s3://lake/it's" --store "$RSQ" 2>&1)
+is "a dry-run load with quotes in the prefix, role and region exits 0" "$?" 0
+check "... the quotes are doubled in COPY's literals" \
+	grep -qF "FROM 's3://lake/it''s/export/blocks/block_date=2024-03-01/blocks.csv' IAM_ROLE 'arn:aws:iam::123456789012:role/x'' CREDENTIALS ''y' FORMAT AS CSV IGNOREHEADER 1 EMPTYASNULL ACCEPTINVCHARS REGION 'us-east-1''z'" <<<"$qout"
 order=$(grep -oE '^(BEGIN|CREATE TEMP TABLE|COPY|DELETE FROM blocks|INSERT INTO blocks|DROP TABLE stage_blocks|COMMIT)' <<<"$out" | tr '\n' '|')
 is "stage, delete, insert in one transaction" "$order" \
 	"BEGIN|CREATE TEMP TABLE|COPY|DELETE FROM blocks|INSERT INTO blocks|DROP TABLE stage_blocks|COMMIT|"
