@@ -436,6 +436,26 @@ def case_quota():
        json.dumps(tries))
 
 
+def scheduler_until_running(env, dag_id):
+    """A scheduler in the background, once the DAG's pod runs: (process, its pods)."""
+    p = subprocess.Popen([STA, "scheduler", "--rescan-seconds", "1"], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    mine = []
+    for _ in range(100):
+        mine = [x for x in live_pods() if x["labels"].get("sta.dev/dag-id") == dag_id]
+        if mine and mine[0]["phase"] == "Running":
+            break
+        time.sleep(0.1)
+    return p, mine
+
+
+def wait_run(env, dag_id, seconds):
+    for _ in range(int(seconds * 10)):
+        if run_state(env, dag_id).get("state") == "success":
+            return
+        time.sleep(0.1)
+
+
 def case_reaper_spares():
     # A running try whose DAG is paused when the scheduler restarts is not
     # adopted yet; the orphan reaper, started by another DAG's pod, must
@@ -445,14 +465,7 @@ def case_reaper_spares():
     with open(os.path.join(env["STA_DAGS_FOLDER"], "o.yaml"), "w") as f:
         f.write(dag("kother", sh_task("b", "echo b")))
     sta(env, "dags", "trigger", "kspare", "--run-id", "r1", check=True)
-    p = subprocess.Popen([STA, "scheduler", "--rescan-seconds", "1"], env=env,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    mine = []
-    for _ in range(100):
-        mine = [x for x in live_pods() if x["labels"].get("sta.dev/dag-id") == "kspare"]
-        if mine and mine[0]["phase"] == "Running":
-            break
-        time.sleep(0.1)
+    p, mine = scheduler_until_running(env, "kspare")
     p.send_signal(signal.SIGKILL)
     p.wait()
     stderrs.append(p.stderr.read())
@@ -460,18 +473,12 @@ def case_reaper_spares():
     sta(env, "dags", "trigger", "kother", "--run-id", "r1", check=True)
     p = subprocess.Popen([STA, "scheduler", "--rescan-seconds", "1"], env=env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    for _ in range(100):
-        if run_state(env, "kother").get("state") == "success":
-            break
-        time.sleep(0.1)
+    wait_run(env, "kother", 10)
     alive = [x["phase"] for x in live_pods() if x["labels"].get("sta.dev/dag-id") == "kspare"]
     ok(len(mine) == 1 and alive == ["Running"],
        "restarted with its DAG paused: the running try's pod survives the first orphan reap", alive)
     sta(env, "dags", "unpause", "kspare", check=True)
-    for _ in range(200):
-        if run_state(env, "kspare").get("state") == "success":
-            break
-        time.sleep(0.1)
+    wait_run(env, "kspare", 20)
     p.terminate()
     p.wait()
     err = p.stderr.read()
@@ -490,22 +497,13 @@ def case_dags_test_beside():
     with open(os.path.join(env["STA_DAGS_FOLDER"], "q.yaml"), "w") as f:
         f.write(dag("kquick", sh_task("b", "echo b")))
     sta(env, "dags", "trigger", "kbeside", "--run-id", "r1", check=True)
-    p = subprocess.Popen([STA, "scheduler", "--rescan-seconds", "1"], env=env,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    for _ in range(100):
-        mine = [x for x in live_pods() if x["labels"].get("sta.dev/dag-id") == "kbeside"]
-        if mine and mine[0]["phase"] == "Running":
-            break
-        time.sleep(0.1)
+    p, _ = scheduler_until_running(env, "kbeside")
     t = sta(env, "dags", "test", "kquick", "2024-01-01")
     alive = [x["phase"] for x in live_pods() if x["labels"].get("sta.dev/dag-id") == "kbeside"]
     ok(t.returncode == 0 and alive == ["Running"],
        "dags test beside a running scheduler: its pod runs on (no orphan reap of it)",
        f"{alive} {t.stderr[-1500:]}")
-    for _ in range(200):
-        if run_state(env, "kbeside").get("state") == "success":
-            break
-        time.sleep(0.1)
+    wait_run(env, "kbeside", 20)
     p.terminate()
     p.wait()
     stderrs.append(p.stderr.read())
