@@ -475,7 +475,7 @@ dags_trigger(const struct cli_env *env, int argc, char **argv)
 	    err, sizeof(err));
 	if (rc != 0) {
 		fprintf(stderr, "sta dags trigger: %s\n", err);
-		rc = rc == STORE_EXISTS || conf != NULL ? EX_DATAERR : EX_UNAVAILABLE;
+		rc = rc == STORE_EXISTS || rc == OPS_BAD_CONF ? EX_DATAERR : EX_UNAVAILABLE;
 	} else {
 		sched_notify(env->home);
 		if (env->json) {

@@ -4,6 +4,7 @@
  */
 #include "runner/ops.h"
 
+#include <math.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,40 @@ ops_cli_actor(void)
 	return actor;
 }
 
+/* The name of the first member of v (v itself: name) holding an integer
+ * that JSON's doubles cannot keep exactly (2^53 or more), or NULL. */
+static const char *
+inexact_integer(const cJSON *v, const char *name)
+{
+	const cJSON *c;
+	const char *bad;
+
+	if (cJSON_IsNumber(v) && fabs(v->valuedouble) >= 9007199254740992.0 &&
+	    v->valuedouble == floor(v->valuedouble))
+		return name;
+	cJSON_ArrayForEach(c, v)
+		if ((bad = inexact_integer(c, c->string != NULL ? c->string : name)) != NULL)
+			return bad;
+	return NULL;
+}
+
+int
+ops_conf_check(const cJSON *c, char *err, size_t errlen)
+{
+	const char *bad;
+
+	if (!cJSON_IsObject(c)) {
+		snprintf(err, errlen, "conf must be a JSON object");
+		return OPS_BAD_CONF;
+	}
+	if ((bad = inexact_integer(c, "conf")) != NULL) {
+		snprintf(err, errlen, "conf: '%s' holds an integer of 2^53 or more, which would not "
+		    "stay exact; give it as a string", bad);
+		return OPS_BAD_CONF;
+	}
+	return 0;
+}
+
 int
 ops_trigger(struct store *st, const struct dag *dag, const char *run_type,
     const char *run_id, sta_time logical_date, const char *conf,
@@ -42,10 +77,9 @@ ops_trigger(struct store *st, const struct dag *dag, const char *run_type,
 
 	if (conf != NULL) {
 		c = cJSON_Parse(conf);
-		if (!cJSON_IsObject(c)) {
-			snprintf(err, errlen, "conf must be a JSON object: %s", conf);
+		if (ops_conf_check(c, err, errlen) != 0) {
 			cJSON_Delete(c);
-			return -1;
+			return OPS_BAD_CONF;
 		}
 	}
 	schedule_manual_interval(dag->schedule, logical_date, &iv);

@@ -12,7 +12,14 @@
 /* Creates a queued run.  run_id NULL: "<run_type>__<logical date ISO>".
  * conf: a JSON object text or NULL.  On success *out holds the run
  * (caller clears).  Returns 0, STORE_EXISTS (a run with that id or date
- * exists; message in err), or -1 (message in err). */
+ * exists; message in err), OPS_BAD_CONF (message in err), or -1 (message
+ * in err). */
+#define OPS_BAD_CONF (-2)
+/* A run's conf: a JSON object without integers of 2^53 or more (JSON's
+ * doubles would not keep them exactly; check before printing a parsed
+ * conf, as cJSON writes some of them rounded to 15 digits).  0, or
+ * OPS_BAD_CONF with why in err. */
+int ops_conf_check(const cJSON *c, char *err, size_t errlen);
 int ops_trigger(struct store *st, const struct dag *dag, const char *run_type,
     const char *run_id, sta_time logical_date, const char *conf,
     const char *actor, struct store_run *out, char *err, size_t errlen);

@@ -208,12 +208,18 @@ api_run_trigger(struct web_req *r)
 		    "YYYY-MM-DDTHH:MM[:SS][+HH:MM]");
 		goto out;
 	}
+	if (conf != NULL && cJSON_IsObject(conf) && ops_conf_check(conf, err, sizeof(err)) != 0) {
+		web_reply_error(r, 400, "%s", err);
+		goto out;
+	}
 	if (conf != NULL && cJSON_IsObject(conf))
 		conf_text = cJSON_PrintUnformatted(conf);
 	rc = ops_trigger(r->w->store, dag, "manual", run_id, logical, conf_text, r->actor,
 	    &run, err, sizeof(err));
 	if (rc == STORE_EXISTS) {
 		web_reply_error(r, 409, "%s", err);
+	} else if (rc == OPS_BAD_CONF) {
+		web_reply_error(r, 400, "%s", err);
 	} else if (rc != 0) {
 		web_reply_error(r, 503, "%s", err);
 	} else {

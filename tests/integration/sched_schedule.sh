@@ -113,6 +113,9 @@ timeout 60 "$STA" scheduler --exit-when-idle > /dev/null 2>&1
 is "the conf overrides the DAG's params" "$(cat "$out/manual")" "hello operator"
 "$STA" dags trigger manual --conf '[1,2]' > /dev/null 2> "$T/err"
 is "a conf that is not an object is refused with exit 65" "$?" 65
+"$STA" dags trigger manual --conf '{"who": "x", "block": {"n": 9007199254740993}}' > /dev/null 2> "$T/err"
+is "a conf integer JSON's doubles would round is refused with exit 65" "$?" 65
+check "... naming its key" grep -q "conf: 'n' holds an integer of 2^53 or more" "$T/err"
 is "the audit log names the CLI user for the trigger" \
 	"$(sql "select actor like 'cli:%' from audit_log where action='trigger' and dag_id='manual'")" 1
 done_testing

@@ -167,7 +167,8 @@ s, d = api("POST", "/api/v1/dags/fan/runs", {"logical_date": "2024-04-01"})
 ok(s == 409 and "already" in d["error"], "a second run for that date is 409", d)
 bad = [({"conf": [1, 2]}, 400, "conf"), ({"conf": "x"}, 400, "conf"),
        ({"logical_date": "yesterday"}, 400, "logical_date"), ({"run_id": "../x"}, 400, "run_id"),
-       ({"run_id": "a/b"}, 400, "run_id"), ({"color": "red"}, 400, "color")]
+       ({"run_id": "a/b"}, 400, "run_id"), ({"color": "red"}, 400, "color"),
+       ({"conf": {"n": 9007199254740993}, "logical_date": "2024-04-02"}, 400, "'n'")]
 for body, want, word in bad:
     s, d = api("POST", "/api/v1/dags/fan/runs", body)
     ok(s == want and word in d["error"], f"trigger with {body} is {want} naming {word}", (s, d))
