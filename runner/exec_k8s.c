@@ -788,6 +788,22 @@ kx_pump_soon(struct executor *ex)
 	kx_pump_at(ex, 0);
 }
 
+/* The pod named in the claim beside the try's log (caller frees), and in
+ * *created whether the API accepted it; NULL when there is no claim (the
+ * try was never handed to Kubernetes). */
+static char *
+claim_read(const char *log_path, int *created)
+{
+	char *claim = executor_try_file(log_path, "pod"), *name = NULL;
+
+	if (fs_read_file(claim, &name, NULL) == 0) {
+		*created = strstr(name, "\ncreated") != NULL;
+		name[strcspn(name, "\n")] = '\0';
+	}
+	free(claim);
+	return name;
+}
+
 /* Notes in the claim file that the API accepted the pod. */
 static void
 claim_created(struct ktry *t)
@@ -952,15 +968,23 @@ static void
 reap(struct executor *ex, const cJSON *items)
 {
 	sta_time now = time_now();
-	struct strv live = {0};
+	struct strv logs = {0}, live = {0};
 	const cJSON *p;
+	int created;
 
-	if (ex->host == NULL || ex->host->running_handles == NULL ||
-	    ex->host->running_handles(ex->host->arg, "kubernetes", &live) != 0) {
+	if (ex->host == NULL || ex->host->running_tries == NULL ||
+	    ex->host->running_tries(ex->host->arg, "kubernetes", &logs) != 0) {
 		log_warn("orphan pods: the store cannot tell which tries run; not reaping now");
-		strv_free(&live);
+		strv_free(&logs);
 		return;
 	}
+	for (size_t i = 0; i < logs.n; i++) {
+		char *name = claim_read(logs.v[i], &created);
+
+		if (name != NULL)
+			strv_push_take(&live, name);
+	}
+	strv_free(&logs);
 	cJSON_ArrayForEach(p, items) {
 		const cJSON *meta = jget(p, "metadata");
 		const char *name = jstring(meta, "name");
@@ -1234,12 +1258,12 @@ static enum adopt_result
 k8s_exec_adopt(struct executor *ex, const struct try_spec *spec, executor_done_fn done,
     void *arg, char **handle)
 {
-	char *claim = executor_try_file(spec->log_path, "pod"), *name = NULL;
 	enum adopt_result r = ADOPT_NOT_STARTED;
 	struct try_outcome o;
 	cJSON *pod = NULL;
 	struct ktry *t;
-	int was_created, found = -1;
+	char *name = NULL;
+	int was_created = 0, found = -1;
 
 	if (executor_read_status(spec->log_path, &o) == 0) {
 		t = kt_new(ex, spec, "", done, arg);
@@ -1249,10 +1273,8 @@ k8s_exec_adopt(struct executor *ex, const struct try_spec *spec, executor_done_f
 		r = ADOPT_FINISHED;
 		goto out;
 	}
-	if (fs_read_file(claim, &name, NULL) != 0)
+	if ((name = claim_read(spec->log_path, &was_created)) == NULL)
 		goto out;       /* never handed to Kubernetes */
-	was_created = strstr(name, "\ncreated") != NULL;
-	name[strcspn(name, "\n")] = '\0';
 	if (kx_ready(ex) == 0)
 		found = adopt_lookup(ex, name, &pod);
 	/* Queued but not created when the last scheduler stopped: start it
@@ -1280,7 +1302,6 @@ k8s_exec_adopt(struct executor *ex, const struct try_spec *spec, executor_done_f
 out:
 	cJSON_Delete(pod);
 	free(name);
-	free(claim);
 	return r;
 }
 

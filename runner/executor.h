@@ -78,10 +78,10 @@ struct executor;
 /* What an executor may ask of the scheduler that created it; every member
  * may be NULL. */
 struct executor_host {
-	/* Appends to out the handles (pod names) of the tries that the store
-	 * counts as running on the executor named, whichever scheduler
+	/* Appends to out the log paths (identities) of the tries that the
+	 * store counts as running on the executor named, whichever scheduler
 	 * process started them; -1 when the store cannot tell. */
-	int (*running_handles)(void *arg, const char *executor, struct strv *out);
+	int (*running_tries)(void *arg, const char *executor, struct strv *out);
 	/* Called before the executor changes shared state (creates or
 	 * deletes pods): a scheduler that lost its lease stops there. */
 	void (*before_act)(void *arg);

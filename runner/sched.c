@@ -1745,43 +1745,29 @@ sched_free(struct sched *s)
 	free(s->self_exe);
 }
 
-/* executor_host: the pods of running tries, as the store has them. */
-struct handles {
+/* executor_host: the running tries of an executor, as the store has them. */
+struct running_logs {
 	const char *executor;
 	struct strv *out;
 };
 
 static int
-handle_of(void *arg, const struct store_try *t)
+running_log_of(void *arg, const struct store_try *t)
 {
-	struct handles *h = arg;
-	char *claim, *text = NULL;
+	struct running_logs *rl = arg;
 
-	if (t->executor == NULL || strcmp(t->executor, h->executor) != 0 || t->log_path == NULL)
-		return 0;
-	if (t->handle != NULL) {
-		strv_push(h->out, t->handle);
-		return 0;
-	}
-	/* Killed before the handle was stored: the claim beside the log
-	 * names the pod. */
-	claim = executor_try_file(t->log_path, "pod");
-	if (fs_read_file(claim, &text, NULL) == 0) {
-		text[strcspn(text, "\n")] = '\0';
-		strv_push(h->out, text);
-	}
-	free(text);
-	free(claim);
+	if (t->executor != NULL && strcmp(t->executor, rl->executor) == 0 && t->log_path != NULL)
+		strv_push(rl->out, t->log_path);
 	return 0;
 }
 
 static int
-running_handles(void *arg, const char *executor, struct strv *out)
+running_tries(void *arg, const char *executor, struct strv *out)
 {
 	struct sched *s = arg;
-	struct handles h = {executor, out};
+	struct running_logs rl = {executor, out};
 
-	return store_tries_running(s->store, handle_of, &h);
+	return store_tries_running(s->store, running_log_of, &rl);
 }
 
 static void
@@ -1807,7 +1793,7 @@ sched_main(const struct sched_opts *opts)
 	free(db);
 	if (s.store == NULL)
 		return EX_UNAVAILABLE;
-	s.host = (struct executor_host){running_handles, before_act, &s};
+	s.host = (struct executor_host){running_tries, before_act, &s};
 	s.local = executor_local.create(s.loop, &s.host);
 	if (s.local == NULL) {
 		store_close(s.store);
