@@ -304,12 +304,8 @@ json_str(const cJSON *obj, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* The checked text of a JSON-RPC field v as kind says ('d' a quantity in
- * decimal, 'h' hex data as it is, 'a' an address in lower case): *text is
- * v's own string or tmp's, NULL when v is absent or null.  -1 when v is
- * something else. */
-static int
-field_text(const cJSON *v, char kind, struct buf *tmp, const char **text, size_t *len)
+int
+etl_field_text(const cJSON *v, char kind, struct buf *tmp, const char **text, size_t *len)
 {
 	const char *s;
 
@@ -341,14 +337,14 @@ field_text(const cJSON *v, char kind, struct buf *tmp, const char **text, size_t
 	return 0;
 }
 
-/* A row cell from obj[key] through field_text. */
+/* A row cell from obj[key] through etl_field_text. */
 static int
 cell_of(struct row *r, size_t col, const cJSON *obj, const char *key, char kind)
 {
 	struct buf tmp = {0};
 	const char *text;
 	size_t len;
-	int rc = field_text(cJSON_GetObjectItemCaseSensitive(obj, key), kind, &tmp, &text, &len);
+	int rc = etl_field_text(cJSON_GetObjectItemCaseSensitive(obj, key), kind, &tmp, &text, &len);
 
 	if (rc == 0 && kind == 'd' && text)
 		row_num(r, col, text);
@@ -382,7 +378,7 @@ put_field(struct itemout_cursor *c, const cJSON *v, char kind, struct buf *tmp)
 	const char *text;
 	size_t len;
 
-	if (field_text(v, kind, tmp, &text, &len) < 0)
+	if (etl_field_text(v, kind, tmp, &text, &len) < 0)
 		return -1;
 	if (text == NULL)
 		itemout_put_null(c);

@@ -156,6 +156,12 @@ int etl_lake_finish(struct lake_run *lr, int rc, int argc, char **argv);
 /* Whether the command can work on lake partitions. */
 int etl_lake_supported(const char *cmd);
 
+/* The checked text of a JSON-RPC field v as kind says ('d' a quantity in
+ * decimal, 'h' hex data as it is, 'a' an address in lower case): *text is
+ * v's own string or tmp's (len bytes), NULL when v is absent or null.  -1
+ * when v is something else.  What the helpers below and every exporter's
+ * field checks use. */
+int etl_field_text(const cJSON *v, char kind, struct buf *tmp, const char **text, size_t *len);
 /* Helpers the exporters share to turn JSON-RPC fields into cells; each
  * returns -1 if the field is present but malformed. */
 int cell_dec(struct row *r, size_t col, const cJSON *obj, const char *key);

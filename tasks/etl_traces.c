@@ -97,20 +97,24 @@ static int
 take(struct trace *t, int c, const cJSON *obj, const char *key, char kind)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	struct buf tmp = {0};
+	const char *text;
+	size_t len;
+	int rc;
 
-	if (v == NULL || cJSON_IsNull(v))
-		return 0;
-	if (!cJSON_IsString(v))
-		return -1;
-	if (kind == 'd')
-		t->s[c] = ethval_dec(v->valuestring);
-	else if (kind == 'a')
-		t->s[c] = ethval_is_data_n(v->valuestring, 20) == 0 ? lower(v->valuestring) : NULL;
-	else if (kind == 'h')
-		t->s[c] = ethval_is_data(v->valuestring) == 0 ? xstrdup(v->valuestring) : NULL;
-	else
+	if (kind == 's') {
+		if (v == NULL || cJSON_IsNull(v))
+			return 0;
+		if (!cJSON_IsString(v))
+			return -1;
 		t->s[c] = xstrdup(v->valuestring);
-	return t->s[c] ? 0 : -1;
+		return 0;
+	}
+	rc = etl_field_text(v, kind, &tmp, &text, &len);
+	if (rc == 0 && text != NULL)
+		t->s[c] = xstrndup(text, len);
+	buf_free(&tmp);
+	return rc;
 }
 
 static int
