@@ -15,9 +15,13 @@
 int
 fs_mkdir_p(const char *path)
 {
-	char *p = xstrdup(path);
+	char *p;
 	int rc = 0;
 
+	/* Most often only the last folder is missing, or none. */
+	if (mkdir(path, 0755) == 0 || errno == EEXIST)
+		return 0;
+	p = xstrdup(path);
 	for (char *s = p + 1; ; s++) {
 		if (*s != '/' && *s != '\0')
 			continue;

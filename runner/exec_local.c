@@ -1,26 +1,28 @@
 /*
- * exec_local.c: the local executor.  Each try runs under a supervisor, a
- * process forked from the scheduler that detaches into its own session so
- * it outlives a killed scheduler.  The supervisor
- *   1. claims the try: links a file holding its pid and start time to
- *      attempt=N.pid beside the log (link(2) is atomic: of two supervisors
- *      for one try, exactly one wins and the other exits at once);
+ * exec_local.c: the local executor.  Its tries run under one supervisor, a
+ * process forked when the executor is created (before the scheduler's
+ * memory grows) that leaves the scheduler's session, so that it outlives
+ * a killed scheduler.  For each try the scheduler sends it, the supervisor
+ *   1. claims the try: links attempt=N.status, a file naming the
+ *      supervisor (its pid and start time), into place beside the log
+ *      (link(2) is atomic: of two claims of one try exactly one wins; the
+ *      loser follows the winner's try);
  *   2. runs the command (posix_spawnp, no shell) in a new process group,
- *      stdout and stderr appended to the log, the STA_* environment set;
+ *      stdin /dev/null, stdout and stderr appended to the log, the STA_*
+ *      environment set, and appends the task's pid to the status file;
  *   3. enforces the timeout: SIGTERM to the group, SIGKILL after a grace;
- *   4. writes the outcome to attempt=N.status (atomic rename) and exits.
- * The scheduler learns of the end from a pidfd and reads the status file.
+ *   4. appends the outcome, one line of JSON, to the status file and then
+ *      tells the scheduler.
+ * When the scheduler is gone, the supervisor finishes the tries it runs,
+ * records their outcomes and exits.  A restarted scheduler adopts a try by
+ * its status file: the outcome is there; or the supervisor that claimed it
+ * lives, and the scheduler waits for the outcome (ev_stat, inotify) or the
+ * supervisor's end (a pidfd; an end without an outcome is a lost try); or
+ * there is no file: the try never started.
  *
- * Supervisors are forked by a launcher: a small process forked once, when
- * the executor is created, before the scheduler's memory grows.  Forking a
- * large scheduler for every try made both processes copy pages on every
- * later write (copy-on-write faults and TLB flushes, most of a try's cost);
- * the launcher's memory stays small.  The scheduler sends it a try over a
- * socket; it forks the supervisor and sends back its pid and a pidfd (taken
- * before the launcher may reap it, so the pid cannot be reused under the
- * scheduler).  The launcher exits when the scheduler's end of the socket
- * closes; supervisors live on.  Without a launcher (it died), tries are
- * forked from the scheduler as before.
+ * One supervisor for all tries, not one process per try: a try costs a
+ * posix_spawn and small writes, not a fork of a process that maps all of
+ * the scheduler's libraries, which was most of a try's cost.
  */
 #include "runner/executor.h"
 
@@ -33,7 +35,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,34 +45,26 @@
 #include "lib/log.h"
 #include "lib/util.h"
 
-#define EXIT_CLAIM_LOST 3
 #define DEFAULT_GRACE 5
-
-extern char **environ;
-
-struct ltry {
-	struct executor *ex;
-	char *log_path;
-	pid_t pid;              /* the supervisor */
-	int pidfd;
-	ev_child child;
-	ev_io io;
-	ev_timer later;
-	struct try_outcome pending;     /* for later: an outcome known already */
-	executor_done_fn done;
-	void *arg;
-	struct ltry *next;
-};
-
-struct executor {
-	struct ev_loop *loop;
-	struct ltry *tries;
-	int launcher;           /* socket to the launcher, -1 when none */
-	pid_t launcher_pid;
-};
 
 /* Largest try message (argv, env and paths as JSON). */
 #define LAUNCH_MAX (1 << 20)
+
+extern char **environ;
+
+/* What the supervisor tells the scheduler about a try. */
+enum sup_event {
+	SUP_STARTED,    /* running; value is the task's pid */
+	SUP_ENDED,      /* its outcome is in its status file */
+	SUP_CLAIMED,    /* another supervisor (or start) holds its claim */
+	SUP_FAILED,     /* could not be claimed; value is the errno */
+};
+
+struct sup_msg {
+	uint64_t id;
+	int32_t event;
+	int32_t value;
+};
 
 /* Process start time (clock ticks since boot): with the pid it identifies a
  * process even after pid reuse.  0 when the process does not exist. */
@@ -97,47 +90,62 @@ proc_start_time(pid_t pid)
 	return st;
 }
 
-/* Reads the claim file: returns 0 with pid and start time, -1 if absent. */
 static int
-read_claim(const char *pid_path, pid_t *pid, unsigned long long *start)
+proc_alive(pid_t pid, unsigned long long start)
 {
-	char *text = NULL;
-	long p;
-	int rc = -1;
+	return pid > 0 && proc_start_time(pid) == start;
+}
 
-	if (fs_read_file(pid_path, &text, NULL) != 0)
+/* The seconds between SIGTERM and SIGKILL. */
+static int64_t
+kill_grace(void)
+{
+	const char *v = getenv("STA_KILL_GRACE_SECONDS");
+	int64_t grace = DEFAULT_GRACE;
+
+	if (v != NULL && parse_int64(v, &grace) != 0)
+		grace = DEFAULT_GRACE;
+	return grace > 0 ? grace : 1;
+}
+
+/* A try's status file as read back: the supervisor that claimed it, the
+ * task once it runs, and whether the outcome (last line) is there. */
+struct claim {
+	pid_t sup, task;
+	unsigned long long sup_start, task_start;
+	int has_outcome;
+};
+
+/* 0; -1 when there is no status file; -2 when it names no supervisor. */
+static int
+claim_read(const char *status_path, struct claim *c)
+{
+	char *text = NULL, *line, *nl;
+	unsigned long long st;
+	long pid;
+
+	memset(c, 0, sizeof(*c));
+	if (fs_read_file(status_path, &text, NULL) != 0)
 		return -1;
-	if (sscanf(text, "%ld %llu", &p, start) == 2 && p > 0) {
-		*pid = (pid_t)p;
-		rc = 0;
+	for (line = text; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+		if (sscanf(line, "supervisor %ld %llu", &pid, &st) == 2) {
+			c->sup = (pid_t)pid;
+			c->sup_start = st;
+		} else if (sscanf(line, "task %ld %llu", &pid, &st) == 2) {
+			c->task = (pid_t)pid;
+			c->task_start = st;
+		} else if (*line == '{') {
+			c->has_outcome = 1;
+		}
 	}
 	free(text);
-	return rc;
-}
-
-/* ------------------------------------------------------------ supervisor */
-
-static volatile sig_atomic_t sv_alarm, sv_term;
-
-static void
-sv_on_alarm(int sig)
-{
-	(void)sig;
-	sv_alarm = 1;
-}
-
-static void
-sv_on_term(int sig)
-{
-	(void)sig;
-	sv_term = 1;
+	return c->sup > 0 ? 0 : -2;
 }
 
 /* environ, then the STA_* variables and the task's env (later wins). */
-static char **
-task_environ(const struct try_spec *spec)
+static void
+task_environ(const struct try_spec *spec, struct strv *env)
 {
-	struct strv env = {0};
 	struct strv extra = {0};
 
 	executor_task_env(spec, &extra);
@@ -149,128 +157,466 @@ task_environ(const struct try_spec *spec)
 			if (strncmp(extra.v[i], *e, klen + 1) == 0)
 				overridden = 1;
 		if (!overridden)
-			strv_push(&env, *e);
+			strv_push(env, *e);
 	}
 	for (size_t i = 0; i < extra.n; i++)
-		strv_push(&env, extra.v[i]);
+		strv_push(env, extra.v[i]);
 	strv_free(&extra);
-	return env.v;
+}
+
+/* ------------------------------------------------------------- messages */
+
+static cJSON *
+strv_json(char *const *v)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (; v != NULL && *v != NULL; v++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(*v));
+	return a;
+}
+
+/* A try as the supervisor receives it (caller frees). */
+static char *
+start_message(const struct try_spec *spec, uint64_t id)
+{
+	cJSON *m = cJSON_CreateObject();
+	char *text;
+
+	cJSON_AddStringToObject(m, "op", "start");
+	cJSON_AddNumberToObject(m, "id", (double)id);
+	cJSON_AddStringToObject(m, "dag_id", spec->dag_id);
+	cJSON_AddStringToObject(m, "run_id", spec->run_id);
+	cJSON_AddStringToObject(m, "task_id", spec->task_id);
+	cJSON_AddNumberToObject(m, "try_number", spec->try_number);
+	cJSON_AddNumberToObject(m, "logical_date", (double)spec->logical_date);
+	cJSON_AddNumberToObject(m, "start", (double)spec->data_interval_start);
+	cJSON_AddNumberToObject(m, "end", (double)spec->data_interval_end);
+	cJSON_AddItemToObject(m, "argv", strv_json(spec->argv));
+	cJSON_AddItemToObject(m, "env", strv_json(spec->env));
+	cJSON_AddNumberToObject(m, "timeout", (double)spec->timeout);
+	cJSON_AddStringToObject(m, "log_path", spec->log_path);
+	text = cJSON_PrintUnformatted(m);
+	cJSON_Delete(m);
+	return text;
 }
 
 static void
-sv_write_status(const char *status_path, enum try_end end, int code, int sig,
-    cJSON *result, const char *reason, sta_time started)
+json_strv(const cJSON *a, struct strv *out)
+{
+	const cJSON *e;
+
+	strv_push_take(out, NULL);      /* NULL-terminated even when empty */
+	out->n = 0;
+	cJSON_ArrayForEach(e, a)
+		if (cJSON_IsString(e))
+			strv_push(out, e->valuestring);
+}
+
+/* Turns a message back into a spec whose strings point into m, argv and
+ * env into the vectors given. */
+static int
+spec_parse(const cJSON *m, struct try_spec *spec, struct strv *argv, struct strv *env)
+{
+	memset(spec, 0, sizeof(*spec));
+	json_strv(cJSON_GetObjectItem(m, "argv"), argv);
+	json_strv(cJSON_GetObjectItem(m, "env"), env);
+	spec->dag_id = cJSON_GetStringValue(cJSON_GetObjectItem(m, "dag_id"));
+	spec->run_id = cJSON_GetStringValue(cJSON_GetObjectItem(m, "run_id"));
+	spec->task_id = cJSON_GetStringValue(cJSON_GetObjectItem(m, "task_id"));
+	spec->try_number = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(m, "try_number"));
+	spec->logical_date = (sta_time)cJSON_GetNumberValue(cJSON_GetObjectItem(m, "logical_date"));
+	spec->data_interval_start = (sta_time)cJSON_GetNumberValue(cJSON_GetObjectItem(m, "start"));
+	spec->data_interval_end = (sta_time)cJSON_GetNumberValue(cJSON_GetObjectItem(m, "end"));
+	spec->timeout = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(m, "timeout"));
+	spec->log_path = cJSON_GetStringValue(cJSON_GetObjectItem(m, "log_path"));
+	spec->argv = argv->v;
+	spec->env = env->v;
+	return spec->log_path != NULL && argv->n > 0 ? 0 : -1;
+}
+
+/* ------------------------------------------------------------ supervisor */
+
+struct sup;
+
+/* A running task. */
+struct stask {
+	struct sup *sv;
+	uint64_t id;
+	char *log_path;
+	char *status_path;
+	pid_t pid;              /* and its process group */
+	int pidfd;
+	ev_io io;
+	ev_timer timer;         /* the timeout, then the grace after SIGTERM */
+	int64_t timeout;
+	int stopping;           /* SIGTERM sent */
+	int timed_out;
+	sta_time started;
+	struct stask *next;
+};
+
+struct sup {
+	struct ev_loop *loop;
+	int sock;               /* -1 once the scheduler is gone */
+	ev_io io;
+	int64_t grace;
+	char claim[96];         /* "supervisor PID START\n" */
+	char *buf;
+	struct stask *tasks;
+};
+
+static void
+sup_tell(struct sup *sv, uint64_t id, enum sup_event event, int value)
+{
+	struct sup_msg m = {.id = id, .event = event, .value = value};
+
+	if (sv->sock >= 0)
+		send(sv->sock, &m, sizeof(m), MSG_NOSIGNAL);
+}
+
+static void
+sup_append(const char *status_path, const char *text)
+{
+	int fd = open(status_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	size_t len = strlen(text);
+	ssize_t n = 0;
+
+	if (fd < 0)
+		return;
+	for (size_t off = 0; off < len && (n = write(fd, text + off, len - off)) > 0; off += (size_t)n)
+		;
+	close(fd);
+}
+
+static void
+sup_outcome(const char *status_path, enum try_end end, int code, int sig, cJSON *result,
+    const char *reason, sta_time started)
 {
 	struct try_outcome o = {
 		.end = end, .exit_code = code, .signal = sig, .reason = (char *)reason,
 		.started = started, .ended = time_now(),
 	};
+	char *json = executor_outcome_json(&o, result), *line = xasprintf("%s\n", json);
 
-	executor_write_status(status_path, &o, result);
+	sup_append(status_path, line);
+	free(line);
+	free(json);
+}
+
+/* Links a file naming this supervisor to status_path: 0, or -1 with errno
+ * (EEXIST: claimed before). */
+static int
+sup_claim(const struct sup *sv, const char *status_path)
+{
+	char *tmp = xasprintf("%s.%ld", status_path, (long)getpid());
+	size_t len = strlen(sv->claim);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), rc = -1, e;
+
+	if (fd >= 0) {
+		rc = write(fd, sv->claim, len) == (ssize_t)len ? 0 : -1;
+		close(fd);
+		if (rc == 0)
+			rc = link(tmp, status_path);
+	}
+	e = errno;
+	unlink(tmp);
+	free(tmp);
+	errno = e;
+	return rc;
+}
+
+/* Starts the task in its own process group, stdin /dev/null, stdout and
+ * stderr to logfd, every signal at its default: 0, or an errno.  environ
+ * is the task's while posix_spawnp looks the program up, so PATH is the
+ * task's as execvp would have it. */
+static int
+sup_spawn(const struct try_spec *spec, int logfd, pid_t *pid)
+{
+	struct strv env = {0};
+	char **saved = environ;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, all;
+	int err;
+
+	sigemptyset(&none);
+	sigfillset(&all);
+	task_environ(spec, &env);
+	if ((err = posix_spawn_file_actions_init(&fa)) != 0)
+		goto out;
+	if ((err = posix_spawnattr_init(&attr)) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		goto out;
+	}
+	if ((err = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0)) == 0 &&
+	    (err = posix_spawn_file_actions_adddup2(&fa, logfd, STDOUT_FILENO)) == 0 &&
+	    (err = posix_spawn_file_actions_adddup2(&fa, logfd, STDERR_FILENO)) == 0 &&
+	    (err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
+	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)) == 0 &&
+	    (err = posix_spawnattr_setpgroup(&attr, 0)) == 0 &&
+	    (err = posix_spawnattr_setsigdefault(&attr, &all)) == 0 &&
+	    (err = posix_spawnattr_setsigmask(&attr, &none)) == 0) {
+		environ = env.v;
+		err = posix_spawnp(pid, spec->argv[0], &fa, &attr, spec->argv, env.v);
+		environ = saved;
+	}
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+out:
+	strv_free(&env);
+	return err;
+}
+
+static void
+stask_free(struct stask *t)
+{
+	struct sup *sv = t->sv;
+
+	for (struct stask **pp = &sv->tasks; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == t) {
+			*pp = t->next;
+			break;
+		}
+	}
+	ev_io_stop(sv->loop, &t->io);
+	ev_timer_stop(sv->loop, &t->timer);
+	close(t->pidfd);
+	free(t->log_path);
+	free(t->status_path);
+	free(t);
+	if (sv->sock < 0 && sv->tasks == NULL)
+		ev_break(sv->loop, EVBREAK_ALL);
+}
+
+/* SIGTERM to the task's group, then SIGKILL after the grace. */
+static void
+sup_stop(struct stask *t)
+{
+	kill(-t->pid, t->stopping ? SIGKILL : SIGTERM);
+	if (t->stopping)
+		return;
+	t->stopping = 1;
+	ev_timer_stop(t->sv->loop, &t->timer);
+	ev_timer_set(&t->timer, (double)t->sv->grace, 0.);
+	ev_timer_start(t->sv->loop, &t->timer);
+}
+
+static void
+sup_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct stask *t = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (!t->stopping)
+		t->timed_out = 1;
+	sup_stop(t);
+}
+
+/* The task ended: its outcome to the status file, then to the scheduler. */
+static void
+sup_task_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct stask *t = w->data;
+	char reason[128];
+	int status = 0, sig, code;
+	cJSON *result;
+
+	(void)loop;
+	(void)revents;
+	switch (waitpid(t->pid, &status, WNOHANG)) {
+	case 0:
+		return;
+	case -1:
+		status = -1;    /* neither exited nor signalled */
+		break;
+	}
+	kill(-t->pid, SIGKILL);         /* whatever the task left in its group */
+	sig = status != -1 && WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	code = status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	result = executor_scan_result(t->log_path);
+	if (t->timed_out) {
+		snprintf(reason, sizeof(reason), "execution_timeout (%llds) reached: "
+		    "process group killed", (long long)t->timeout);
+		sup_outcome(t->status_path, TRY_TIMED_OUT, -1, sig, result, reason, t->started);
+	} else {
+		sup_outcome(t->status_path, TRY_EXITED, code, sig, result,
+		    t->stopping ? "stopped on request" : NULL, t->started);
+	}
+	sup_tell(t->sv, t->id, SUP_ENDED, 0);
+	stask_free(t);
+}
+
+static void
+sup_start(struct sup *sv, uint64_t id, const cJSON *m)
+{
+	struct strv argv = {0}, env = {0};
+	struct try_spec spec;
+	struct stask *t;
+	char *status_path = NULL, *line, reason[512];
+	sta_time started = time_now();
+	int logfd = -1, err, pidfd;
+	pid_t pid;
+
+	if (spec_parse(m, &spec, &argv, &env) != 0) {
+		sup_tell(sv, id, SUP_FAILED, EINVAL);
+		goto out;
+	}
+	status_path = executor_try_file(spec.log_path, "status");
+	if (sup_claim(sv, status_path) != 0) {
+		sup_tell(sv, id, errno == EEXIST ? SUP_CLAIMED : SUP_FAILED, errno);
+		goto out;
+	}
+	logfd = open(spec.log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (logfd < 0) {
+		snprintf(reason, sizeof(reason), "cannot open the log %s: %s", spec.log_path,
+		    strerror(errno));
+		goto failed;
+	}
+	if ((err = sup_spawn(&spec, logfd, &pid)) != 0) {
+		dprintf(logfd, "sta: cannot run '%s': %s\n", spec.argv[0], strerror(err));
+		snprintf(reason, sizeof(reason), "cannot run '%s': %s", spec.argv[0], strerror(err));
+		goto failed;
+	}
+	if ((pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0) {
+		snprintf(reason, sizeof(reason), "cannot watch the task: %s", strerror(errno));
+		kill(-pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		goto failed;
+	}
+	line = xasprintf("task %ld %llu\n", (long)pid, proc_start_time(pid));
+	sup_append(status_path, line);
+	free(line);
+	t = xcalloc(1, sizeof(*t));
+	t->sv = sv;
+	t->id = id;
+	t->log_path = xstrdup(spec.log_path);
+	t->status_path = status_path;
+	status_path = NULL;
+	t->pid = pid;
+	t->pidfd = pidfd;
+	t->timeout = spec.timeout;
+	t->started = started;
+	ev_io_init(&t->io, sup_task_cb, pidfd, EV_READ);
+	ev_timer_init(&t->timer, sup_timer_cb, (double)spec.timeout, 0.);
+	t->io.data = t->timer.data = t;
+	ev_io_start(sv->loop, &t->io);
+	if (spec.timeout > 0)
+		ev_timer_start(sv->loop, &t->timer);
+	t->next = sv->tasks;
+	sv->tasks = t;
+	sup_tell(sv, id, SUP_STARTED, pid);
+	goto out;
+failed:
+	sup_outcome(status_path, TRY_START_FAILED, -1, 0, NULL, reason, started);
+	sup_tell(sv, id, SUP_ENDED, 0);
+out:
+	if (logfd >= 0)
+		close(logfd);
+	free(status_path);
+	strv_free(&argv);
+	strv_free(&env);
+}
+
+static void
+sup_sock_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct sup *sv = w->data;
+
+	(void)revents;
+	for (;;) {
+		ssize_t n = recv(sv->sock, sv->buf, LAUNCH_MAX - 1, MSG_DONTWAIT);
+		const char *op;
+		uint64_t id;
+		cJSON *m;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			/* The scheduler is gone: finish what runs, then exit. */
+			ev_io_stop(loop, w);
+			close(sv->sock);
+			sv->sock = -1;
+			if (sv->tasks == NULL)
+				ev_break(loop, EVBREAK_ALL);
+			return;
+		}
+		sv->buf[n] = '\0';
+		m = cJSON_Parse(sv->buf);
+		id = (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(m, "id"));
+		op = cJSON_GetStringValue(cJSON_GetObjectItem(m, "op"));
+		if (op != NULL && strcmp(op, "start") == 0) {
+			sup_start(sv, id, m);
+		} else if (op != NULL && strcmp(op, "kill") == 0) {
+			for (struct stask *t = sv->tasks; t != NULL; t = t->next)
+				if (t->id == id && !t->stopping)
+					sup_stop(t);
+		}
+		cJSON_Delete(m);
+	}
 }
 
 /* Runs in the forked supervisor; never returns. */
 static void
-supervise(const struct try_spec *spec, const char *pid_path, const char *status_path)
+supervisor_main(int sock)
 {
-	struct sigaction sa = {0};
-	sigset_t all;
-	char *tmp, line[64], reason[512];
-	const char *grace_env = getenv("STA_KILL_GRACE_SECONDS");
-	int64_t grace = DEFAULT_GRACE;
-	int logfd, status, err = 0, escalated = 0;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sta_time started = time_now();
-	pid_t task;
+	struct sup sv = {.sock = sock, .grace = kill_grace()};
+	sigset_t none;
 
 	setsid();
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
+	prctl(PR_SET_NAME, "sta-supervisor");
+	/* Signals of a terminal or of a service stop must not end it before
+	 * the outcomes of the tasks they stop are recorded. */
 	for (int s = 1; s < NSIG; s++)
 		if (s != SIGKILL && s != SIGSTOP)
 			signal(s, SIG_DFL);
-	if (grace_env != NULL && parse_int64(grace_env, &grace) != 0)
-		grace = DEFAULT_GRACE;
-
-	/* Claim the try. */
-	tmp = xasprintf("%s.%ld", pid_path, (long)getpid());
-	snprintf(line, sizeof(line), "%ld %llu\n", (long)getpid(), proc_start_time(getpid()));
-	if (fs_write_atomic(tmp, line, strlen(line), 0) != 0)
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	snprintf(sv.claim, sizeof(sv.claim), "supervisor %ld %llu\n", (long)getpid(),
+	    proc_start_time(getpid()));
+	sv.buf = xmalloc(LAUNCH_MAX);
+	if ((sv.loop = ev_loop_new(EVFLAG_AUTO)) == NULL)
 		_exit(1);
-	if (link(tmp, pid_path) != 0) {
-		unlink(tmp);
-		_exit(errno == EEXIST ? EXIT_CLAIM_LOST : 1);
-	}
-	unlink(tmp);
-
-	logfd = open(spec->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (logfd < 0) {
-		snprintf(reason, sizeof(reason), "cannot open the log %s: %s", spec->log_path,
-		    strerror(errno));
-		sv_write_status(status_path, TRY_START_FAILED, -1, 0, NULL, reason, started);
-		_exit(0);
-	}
-	/* The task in its own process group, stdin /dev/null, stdout and
-	 * stderr to the log.  posix_spawn starts it without copying this
-	 * process (vfork-like) and reports a failed exec as its result;
-	 * environ is the task's, so PATH is looked up in it as execvp
-	 * would. */
-	environ = task_environ(spec);
-	if ((err = posix_spawn_file_actions_init(&fa)) == 0 &&
-	    (err = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0)) == 0 &&
-	    (err = posix_spawn_file_actions_adddup2(&fa, logfd, STDOUT_FILENO)) == 0 &&
-	    (err = posix_spawn_file_actions_adddup2(&fa, logfd, STDERR_FILENO)) == 0 &&
-	    (err = posix_spawnattr_init(&attr)) == 0 &&
-	    (err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP)) == 0 &&
-	    (err = posix_spawnattr_setpgroup(&attr, 0)) == 0)
-		err = posix_spawnp(&task, spec->argv[0], &fa, &attr, spec->argv, environ);
-	if (err != 0) {
-		dprintf(logfd, "sta: cannot run '%s': %s\n", spec->argv[0], strerror(err));
-		snprintf(reason, sizeof(reason), "cannot run '%s': %s", spec->argv[0], strerror(err));
-		sv_write_status(status_path, TRY_START_FAILED, -1, 0, NULL, reason, started);
-		_exit(0);
-	}
-
-	sa.sa_handler = sv_on_alarm;
-	sigaction(SIGALRM, &sa, NULL);
-	sa.sa_handler = sv_on_term;
-	sigaction(SIGTERM, &sa, NULL);
-	if (spec->timeout > 0)
-		alarm((unsigned)spec->timeout);
-	int timed_out = 0;
-	for (;;) {
-		if (waitpid(task, &status, 0) == task)
-			break;
-		if (errno != EINTR)
-			break;
-		if (sv_alarm || sv_term) {
-			timed_out |= sv_alarm && !sv_term && !escalated;
-			kill(-task, escalated ? SIGKILL : SIGTERM);
-			escalated = 1;
-			sv_alarm = sv_term = 0;
-			alarm((unsigned)(grace > 0 ? grace : 1));
-		}
-	}
-	alarm(0);
-	kill(-task, SIGKILL);       /* whatever the task left in its group */
-
-	cJSON *result = executor_scan_result(spec->log_path);
-	if (timed_out) {
-		snprintf(reason, sizeof(reason), "execution_timeout (%llds) reached: "
-		    "process group killed", (long long)spec->timeout);
-		sv_write_status(status_path, TRY_TIMED_OUT, -1,
-		    WIFSIGNALED(status) ? WTERMSIG(status) : 0, result, reason, started);
-	} else {
-		sv_write_status(status_path, TRY_EXITED,
-		    WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-		    WIFSIGNALED(status) ? WTERMSIG(status) : 0, result,
-		    escalated ? "stopped on request" : NULL, started);
-	}
+	ev_io_init(&sv.io, sup_sock_cb, sock, EV_READ);
+	sv.io.data = &sv;
+	ev_io_start(sv.loop, &sv.io);
+	ev_run(sv.loop, 0);
 	_exit(0);
 }
 
 /* ------------------------------------------------------ scheduler side */
+
+struct ltry {
+	struct executor *ex;
+	char *log_path;
+	char *status_path;
+	uint64_t id;            /* our supervisor's tag; 0 when followed by its file */
+	int pidfd;              /* followed: the claiming supervisor */
+	ev_io io;
+	ev_stat st;
+	ev_timer later;         /* a report from the loop */
+	ev_timer kill_timer;    /* followed: SIGKILL after the grace */
+	struct try_outcome pending;     /* for later: a loss known already */
+	executor_done_fn done;
+	void *arg;
+	struct ltry *next;
+};
+
+struct executor {
+	struct ev_loop *loop;
+	struct ltry *tries;
+	int sock;               /* to the supervisor, -1 when there is none */
+	pid_t sup_pid;
+	ev_io io;
+	uint64_t next_id;
+};
 
 static void
 ltry_unlink(struct ltry *t)
@@ -288,17 +634,19 @@ ltry_free(struct ltry *t)
 {
 	struct ev_loop *loop = t->ex->loop;
 
-	ev_child_stop(loop, &t->child);
 	ev_io_stop(loop, &t->io);
+	ev_stat_stop(loop, &t->st);
 	ev_timer_stop(loop, &t->later);
+	ev_timer_stop(loop, &t->kill_timer);
 	if (t->pidfd >= 0)
 		close(t->pidfd);
 	executor_outcome_free(&t->pending);
 	free(t->log_path);
+	free(t->status_path);
 	free(t);
 }
 
-/* Reports the outcome found in the status file (or the loss) and frees t. */
+/* Reports the outcome in the status file (or the loss) and frees t. */
 static void
 ltry_finish(struct ltry *t)
 {
@@ -307,64 +655,13 @@ ltry_finish(struct ltry *t)
 	if (executor_read_status(t->log_path, &o) != 0) {
 		o.end = TRY_LOST;
 		o.exit_code = -1;
-		o.reason = xstrdup("the supervisor ended without recording an outcome");
+		o.reason = xstrdup("its supervisor ended without recording an outcome");
 		o.ended = time_now();
 	}
 	ltry_unlink(t);
 	t->done(t->arg, &o);
 	executor_outcome_free(&o);
 	ltry_free(t);
-}
-
-static int watch_pid(struct ltry *t, pid_t pid);
-
-static void
-child_cb(struct ev_loop *loop, ev_child *w, int revents)
-{
-	struct ltry *t = w->data;
-	pid_t owner;
-	unsigned long long st;
-
-	(void)revents;
-	ev_child_stop(loop, w);
-	if (WIFEXITED(w->rstatus) && WEXITSTATUS(w->rstatus) == EXIT_CLAIM_LOST) {
-		/* Another supervisor owns this try: wait for that one. */
-		char *pid_path = executor_try_file(t->log_path, "pid");
-		int ok = read_claim(pid_path, &owner, &st) == 0 && proc_start_time(owner) == st &&
-		    watch_pid(t, owner) == 0;
-
-		free(pid_path);
-		if (ok)
-			return;
-	}
-	ltry_finish(t);
-}
-
-static void
-pidfd_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct ltry *t = w->data;
-	char *pid_path, *status_path;
-	unsigned long long st;
-	pid_t owner;
-	int moved = 0;
-
-	(void)revents;
-	ev_io_stop(loop, w);
-	status_path = executor_try_file(t->log_path, "status");
-	pid_path = executor_try_file(t->log_path, "pid");
-	/* No outcome, and the claim is another live supervisor's: ours lost
-	 * the claim (a pidfd gives no exit status); wait for that one. */
-	if (!fs_exists(status_path) && read_claim(pid_path, &owner, &st) == 0 && owner != t->pid &&
-	    proc_start_time(owner) == st) {
-		close(t->pidfd);
-		t->pidfd = -1;
-		moved = watch_pid(t, owner) == 0;
-	}
-	free(status_path);
-	free(pid_path);
-	if (!moved)
-		ltry_finish(t);
 }
 
 static void
@@ -383,220 +680,154 @@ later_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 }
 
-static int
-watch_pid(struct ltry *t, pid_t pid)
-{
-	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
-
-	if (fd < 0)
-		return -1;
-	t->pid = pid;
-	t->pidfd = fd;
-	ev_io_init(&t->io, pidfd_cb, fd, EV_READ);
-	t->io.data = t;
-	ev_io_start(t->ex->loop, &t->io);
-	return 0;
-}
-
-static struct ltry *
-ltry_new(struct executor *ex, const struct try_spec *spec, executor_done_fn done, void *arg)
-{
-	struct ltry *t = xcalloc(1, sizeof(*t));
-
-	t->ex = ex;
-	t->log_path = xstrdup(spec->log_path);
-	t->pidfd = -1;
-	t->done = done;
-	t->arg = arg;
-	ev_init(&t->child, child_cb);
-	ev_init(&t->io, pidfd_cb);
-	ev_timer_init(&t->later, later_cb, 0, 0);
-	t->child.data = t->io.data = t->later.data = t;
-	t->next = ex->tries;
-	ex->tries = t;
-	return t;
-}
-
 static void
 ltry_later(struct ltry *t)
 {
 	ev_timer_start(t->ex->loop, &t->later);
 }
 
-
-/* ------------------------------------------------------------- launcher */
-
-static cJSON *
-strv_json(char *const *v)
+/* The claiming supervisor ended: the outcome is there, or lost. */
+static void
+sup_end_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-	cJSON *a = cJSON_CreateArray();
-
-	for (; v != NULL && *v != NULL; v++)
-		cJSON_AddItemToArray(a, cJSON_CreateString(*v));
-	return a;
+	(void)loop;
+	(void)revents;
+	ltry_finish(w->data);
 }
 
-/* A try as the launcher receives it (caller frees). */
-static char *
-spec_message(const struct try_spec *spec)
+/* The status file changed: finished when the outcome is there. */
+static void
+stat_cb(struct ev_loop *loop, ev_stat *w, int revents)
 {
-	cJSON *m = cJSON_CreateObject();
-	char *text;
+	struct ltry *t = w->data;
+	struct claim c;
 
-	cJSON_AddStringToObject(m, "dag_id", spec->dag_id);
-	cJSON_AddStringToObject(m, "run_id", spec->run_id);
-	cJSON_AddStringToObject(m, "task_id", spec->task_id);
-	cJSON_AddNumberToObject(m, "try_number", spec->try_number);
-	cJSON_AddNumberToObject(m, "logical_date", (double)spec->logical_date);
-	cJSON_AddNumberToObject(m, "start", (double)spec->data_interval_start);
-	cJSON_AddNumberToObject(m, "end", (double)spec->data_interval_end);
-	cJSON_AddItemToObject(m, "argv", strv_json(spec->argv));
-	cJSON_AddItemToObject(m, "env", strv_json(spec->env));
-	cJSON_AddNumberToObject(m, "timeout", (double)spec->timeout);
-	cJSON_AddStringToObject(m, "log_path", spec->log_path);
-	text = cJSON_PrintUnformatted(m);
-	cJSON_Delete(m);
-	return text;
-}
-
-static char **
-json_strv(const cJSON *a)
-{
-	struct strv v = {0};
-	const cJSON *e;
-
-	cJSON_ArrayForEach(e, a)
-		if (cJSON_IsString(e))
-			strv_push(&v, e->valuestring);
-	strv_push_take(&v, NULL);
-	v.n--;
-	return v.v;
-}
-
-/* Turns a message back into a spec whose strings point into m.  argv and
- * env are allocated; the launcher's child never frees them (it execs or
- * exits). */
-static int
-spec_parse(const cJSON *m, struct try_spec *spec)
-{
-	const char *lp = cJSON_GetStringValue(cJSON_GetObjectItem(m, "log_path"));
-
-	if (lp == NULL)
-		return -1;
-	memset(spec, 0, sizeof(*spec));
-	spec->dag_id = cJSON_GetStringValue(cJSON_GetObjectItem(m, "dag_id"));
-	spec->run_id = cJSON_GetStringValue(cJSON_GetObjectItem(m, "run_id"));
-	spec->task_id = cJSON_GetStringValue(cJSON_GetObjectItem(m, "task_id"));
-	spec->try_number = cJSON_GetObjectItem(m, "try_number")->valueint;
-	spec->logical_date = (sta_time)cJSON_GetNumberValue(cJSON_GetObjectItem(m, "logical_date"));
-	spec->data_interval_start = (sta_time)cJSON_GetNumberValue(cJSON_GetObjectItem(m, "start"));
-	spec->data_interval_end = (sta_time)cJSON_GetNumberValue(cJSON_GetObjectItem(m, "end"));
-	spec->argv = json_strv(cJSON_GetObjectItem(m, "argv"));
-	spec->env = json_strv(cJSON_GetObjectItem(m, "env"));
-	spec->timeout = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(m, "timeout"));
-	spec->log_path = lp;
-	return spec->argv[0] ? 0 : -1;
+	(void)loop;
+	(void)revents;
+	if (claim_read(t->status_path, &c) == 0 && c.has_outcome)
+		ltry_finish(t);
 }
 
 static void
-launcher_reap(int sig)
+kill_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	int e = errno;
+	struct ltry *t = w->data;
+	struct claim c;
 
-	(void)sig;
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
-	errno = e;
+	(void)loop;
+	(void)revents;
+	if (claim_read(t->status_path, &c) == 0 && !c.has_outcome && proc_alive(c.task, c.task_start))
+		kill(-c.task, SIGKILL);
 }
 
-/* Sends the reply to one try: the supervisor's pid (or -errno) and its
- * pidfd. */
-static void
-launcher_reply(int sock, pid_t pid, int pidfd)
+static struct ltry *
+ltry_new(struct executor *ex, const char *log_path, executor_done_fn done, void *arg)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = {&pid, sizeof(pid)};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct ltry *t = xcalloc(1, sizeof(*t));
 
-	if (pidfd >= 0) {
-		struct cmsghdr *c;
+	t->ex = ex;
+	t->log_path = xstrdup(log_path);
+	t->status_path = executor_try_file(log_path, "status");
+	t->pidfd = -1;
+	t->done = done;
+	t->arg = arg;
+	ev_init(&t->io, sup_end_cb);
+	ev_stat_init(&t->st, stat_cb, t->status_path, 0.);
+	ev_timer_init(&t->later, later_cb, 0, 0);
+	ev_init(&t->kill_timer, kill_timer_cb);
+	t->io.data = t->st.data = t->later.data = t->kill_timer.data = t;
+	t->next = ex->tries;
+	ex->tries = t;
+	return t;
+}
 
-		memset(cbuf, 0, sizeof(cbuf));
-		mh.msg_control = cbuf;
-		mh.msg_controllen = sizeof(cbuf);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &pidfd, sizeof(int));
+static struct ltry *
+ltry_by_id(struct executor *ex, uint64_t id)
+{
+	for (struct ltry *t = ex->tries; t != NULL; t = t->next)
+		if (t->id == id)
+			return t;
+	return NULL;
+}
+
+/* Follows a try by its status file, whichever supervisor claimed it:
+ * ADOPT_NOT_STARTED when there is none; ADOPT_FINISHED when the outcome is
+ * there or the supervisor is gone (reported from the loop); else
+ * ADOPT_RUNNING, reported when the outcome arrives or the supervisor
+ * ends.  *handle is the task's pid when known. */
+static enum adopt_result
+ltry_follow(struct ltry *t, char **handle)
+{
+	struct claim c;
+	int rc = claim_read(t->status_path, &c), fd;
+
+	if (rc == -1)
+		return ADOPT_NOT_STARTED;
+	if (c.task > 0)
+		*handle = xasprintf("%ld", (long)c.task);
+	if (rc == 0 && !c.has_outcome && proc_alive(c.sup, c.sup_start) &&
+	    (fd = (int)syscall(SYS_pidfd_open, c.sup, 0)) >= 0) {
+		t->pidfd = fd;
+		ev_io_set(&t->io, fd, EV_READ);
+		ev_io_start(t->ex->loop, &t->io);
+		ev_stat_start(t->ex->loop, &t->st);
+		/* The outcome may have come before the watch. */
+		if (claim_read(t->status_path, &c) != 0 || !c.has_outcome)
+			return ADOPT_RUNNING;
 	}
-	sendmsg(sock, &mh, MSG_NOSIGNAL);
+	ltry_later(t);
+	return ADOPT_FINISHED;
 }
 
+/* Our supervisor is gone: a try it ran has its outcome or is lost. */
 static void
-launcher_main(int sock)
+supervisor_gone(struct executor *ex)
 {
-	struct sigaction sa = {0};
-	sigset_t chld;
-	char *buf = xmalloc(LAUNCH_MAX);
+	if (ex->sock < 0)
+		return;
+	log_warn("the local executor's supervisor (pid %ld) is gone; a new one starts the next try",
+	    (long)ex->sup_pid);
+	ev_io_stop(ex->loop, &ex->io);
+	close(ex->sock);
+	ex->sock = -1;
+	waitpid(ex->sup_pid, NULL, WNOHANG);
+	for (struct ltry *t = ex->tries; t != NULL; t = t->next) {
+		if (t->id != 0) {
+			t->id = 0;
+			ltry_later(t);
+		}
+	}
+}
 
-	prctl(PR_SET_NAME, "sta-launcher");
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_DFL);
-	sa.sa_handler = launcher_reap;
-	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
-	sigaction(SIGCHLD, &sa, NULL);
-	sigemptyset(&chld);
-	sigaddset(&chld, SIGCHLD);
-	for (;;) {
-		ssize_t n = recv(sock, buf, LAUNCH_MAX - 1, 0);
-		struct try_spec spec;
-		char *pid_path, *status_path;
-		cJSON *m;
-		pid_t pid;
-		int pidfd = -1;
+/* The supervisor's reports between starts. */
+static void
+sock_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct executor *ex = w->data;
+	struct sup_msg m;
+	struct ltry *t;
+
+	(void)loop;
+	(void)revents;
+	while (ex->sock >= 0) {
+		ssize_t n = recv(ex->sock, &m, sizeof(m), MSG_DONTWAIT);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			_exit(0);	/* the scheduler is gone */
-		buf[n] = '\0';
-		m = cJSON_Parse(buf);
-		if (m == NULL || spec_parse(m, &spec) != 0) {
-			launcher_reply(sock, -EINVAL, -1);
-			cJSON_Delete(m);
-			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n != (ssize_t)sizeof(m)) {
+			supervisor_gone(ex);
+			return;
 		}
-		pid_path = executor_try_file(spec.log_path, "pid");
-		status_path = executor_try_file(spec.log_path, "status");
-		/* No reaping between the fork and the pidfd. */
-		sigprocmask(SIG_BLOCK, &chld, NULL);
-		pid = fork();
-		if (pid == 0) {
-			close(sock);
-			supervise(&spec, pid_path, status_path);
-		}
-		if (pid > 0)
-			pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-		launcher_reply(sock, pid > 0 ? pid : -errno, pidfd);
-		if (pidfd >= 0)
-			close(pidfd);
-		sigprocmask(SIG_UNBLOCK, &chld, NULL);
-		free(pid_path);
-		free(status_path);
-		for (char *const *v = spec.argv; *v; v++)
-			free(*v);
-		for (char *const *v = spec.env; *v; v++)
-			free(*v);
-		free((void *)spec.argv);
-		free((void *)spec.env);
-		cJSON_Delete(m);
+		if (m.event == SUP_ENDED && (t = ltry_by_id(ex, m.id)) != NULL)
+			ltry_finish(t);
 	}
 }
 
-/* Forks the launcher; -1 (and tries forked from the scheduler) if not. */
+/* Forks the supervisor: 0, or -1 with errno. */
 static int
-launcher_start(pid_t *launcher_pid)
+supervisor_start(struct executor *ex)
 {
 	int sv[2];
 	pid_t pid;
@@ -614,52 +845,42 @@ launcher_start(pid_t *launcher_pid)
 		if (sv[1] > 3)
 			close_range(3, (unsigned)sv[1] - 1, 0);
 		close_range((unsigned)sv[1] + 1, ~0U, 0);
-		launcher_main(sv[1]);
+		supervisor_main(sv[1]);
 	}
 	close(sv[1]);
-	*launcher_pid = pid;
-	return sv[0];
+	ex->sock = sv[0];
+	ex->sup_pid = pid;
+	ev_io_init(&ex->io, sock_cb, ex->sock, EV_READ);
+	ex->io.data = ex;
+	ev_io_start(ex->loop, &ex->io);
+	return 0;
 }
 
-/* Has the launcher fork a supervisor: its pid and pidfd, or -1. */
+/* Sends a try to the supervisor and waits for its answer; reports of
+ * other tries' ends that come first are deferred to the loop.  0, or -1
+ * when the supervisor is gone. */
 static int
-launcher_launch(struct executor *ex, const struct try_spec *spec, pid_t *pid, int *pidfd)
+supervisor_ask(struct executor *ex, const struct try_spec *spec, uint64_t id, struct sup_msg *m)
 {
-	char *msg = spec_message(spec), cbuf[CMSG_SPACE(sizeof(int))];
+	char *msg = start_message(spec, id);
 	size_t len = strlen(msg);
-	struct iovec iov = {pid, sizeof(*pid)};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-		.msg_controllen = sizeof(cbuf)};
-	struct cmsghdr *c;
+	struct ltry *t;
 	ssize_t n;
+	int rc = len < LAUNCH_MAX && send(ex->sock, msg, len, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
 
-	*pidfd = -1;
-	if (len >= LAUNCH_MAX || send(ex->launcher, msg, len, MSG_NOSIGNAL) != (ssize_t)len) {
-		free(msg);
-		goto broken;
-	}
 	free(msg);
-	do
-		n = recvmsg(ex->launcher, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)sizeof(*pid))
-		goto broken;
-	c = CMSG_FIRSTHDR(&mh);
-	if (c != NULL && c->cmsg_type == SCM_RIGHTS)
-		memcpy(pidfd, CMSG_DATA(c), sizeof(int));
-	if (*pid <= 0 || *pidfd < 0) {
-		if (*pidfd >= 0)
-			close(*pidfd);
-		log_error("%s: the launcher could not start it: %s", spec->task_id,
-		    strerror(*pid < 0 ? (int)-*pid : ESRCH));
-		return -1;
+	while (rc == 0) {
+		do
+			n = recv(ex->sock, m, sizeof(*m), 0);
+		while (n < 0 && errno == EINTR);
+		if (n != (ssize_t)sizeof(*m))
+			rc = -1;
+		else if (m->id == id)
+			break;
+		else if (m->event == SUP_ENDED && (t = ltry_by_id(ex, m->id)) != NULL)
+			ltry_later(t);
 	}
-	return 0;
-broken:
-	log_warn("the launcher is gone; tries are forked from the scheduler from now on");
-	close(ex->launcher);
-	ex->launcher = -1;
-	return -1;
+	return rc;
 }
 
 static struct executor *
@@ -669,19 +890,27 @@ local_create(struct ev_loop *loop, const struct executor_host *host)
 
 	(void)host;		/* a try's processes are this machine's alone */
 	ex->loop = loop;
-	ex->launcher = launcher_start(&ex->launcher_pid);
+	ex->sock = -1;
+	if (supervisor_start(ex) != 0)
+		log_warn("cannot start the local executor's supervisor: %s", strerror(errno));
 	return ex;
 }
 
 static void
 local_destroy(struct executor *ex)
 {
-	/* Supervisors keep running: a later executor adopts them.  The
-	 * launcher sees its socket close and exits. */
-	if (ex->launcher >= 0) {
-		close(ex->launcher);
-		/* it exits at once; waiting also counts its CPU as ours */
-		waitpid(ex->launcher_pid, NULL, 0);
+	int running = 0;
+
+	for (struct ltry *t = ex->tries; t != NULL; t = t->next)
+		running |= t->id != 0;
+	/* The supervisor sees its socket close: it finishes the tries it
+	 * runs (a later executor adopts them) and exits. */
+	if (ex->sock >= 0) {
+		ev_io_stop(ex->loop, &ex->io);
+		close(ex->sock);
+		/* with nothing running it exits at once; waiting counts its
+		 * CPU as ours */
+		waitpid(ex->sup_pid, NULL, running ? WNOHANG : 0);
 	}
 	while (ex->tries != NULL) {
 		struct ltry *t = ex->tries;
@@ -697,107 +926,84 @@ local_start(struct executor *ex, const struct try_spec *spec, executor_done_fn d
     void *arg, char **handle)
 {
 	char *dir = fs_dirname(spec->log_path);
-	char *pid_path = executor_try_file(spec->log_path, "pid");
-	char *status_path = executor_try_file(spec->log_path, "status");
+	struct sup_msg m;
 	struct ltry *t;
-	pid_t pid;
-	int rc = -1;
+	uint64_t id;
 
 	if (fs_mkdir_p(dir) != 0) {
 		log_error("%s: cannot create the log folder %s: %s", spec->task_id, dir,
 		    strerror(errno));
-		goto out;
+		free(dir);
+		return -1;
 	}
-	if (ex->launcher >= 0) {
-		int pidfd;
-
-		if (launcher_launch(ex, spec, &pid, &pidfd) == 0) {
-			t = ltry_new(ex, spec, done, arg);
-			t->pid = pid;
-			t->pidfd = pidfd;
-			ev_io_set(&t->io, pidfd, EV_READ);
-			ev_io_start(ex->loop, &t->io);
-			*handle = xasprintf("%ld", (long)pid);
-			rc = 0;
-			goto out;
-		}
-		if (ex->launcher >= 0)
-			goto out;	/* it answered: the try could not start */
-	}
-	pid = fork();
-	if (pid < 0) {
-		log_error("%s: fork: %s", spec->task_id, strerror(errno));
-		goto out;
-	}
-	if (pid == 0)
-		supervise(spec, pid_path, status_path);
-	t = ltry_new(ex, spec, done, arg);
-	t->pid = pid;
-	ev_child_set(&t->child, pid, 0);
-	ev_child_start(ex->loop, &t->child);
-	*handle = xasprintf("%ld", (long)pid);
-	rc = 0;
-out:
 	free(dir);
-	free(pid_path);
-	free(status_path);
-	return rc;
+	if (ex->sock < 0 && supervisor_start(ex) != 0) {
+		log_error("%s: cannot start the local executor's supervisor: %s", spec->task_id,
+		    strerror(errno));
+		return -1;
+	}
+	id = ++ex->next_id;
+	if (supervisor_ask(ex, spec, id, &m) != 0) {
+		supervisor_gone(ex);
+		log_error("%s: the supervisor ended before starting it", spec->task_id);
+		return -1;
+	}
+	if (m.event == SUP_FAILED) {
+		log_error("%s: cannot claim the try (attempt=%d.status beside %s): %s",
+		    spec->task_id, spec->try_number, spec->log_path, strerror(m.value));
+		return -1;
+	}
+	t = ltry_new(ex, spec->log_path, done, arg);
+	if (m.event == SUP_STARTED) {
+		t->id = id;
+		*handle = xasprintf("%ld", (long)m.value);
+	} else if (m.event == SUP_ENDED) {
+		ltry_later(t);      /* could not start: the outcome says why */
+	} else if (ltry_follow(t, handle) == ADOPT_NOT_STARTED) {
+		ltry_later(t);      /* claimed, then removed: lost */
+	}
+	return 0;
 }
 
 static enum adopt_result
 local_adopt(struct executor *ex, const struct try_spec *spec, executor_done_fn done,
     void *arg, char **handle)
 {
-	char *pid_path = executor_try_file(spec->log_path, "pid");
-	char *status_path = executor_try_file(spec->log_path, "status");
-	enum adopt_result r;
-	unsigned long long st;
-	struct ltry *t;
-	pid_t pid;
+	struct ltry *t = ltry_new(ex, spec->log_path, done, arg);
+	enum adopt_result r = ltry_follow(t, handle);
 
-	if (fs_exists(status_path)) {
-		t = ltry_new(ex, spec, done, arg);
-		ltry_later(t);
-		r = ADOPT_FINISHED;
-	} else if (read_claim(pid_path, &pid, &st) != 0) {
-		r = ADOPT_NOT_STARTED;
-	} else {
-		t = ltry_new(ex, spec, done, arg);
-		*handle = xasprintf("%ld", (long)pid);
-		if (proc_start_time(pid) == st && watch_pid(t, pid) == 0) {
-			r = ADOPT_RUNNING;
-		} else {
-			/* Gone: finished just now (status written) or lost. */
-			if (!fs_exists(status_path)) {
-				t->pending.end = TRY_LOST;
-				t->pending.exit_code = -1;
-				t->pending.reason = xstrdup("its supervisor is gone and left no outcome");
-				t->pending.ended = time_now();
-			}
-			ltry_later(t);
-			r = ADOPT_FINISHED;
-		}
+	if (r == ADOPT_NOT_STARTED) {
+		ltry_unlink(t);
+		ltry_free(t);
 	}
-	free(pid_path);
-	free(status_path);
 	return r;
 }
 
 static void
 local_kill(struct executor *ex, const char *log_path)
 {
-	char *pid_path = executor_try_file(log_path, "pid");
-	unsigned long long st;
-	pid_t pid = 0;
+	struct ltry *t = ex->tries;
+	char *status_path, *msg;
+	struct claim c;
 
-	for (struct ltry *t = ex->tries; t != NULL; t = t->next)
-		if (strcmp(t->log_path, log_path) == 0)
-			pid = t->pid;
-	if (pid == 0 && read_claim(pid_path, &pid, &st) == 0 && proc_start_time(pid) != st)
-		pid = 0;
-	if (pid > 0)
-		kill(pid, SIGTERM);
-	free(pid_path);
+	while (t != NULL && strcmp(t->log_path, log_path) != 0)
+		t = t->next;
+	if (t != NULL && t->id != 0) {
+		msg = xasprintf("{\"op\":\"kill\",\"id\":%llu}", (unsigned long long)t->id);
+		send(ex->sock, msg, strlen(msg), MSG_NOSIGNAL);
+		free(msg);
+		return;
+	}
+	/* Another supervisor runs it: its process group is signalled here. */
+	status_path = executor_try_file(log_path, "status");
+	if (claim_read(status_path, &c) == 0 && !c.has_outcome && proc_alive(c.task, c.task_start)) {
+		kill(-c.task, SIGTERM);
+		if (t != NULL) {
+			ev_timer_set(&t->kill_timer, (double)kill_grace(), 0.);
+			ev_timer_start(ex->loop, &t->kill_timer);
+		}
+	}
+	free(status_path);
 }
 
 const struct executor_ops executor_local = {

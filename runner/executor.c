@@ -73,12 +73,11 @@ static const char *const end_names[] = {
 	[TRY_START_FAILED] = "start_failed",
 };
 
-int
-executor_write_status(const char *status_path, const struct try_outcome *o, cJSON *result)
+char *
+executor_outcome_json(const struct try_outcome *o, cJSON *result)
 {
 	cJSON *j = cJSON_CreateObject();
 	char *json;
-	int rc;
 
 	cJSON_AddStringToObject(j, "end", end_names[o->end]);
 	cJSON_AddNumberToObject(j, "exit_code", o->exit_code);
@@ -90,24 +89,38 @@ executor_write_status(const char *status_path, const struct try_outcome *o, cJSO
 	cJSON_AddNumberToObject(j, "started", (double)o->started);
 	cJSON_AddNumberToObject(j, "ended", (double)(o->ended ? o->ended : time_now()));
 	json = cJSON_PrintUnformatted(j);
-	rc = fs_write_atomic(status_path, json, strlen(json), 0);
-	free(json);
 	cJSON_Delete(j);
+	return json;
+}
+
+int
+executor_write_status(const char *status_path, const struct try_outcome *o, cJSON *result)
+{
+	char *json = executor_outcome_json(o, result);
+	int rc = fs_write_atomic(status_path, json, strlen(json), 0);
+
+	free(json);
 	return rc;
 }
 
 int
 executor_read_status(const char *log_path, struct try_outcome *o)
 {
-	char *path = executor_try_file(log_path, "status"), *text = NULL;
+	char *path = executor_try_file(log_path, "status"), *text = NULL, *line;
 	const char *end;
+	size_t len;
 	cJSON *j = NULL, *v;
 	int rc = -1;
 
 	memset(o, 0, sizeof(*o));
-	if (fs_read_file(path, &text, NULL) != 0)
+	if (fs_read_file(path, &text, &len) != 0)
 		goto out;
-	j = cJSON_Parse(text);
+	/* The outcome is the file's last line: the local executor's file
+	 * begins with its claim. */
+	while (len > 0 && text[len - 1] == '\n')
+		text[--len] = '\0';
+	line = strrchr(text, '\n');
+	j = cJSON_Parse(line != NULL ? line + 1 : text);
 	if (!cJSON_IsObject(j))
 		goto out;
 	v = cJSON_GetObjectItemCaseSensitive(j, "end");

@@ -117,12 +117,15 @@ extern const struct executor_ops executor_kubernetes;
 char *executor_try_file(const char *log_path, const char *ext);
 /* The last "STA_RESULT {json}" object of the log, or NULL (caller frees). */
 cJSON *executor_scan_result(const char *log_path);
+/* An outcome (and result, taken; may be NULL) as one line of JSON
+ * (caller frees). */
+char *executor_outcome_json(const struct try_outcome *o, cJSON *result);
 /* Records an outcome (and result, taken; may be NULL) atomically in the
  * try's .status file, which makes the end recoverable after a crash. */
 int executor_write_status(const char *status_path, const struct try_outcome *o,
     cJSON *result);
-/* Reads the .status file into *o (free with executor_outcome_free); -1
- * when there is none or it is unreadable. */
+/* Reads the outcome, the last line of the .status file, into *o (free
+ * with executor_outcome_free); -1 when there is none or it is unreadable. */
 int executor_read_status(const char *log_path, struct try_outcome *o);
 void executor_outcome_free(struct try_outcome *o);
 /* Appends the task contract's STA_* variables, then spec->env, to out. */

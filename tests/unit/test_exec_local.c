@@ -1,14 +1,16 @@
 /*
  * test_exec_local.c: the local executor with real processes on a real
  * libev loop: outcomes and STA_RESULT, exec failures, adoption of finished,
- * unknown, running and lost tries, and the claim that lets a try run once
- * even when two supervisors are started for it.
+ * unknown, running and lost tries, the claim that lets a try run once even
+ * when it is started twice, a supervisor that outlives its executor, stops
+ * of own and adopted tries, and a killed supervisor.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -115,6 +117,8 @@ test_outcome_and_result(void **state)
 	assert_string_equal(g.result, "{\"rows\":2}");      /* the last valid one */
 	/* adopting it again finds it finished, with the same outcome */
 	struct got g2 = {0};
+	free(handle);
+	handle = NULL;
 	assert_int_equal(executor_local.adopt(ex, &spec, done, &g2, &handle), ADOPT_FINISHED);
 	wait_for(loop, &g2, 1);
 	assert_int_equal(g2.out.exit_code, 3);
@@ -154,14 +158,14 @@ test_lost_supervisor(void **state)
 	struct executor *ex = executor_local.create(loop, NULL);
 	char *argv[] = { "true", NULL };
 	struct try_spec spec = spec_for("lost", argv);
-	char *pid_path = xasprintf("%s/lost/attempt=1.pid", dir), *lost_dir = xasprintf("%s/lost", dir);
+	char *pid_path = xasprintf("%s/lost/attempt=1.status", dir), *lost_dir = xasprintf("%s/lost", dir);
 	struct got g = {0};
 	char *handle = NULL;
 
 	(void)state;
 	/* a claim by a process that no longer exists, and no outcome */
 	fs_mkdir_p(lost_dir);
-	assert_int_equal(fs_write_atomic(pid_path, "999999 12345\n", 13, 0), 0);
+	assert_int_equal(fs_write_atomic(pid_path, "supervisor 999999 12345\n", 24, 0), 0);
 	assert_int_equal(executor_local.adopt(ex, &spec, done, &g, &handle), ADOPT_FINISHED);
 	wait_for(loop, &g, 1);
 	assert_int_equal(g.out.end, TRY_LOST);
@@ -213,6 +217,136 @@ test_adopt_after_restart_and_claim(void **state)
 	executor_local.destroy(ex);
 }
 
+/* A line of the try's status file ("supervisor PID START" or "task PID
+ * START"): the pid, or 0. */
+static long
+status_pid(const char *name, const char *what)
+{
+	char *path = xasprintf("%s/%s/attempt=1.status", dir, name), *text = NULL, *p;
+	long pid = 0;
+
+	if (fs_read_file(path, &text, NULL) == 0 && (p = strstr(text, what)) != NULL)
+		pid = strtol(p + strlen(what), NULL, 10);
+	free(text);
+	free(path);
+	return pid;
+}
+
+static void
+test_outlives_its_scheduler(void **state)
+{
+	struct ev_loop *loop = ev_default_loop(0);
+	struct executor *ex = executor_local.create(loop, NULL), *ex2;
+	char *argv[] = { "sh", "-c", "sleep 0.5; echo 'STA_RESULT {\"late\": true}'; exit 4", NULL };
+	struct try_spec spec = spec_for("outlive", argv);
+	struct got g = {0};
+	char *h1 = NULL, *h2 = NULL;
+
+	(void)state;
+	/* the scheduler's executor goes while the try runs (as in kill -9):
+	 * its supervisor finishes the try and records the outcome, which the
+	 * next executor reports */
+	assert_int_equal(executor_local.start(ex, &spec, done, &g, &h1), 0);
+	executor_local.destroy(ex);
+	ex2 = executor_local.create(loop, NULL);
+	assert_int_equal(executor_local.adopt(ex2, &spec, done, &g, &h2), ADOPT_RUNNING);
+	assert_string_equal(h1, h2);        /* the task's pid */
+	wait_for(loop, &g, 1);
+	assert_int_equal(g.out.end, TRY_EXITED);
+	assert_int_equal(g.out.exit_code, 4);
+	assert_string_equal(g.result, "{\"late\":true}");
+	free(h1);
+	free(h2);
+	got_free(&g);
+	executor_local.destroy(ex2);
+}
+
+static void
+test_kill_own_and_adopted(void **state)
+{
+	struct ev_loop *loop = ev_default_loop(0);
+	struct executor *ex = executor_local.create(loop, NULL), *ex2;
+	char *argv[] = { "sleep", "30", NULL };
+	char *stubborn[] = { "sh", "-c", "trap '' TERM; sleep 30", NULL };
+	struct try_spec own = spec_for("kill_own", argv);
+	struct got g[3] = {{0}};
+	char *h[3] = {NULL, NULL, NULL};
+
+	(void)state;
+	setenv("STA_KILL_GRACE_SECONDS", "1", 1);
+	/* a try of this executor's supervisor: stopped through it */
+	assert_int_equal(executor_local.start(ex, &own, done, &g[0], &h[0]), 0);
+	executor_local.kill(ex, own.log_path);
+	wait_for(loop, &g[0], 1);
+	assert_int_equal(g[0].out.end, TRY_EXITED);
+	assert_int_equal(g[0].out.signal, SIGTERM);
+	assert_string_equal(g[0].reason, "stopped on request");
+	/* tries of an earlier executor's supervisor: their groups are
+	 * signalled by the adopting executor, SIGKILL after the grace */
+	struct try_spec adopted = spec_for("kill_adopted", argv);
+	assert_int_equal(executor_local.start(ex, &adopted, done, &g[1], &h[1]), 0);
+	struct try_spec stub = spec_for("kill_stubborn", stubborn);
+	assert_int_equal(executor_local.start(ex, &stub, done, &g[2], &h[2]), 0);
+	usleep(200000);     /* the trap is set */
+	executor_local.destroy(ex);
+	ex2 = executor_local.create(loop, NULL);
+	free(h[1]);
+	free(h[2]);
+	h[1] = h[2] = NULL;
+	adopted = spec_for("kill_adopted", argv);
+	assert_int_equal(executor_local.adopt(ex2, &adopted, done, &g[1], &h[1]), ADOPT_RUNNING);
+	executor_local.kill(ex2, adopted.log_path);
+	stub = spec_for("kill_stubborn", stubborn);
+	assert_int_equal(executor_local.adopt(ex2, &stub, done, &g[2], &h[2]), ADOPT_RUNNING);
+	executor_local.kill(ex2, stub.log_path);
+	wait_for(loop, &g[1], 2);
+	assert_int_equal(g[1].out.end, TRY_EXITED);
+	assert_int_equal(g[1].out.signal, SIGTERM);
+	assert_int_equal(g[2].out.end, TRY_EXITED);
+	assert_int_equal(g[2].out.signal, SIGKILL);
+	unsetenv("STA_KILL_GRACE_SECONDS");
+	for (int i = 0; i < 3; i++) {
+		free(h[i]);
+		got_free(&g[i]);
+	}
+	executor_local.destroy(ex2);
+}
+
+static void
+test_supervisor_killed(void **state)
+{
+	struct ev_loop *loop = ev_default_loop(0);
+	struct executor *ex = executor_local.create(loop, NULL);
+	char *argv[] = { "sleep", "30", NULL }, *quick[] = { "true", NULL };
+	struct try_spec spec = spec_for("sup_killed", argv);
+	struct got g = {0}, g2 = {0};
+	char *h = NULL, *h2 = NULL;
+	long sup, task;
+
+	(void)state;
+	/* the supervisor dies with a try running: the try is lost (its
+	 * outcome cannot be known), and the next try gets a new supervisor */
+	assert_int_equal(executor_local.start(ex, &spec, done, &g, &h), 0);
+	sup = status_pid("sup_killed", "supervisor ");
+	task = status_pid("sup_killed", "task ");
+	assert_true(sup > 0 && task > 0);
+	assert_int_equal(kill((pid_t)sup, SIGKILL), 0);
+	wait_for(loop, &g, 1);
+	assert_int_equal(g.out.end, TRY_LOST);
+	kill((pid_t)-task, SIGKILL);
+	spec = spec_for("after_sup_killed", quick);
+	assert_int_equal(executor_local.start(ex, &spec, done, &g2, &h2), 0);
+	wait_for(loop, &g2, 1);
+	assert_int_equal(g2.out.end, TRY_EXITED);
+	assert_int_equal(g2.out.exit_code, 0);
+	assert_true(status_pid("after_sup_killed", "supervisor ") != sup);
+	free(h);
+	free(h2);
+	got_free(&g);
+	got_free(&g2);
+	executor_local.destroy(ex);
+}
+
 int
 main(void)
 {
@@ -221,6 +355,9 @@ main(void)
 		cmocka_unit_test(test_start_failure_and_unknown),
 		cmocka_unit_test(test_lost_supervisor),
 		cmocka_unit_test(test_adopt_after_restart_and_claim),
+		cmocka_unit_test(test_outlives_its_scheduler),
+		cmocka_unit_test(test_kill_own_and_adopted),
+		cmocka_unit_test(test_supervisor_killed),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
