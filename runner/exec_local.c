@@ -260,19 +260,60 @@ struct sup {
 	struct ev_loop *loop;
 	int sock;               /* -1 once the scheduler is gone */
 	ev_io io;
+	/* Reports the socket does not take now: it never blocks, so a
+	 * scheduler that is sending a try cannot wait on it forever. */
+	struct sup_msg *out;
+	size_t n_out, cap_out;
+	ev_io out_io;
 	int64_t grace;
 	char claim[96];         /* "supervisor PID START\n" */
 	char *buf;
 	struct stask *tasks;
 };
 
+/* Sends what waits: 0 when all went, -1 when the socket is full. */
+static int
+sup_flush(struct sup *sv)
+{
+	size_t sent = 0;
+
+	while (sent < sv->n_out && sv->sock >= 0) {
+		ssize_t n = send(sv->sock, &sv->out[sent], sizeof(*sv->out),
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		sent++;         /* sent, or the scheduler is gone */
+	}
+	memmove(sv->out, sv->out + sent, (sv->n_out - sent) * sizeof(*sv->out));
+	sv->n_out -= sent;
+	if (sv->sock < 0)
+		sv->n_out = 0;
+	return sv->n_out == 0 ? 0 : -1;
+}
+
+static void
+sup_out_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)revents;
+	if (sup_flush(w->data) == 0)
+		ev_io_stop(loop, w);
+}
+
 static void
 sup_tell(struct sup *sv, uint64_t id, enum sup_event event, int value)
 {
-	struct sup_msg m = {.id = id, .event = event, .value = value};
-
-	if (sv->sock >= 0)
-		send(sv->sock, &m, sizeof(m), MSG_NOSIGNAL);
+	if (sv->sock < 0)
+		return;
+	if (sv->n_out == sv->cap_out) {
+		sv->cap_out = sv->cap_out ? sv->cap_out * 2 : 16;
+		sv->out = xreallocarray(sv->out, sv->cap_out, sizeof(*sv->out));
+	}
+	sv->out[sv->n_out++] = (struct sup_msg){.id = id, .event = event, .value = value};
+	if (sup_flush(sv) != 0)
+		ev_io_start(sv->loop, &sv->out_io);
 }
 
 static void
@@ -538,6 +579,7 @@ sup_sock_cb(struct ev_loop *loop, ev_io *w, int revents)
 		if (n <= 0) {
 			/* The scheduler is gone: finish what runs, then exit. */
 			ev_io_stop(loop, w);
+			ev_io_stop(loop, &sv->out_io);
 			close(sv->sock);
 			sv->sock = -1;
 			if (sv->tasks == NULL)
@@ -585,7 +627,8 @@ supervisor_main(int sock)
 	if ((sv.loop = ev_loop_new(EVFLAG_AUTO)) == NULL)
 		_exit(1);
 	ev_io_init(&sv.io, sup_sock_cb, sock, EV_READ);
-	sv.io.data = &sv;
+	ev_io_init(&sv.out_io, sup_out_cb, sock, EV_WRITE);
+	sv.io.data = sv.out_io.data = &sv;
 	ev_io_start(sv.loop, &sv.io);
 	ev_run(sv.loop, 0);
 	_exit(0);

@@ -1594,12 +1594,20 @@ prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 		free(l);
 		return;
 	}
-	/* Recorded and durable: now start them. */
+	/* Recorded and durable: now start them.  What starting writes
+	 * (handles: pids, pods; the ends of tries that could not start) is
+	 * committed unsynced: lost with the machine, it costs nothing a
+	 * restart does not redo (the tries are still recorded as running,
+	 * and adoption finds their claims, or starts them). */
+	if (n > 0)
+		store_relax(s->store, 1);
 	for (size_t i = 0; i < n; i++)
 		try_start(s, l[i].run, l[i].task, 0);
 	free(l);
-	if (n > 0)
+	if (n > 0) {
 		txn_commit(s);
+		store_relax(s->store, 0);
+	}
 	runs_reap(s);
 	if (!s->dirty && ev_is_active(&s->idle))
 		ev_idle_stop(loop, &s->idle);

@@ -3,7 +3,7 @@
  * libev loop: outcomes and STA_RESULT, exec failures, adoption of finished,
  * unknown, running and lost tries, the claim that lets a try run once even
  * when it is started twice, a supervisor that outlives its executor, stops
- * of own and adopted tries, and a killed supervisor.
+ * of own and adopted tries (2,000 at once), and a killed supervisor.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -347,6 +347,41 @@ test_supervisor_killed(void **state)
 	executor_local.destroy(ex);
 }
 
+static void
+test_many_stops_at_once(void **state)
+{
+	enum { N = 2000 };
+	struct ev_loop *loop = ev_default_loop(0);
+	struct executor *ex = executor_local.create(loop, NULL);
+	char *argv[] = { "sleep", "30", NULL }, *handle, name[32];
+	struct got *g = xcalloc(N, sizeof(*g));
+	struct try_spec spec;
+
+	(void)state;
+	/* Stops sent back to back, the loop not running: the supervisor's
+	 * reports of the ends pile up unread meanwhile.  Neither side may
+	 * block on the other's full socket. */
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "many%d", i);
+		spec = spec_for(name, argv);
+		handle = NULL;
+		assert_int_equal(executor_local.start(ex, &spec, done, &g[i], &handle), 0);
+		free(handle);
+	}
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "many%d", i);
+		spec = spec_for(name, argv);
+		executor_local.kill(ex, spec.log_path);
+	}
+	wait_for(loop, g, N);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(g[i].out.signal, SIGTERM);
+		got_free(&g[i]);
+	}
+	free(g);
+	executor_local.destroy(ex);
+}
+
 int
 main(void)
 {
@@ -358,6 +393,7 @@ main(void)
 		cmocka_unit_test(test_outlives_its_scheduler),
 		cmocka_unit_test(test_kill_own_and_adopted),
 		cmocka_unit_test(test_supervisor_killed),
+		cmocka_unit_test(test_many_stops_at_once),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
