@@ -9,6 +9,8 @@
 #
 #   bench/sched_10k.sh [PATH/TO/sta] [N]
 # Build first (./dev build); the default binary is build/release/sta.
+# The state (store, logs) goes under $TMPDIR: its file system weighs a
+# lot (every try creates a folder and two files, and commits once).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 STA=${1:-$ROOT/build/release/sta}
@@ -56,7 +58,7 @@ measure() {
 		"$(echo "$user + $sys" | bc)" "$(echo "scale=1; $rss / 1024" | bc)"
 }
 
-echo "sta: $STA ($("$STA" --version)), N=$N, $(nproc) cores"
+echo "sta: $STA ($("$STA" --version)), N=$N, $(nproc) cores, state on $(df -T "$W" | awk 'NR == 2 { print $2 " (" $1 ")" }')"
 for shape in wide deep; do
 	gen "$shape"
 	mkdir -p "$W/dags/$shape"
