@@ -1,7 +1,8 @@
 /*
  * executor.c: what every executor shares: the lookup by name, the try's
- * files beside its log (attempt=N.log, .status, and each executor's own
- * claim file), the outcome record that makes a finished try recoverable
+ * files beside its log (attempt=N.log and .status, whose last line is the
+ * outcome; the local executor's claim heads it, the kubernetes executor's
+ * is a .pod file), the outcome record that makes a finished try recoverable
  * by a restarted scheduler, and the STA_* environment of the task contract.
  */
 #include "runner/executor.h"
