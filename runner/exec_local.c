@@ -52,10 +52,19 @@
 
 extern char **environ;
 
+/* Largest outcome sent with its report (a larger STA_RESULT is read from
+ * the status file). */
+#define OUTCOME_MAX (60 * 1024)
+
+/* A task still running this long after its start has its pid reported;
+ * a shorter one reports it with its end. */
+#define PID_REPORT_DELAY 1.0
+
 /* What the supervisor tells the scheduler about a try. */
 enum sup_event {
-	SUP_STARTED,    /* running; value is the task's pid */
-	SUP_ENDED,      /* its outcome is in its status file */
+	SUP_STARTED,    /* running for a while; value is the task's pid */
+	SUP_ENDED,      /* value is the task's pid (0: none ran); the outcome
+			 * follows the header, or is in the status file */
 	SUP_CLAIMED,    /* another supervisor (or start) holds its claim */
 	SUP_FAILED,     /* could not be claimed; value is the errno */
 };
@@ -249,6 +258,7 @@ struct stask {
 	int pidfd;
 	ev_io io;
 	ev_timer timer;         /* the timeout, then the grace after SIGTERM */
+	ev_timer report;        /* PID_REPORT_DELAY */
 	int64_t timeout;
 	int stopping;           /* SIGTERM sent */
 	int timed_out;
@@ -262,7 +272,10 @@ struct sup {
 	ev_io io;
 	/* Reports the socket does not take now: it never blocks, so a
 	 * scheduler that is sending a try cannot wait on it forever. */
-	struct sup_msg *out;
+	struct sup_out {
+		struct sup_msg m;
+		char *outcome;          /* SUP_ENDED: the outcome, or NULL */
+	} *out;
 	size_t n_out, cap_out;
 	ev_io out_io;
 	int64_t grace;
@@ -278,19 +291,26 @@ sup_flush(struct sup *sv)
 	size_t sent = 0;
 
 	while (sent < sv->n_out && sv->sock >= 0) {
-		ssize_t n = send(sv->sock, &sv->out[sent], sizeof(*sv->out),
-		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		struct sup_out *o = &sv->out[sent];
+		struct iovec iov[2] = {
+			{ .iov_base = &o->m, .iov_len = sizeof(o->m) },
+			{ .iov_base = o->outcome, .iov_len = o->outcome ? strlen(o->outcome) : 0 },
+		};
+		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+		ssize_t n = sendmsg(sv->sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
+		free(o->outcome);
 		sent++;         /* sent, or the scheduler is gone */
 	}
+	if (sv->sock < 0)
+		while (sent < sv->n_out)
+			free(sv->out[sent++].outcome);
 	memmove(sv->out, sv->out + sent, (sv->n_out - sent) * sizeof(*sv->out));
 	sv->n_out -= sent;
-	if (sv->sock < 0)
-		sv->n_out = 0;
 	return sv->n_out == 0 ? 0 : -1;
 }
 
@@ -302,8 +322,10 @@ sup_out_cb(struct ev_loop *loop, ev_io *w, int revents)
 		ev_io_stop(loop, w);
 }
 
+/* Queues a report and sends what it can; outcome (SUP_ENDED) is copied
+ * when it fits a message. */
 static void
-sup_tell(struct sup *sv, uint64_t id, enum sup_event event, int value)
+sup_tell(struct sup *sv, uint64_t id, enum sup_event event, int value, const char *outcome)
 {
 	if (sv->sock < 0)
 		return;
@@ -311,7 +333,10 @@ sup_tell(struct sup *sv, uint64_t id, enum sup_event event, int value)
 		sv->cap_out = sv->cap_out ? sv->cap_out * 2 : 16;
 		sv->out = xreallocarray(sv->out, sv->cap_out, sizeof(*sv->out));
 	}
-	sv->out[sv->n_out++] = (struct sup_msg){.id = id, .event = event, .value = value};
+	sv->out[sv->n_out++] = (struct sup_out){
+		.m = {.id = id, .event = event, .value = value},
+		.outcome = outcome != NULL && strlen(outcome) <= OUTCOME_MAX ? xstrdup(outcome) : NULL,
+	};
 	if (sup_flush(sv) != 0)
 		ev_io_start(sv->loop, &sv->out_io);
 }
@@ -330,9 +355,12 @@ sup_append(const char *status_path, const char *text)
 	close(fd);
 }
 
+/* Reports a try's end (the task's pid, or 0 when none ran), outcome
+ * included, then records the outcome in its status file: the scheduler
+ * does not wait for the write, the file is for one that restarts. */
 static void
-sup_outcome(const char *status_path, enum try_end end, int code, int sig, cJSON *result,
-    const char *reason, sta_time started)
+sup_ended(struct sup *sv, uint64_t id, pid_t pid, const char *status_path, enum try_end end,
+    int code, int sig, cJSON *result, const char *reason, sta_time started)
 {
 	struct try_outcome o = {
 		.end = end, .exit_code = code, .signal = sig, .reason = (char *)reason,
@@ -340,6 +368,7 @@ sup_outcome(const char *status_path, enum try_end end, int code, int sig, cJSON 
 	};
 	char *json = executor_outcome_json(&o, result), *line = xasprintf("%s\n", json);
 
+	sup_tell(sv, id, SUP_ENDED, (int)pid, json);
 	sup_append(status_path, line);
 	free(line);
 	free(json);
@@ -422,6 +451,7 @@ stask_free(struct stask *t)
 	}
 	ev_io_stop(sv->loop, &t->io);
 	ev_timer_stop(sv->loop, &t->timer);
+	ev_timer_stop(sv->loop, &t->report);
 	close(t->pidfd);
 	free(t->log_path);
 	free(t->status_path);
@@ -455,7 +485,17 @@ sup_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	sup_stop(t);
 }
 
-/* The task ended: its outcome to the status file, then to the scheduler. */
+static void
+sup_report_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct stask *t = w->data;
+
+	(void)loop;
+	(void)revents;
+	sup_tell(t->sv, t->id, SUP_STARTED, (int)t->pid, NULL);
+}
+
+/* The task ended: its outcome to the scheduler and the status file. */
 static void
 sup_task_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -480,12 +520,12 @@ sup_task_cb(struct ev_loop *loop, ev_io *w, int revents)
 	if (t->timed_out) {
 		snprintf(reason, sizeof(reason), "execution_timeout (%llds) reached: "
 		    "process group killed", (long long)t->timeout);
-		sup_outcome(t->status_path, TRY_TIMED_OUT, -1, sig, result, reason, t->started);
+		sup_ended(t->sv, t->id, t->pid, t->status_path, TRY_TIMED_OUT, -1, sig, result,
+		    reason, t->started);
 	} else {
-		sup_outcome(t->status_path, TRY_EXITED, code, sig, result,
+		sup_ended(t->sv, t->id, t->pid, t->status_path, TRY_EXITED, code, sig, result,
 		    t->stopping ? "stopped on request" : NULL, t->started);
 	}
-	sup_tell(t->sv, t->id, SUP_ENDED, 0);
 	stask_free(t);
 }
 
@@ -501,12 +541,12 @@ sup_start(struct sup *sv, uint64_t id, const cJSON *m)
 	pid_t pid;
 
 	if (spec_parse(m, &spec, &argv, &env) != 0) {
-		sup_tell(sv, id, SUP_FAILED, EINVAL);
+		sup_tell(sv, id, SUP_FAILED, EINVAL, NULL);
 		goto out;
 	}
 	status_path = executor_try_file(spec.log_path, "status");
 	if (sup_claim(sv, status_path) != 0) {
-		sup_tell(sv, id, errno == EEXIST ? SUP_CLAIMED : SUP_FAILED, errno);
+		sup_tell(sv, id, errno == EEXIST ? SUP_CLAIMED : SUP_FAILED, errno, NULL);
 		goto out;
 	}
 	logfd = open(spec.log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -541,17 +581,17 @@ sup_start(struct sup *sv, uint64_t id, const cJSON *m)
 	t->started = started;
 	ev_io_init(&t->io, sup_task_cb, pidfd, EV_READ);
 	ev_timer_init(&t->timer, sup_timer_cb, (double)spec.timeout, 0.);
-	t->io.data = t->timer.data = t;
+	ev_timer_init(&t->report, sup_report_cb, PID_REPORT_DELAY, 0.);
+	t->io.data = t->timer.data = t->report.data = t;
 	ev_io_start(sv->loop, &t->io);
 	if (spec.timeout > 0)
 		ev_timer_start(sv->loop, &t->timer);
+	ev_timer_start(sv->loop, &t->report);
 	t->next = sv->tasks;
 	sv->tasks = t;
-	sup_tell(sv, id, SUP_STARTED, pid);
 	goto out;
 failed:
-	sup_outcome(status_path, TRY_START_FAILED, -1, 0, NULL, reason, started);
-	sup_tell(sv, id, SUP_ENDED, 0);
+	sup_ended(sv, id, 0, status_path, TRY_START_FAILED, -1, 0, NULL, reason, started);
 out:
 	if (logfd >= 0)
 		close(logfd);
@@ -641,12 +681,12 @@ struct ltry {
 	char *log_path;
 	char *status_path;
 	uint64_t id;            /* our supervisor's tag; 0 when followed by its file */
+	int has_handle;         /* the host has its pid */
 	int pidfd;              /* followed: the claiming supervisor */
 	ev_io io;
 	ev_stat st;
 	ev_timer later;         /* a report from the loop */
 	ev_timer kill_timer;    /* followed: SIGKILL after the grace */
-	struct try_outcome pending;     /* for later: a loss known already */
 	executor_done_fn done;
 	void *arg;
 	struct ltry *next;
@@ -654,11 +694,13 @@ struct ltry {
 
 struct executor {
 	struct ev_loop *loop;
+	struct executor_host host;
 	struct ltry *tries;
 	int sock;               /* to the supervisor, -1 when there is none */
 	pid_t sup_pid;
 	ev_io io;
 	uint64_t next_id;
+	char *buf;              /* a report: struct sup_msg, then an outcome */
 };
 
 static void
@@ -683,19 +725,20 @@ ltry_free(struct ltry *t)
 	ev_timer_stop(loop, &t->kill_timer);
 	if (t->pidfd >= 0)
 		close(t->pidfd);
-	executor_outcome_free(&t->pending);
 	free(t->log_path);
 	free(t->status_path);
 	free(t);
 }
 
-/* Reports the outcome in the status file (or the loss) and frees t. */
+/* Reports the outcome given (JSON), or else the one in the status file,
+ * or the loss; frees t. */
 static void
-ltry_finish(struct ltry *t)
+ltry_finish(struct ltry *t, const char *outcome)
 {
 	struct try_outcome o;
 
-	if (executor_read_status(t->log_path, &o) != 0) {
+	if ((outcome != NULL ? executor_parse_outcome(outcome, &o) :
+	    executor_read_status(t->log_path, &o)) != 0) {
 		o.end = TRY_LOST;
 		o.exit_code = -1;
 		o.reason = xstrdup("its supervisor ended without recording an outcome");
@@ -710,17 +753,9 @@ ltry_finish(struct ltry *t)
 static void
 later_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct ltry *t = w->data;
-
 	(void)loop;
 	(void)revents;
-	if (t->pending.end == TRY_LOST) {
-		ltry_unlink(t);
-		t->done(t->arg, &t->pending);
-		ltry_free(t);
-	} else {
-		ltry_finish(t);
-	}
+	ltry_finish(w->data, NULL);
 }
 
 static void
@@ -735,7 +770,7 @@ sup_end_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	(void)loop;
 	(void)revents;
-	ltry_finish(w->data);
+	ltry_finish(w->data, NULL);
 }
 
 /* The status file changed: finished when the outcome is there. */
@@ -748,7 +783,7 @@ stat_cb(struct ev_loop *loop, ev_stat *w, int revents)
 	(void)loop;
 	(void)revents;
 	if (claim_read(t->status_path, &c) == 0 && c.has_outcome)
-		ltry_finish(t);
+		ltry_finish(t, NULL);
 }
 
 static void
@@ -842,7 +877,63 @@ supervisor_gone(struct executor *ex)
 	}
 }
 
-/* The supervisor's reports between starts. */
+/* Tells the host the handle of a try that started without one. */
+static void
+ltry_started(struct ltry *t, const char *handle)
+{
+	if (handle != NULL && !t->has_handle && t->ex->host.started != NULL)
+		t->ex->host.started(t->arg, handle);
+	t->has_handle |= handle != NULL;
+}
+
+/* A try its supervisor could not claim (err): it never ran. */
+static void
+ltry_unclaimed(struct ltry *t, int err)
+{
+	struct try_outcome o = {
+		.end = TRY_START_FAILED, .exit_code = -1,
+		.started = time_now(), .ended = time_now(),
+	};
+
+	o.reason = xasprintf("cannot claim the try (%s): %s", t->status_path, strerror(err));
+	log_error("%s", o.reason);
+	ltry_unlink(t);
+	t->done(t->arg, &o);
+	free(o.reason);
+	ltry_free(t);
+}
+
+/* What the supervisor answers about a try it was sent (outcome: with
+ * SUP_ENDED, or NULL). */
+static void
+ltry_report(struct ltry *t, const struct sup_msg *m, const char *outcome)
+{
+	char *handle = m->value > 0 ? xasprintf("%ld", (long)m->value) : NULL;
+
+	switch (m->event) {
+	case SUP_STARTED:
+		ltry_started(t, handle);
+		break;
+	case SUP_ENDED:         /* ran, or could not start: the outcome says */
+		ltry_started(t, handle);
+		ltry_finish(t, outcome);
+		break;
+	case SUP_CLAIMED:       /* started before: follow that try */
+		t->id = 0;
+		free(handle);
+		handle = NULL;
+		if (ltry_follow(t, &handle) == ADOPT_NOT_STARTED)
+			ltry_later(t);      /* claimed, then removed: lost */
+		else
+			ltry_started(t, handle);
+		break;
+	default:
+		ltry_unclaimed(t, m->value);
+	}
+	free(handle);
+}
+
+/* The supervisor's reports. */
 static void
 sock_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -853,18 +944,20 @@ sock_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)loop;
 	(void)revents;
 	while (ex->sock >= 0) {
-		ssize_t n = recv(ex->sock, &m, sizeof(m), MSG_DONTWAIT);
+		ssize_t n = recv(ex->sock, ex->buf, sizeof(m) + OUTCOME_MAX, MSG_DONTWAIT);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
-		if (n != (ssize_t)sizeof(m)) {
+		if (n < (ssize_t)sizeof(m)) {
 			supervisor_gone(ex);
 			return;
 		}
-		if (m.event == SUP_ENDED && (t = ltry_by_id(ex, m.id)) != NULL)
-			ltry_finish(t);
+		memcpy(&m, ex->buf, sizeof(m));
+		ex->buf[n] = '\0';
+		if ((t = ltry_by_id(ex, m.id)) != NULL)
+			ltry_report(t, &m, n > (ssize_t)sizeof(m) ? ex->buf + sizeof(m) : NULL);
 	}
 }
 
@@ -899,31 +992,30 @@ supervisor_start(struct executor *ex)
 	return 0;
 }
 
-/* Sends a try to the supervisor and waits for its answer; reports of
- * other tries' ends that come first are deferred to the loop.  0, or -1
- * when the supervisor is gone. */
+/* Sends a try to the supervisor, without waiting: its answers come to
+ * sock_cb, so the scheduler goes on while the task starts.  0, or -1 with
+ * the reason logged. */
 static int
-supervisor_ask(struct executor *ex, const struct try_spec *spec, uint64_t id, struct sup_msg *m)
+supervisor_send(struct executor *ex, const struct try_spec *spec, uint64_t id)
 {
 	char *msg = start_message(spec, id);
 	size_t len = strlen(msg);
-	struct ltry *t;
-	ssize_t n;
-	int rc = len < LAUNCH_MAX && send(ex->sock, msg, len, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+	ssize_t n = -1;
 
-	free(msg);
-	while (rc == 0) {
+	if (len >= LAUNCH_MAX) {
+		log_error("%s: its command and environment take %zu bytes, more than the %d a try may",
+		    spec->task_id, len, LAUNCH_MAX - 1);
+	} else {
 		do
-			n = recv(ex->sock, m, sizeof(*m), 0);
+			n = send(ex->sock, msg, len, MSG_NOSIGNAL);
 		while (n < 0 && errno == EINTR);
-		if (n != (ssize_t)sizeof(*m))
-			rc = -1;
-		else if (m->id == id)
-			break;
-		else if (m->event == SUP_ENDED && (t = ltry_by_id(ex, m->id)) != NULL)
-			ltry_later(t);
+		if (n != (ssize_t)len) {
+			supervisor_gone(ex);
+			log_error("%s: the supervisor ended before starting it", spec->task_id);
+		}
 	}
-	return rc;
+	free(msg);
+	return n == (ssize_t)len ? 0 : -1;
 }
 
 static struct executor *
@@ -931,8 +1023,10 @@ local_create(struct ev_loop *loop, const struct executor_host *host)
 {
 	struct executor *ex = xcalloc(1, sizeof(*ex));
 
-	(void)host;		/* a try's processes are this machine's alone */
+	if (host != NULL)
+		ex->host = *host;
 	ex->loop = loop;
+	ex->buf = xmalloc(sizeof(struct sup_msg) + OUTCOME_MAX + 1);
 	ex->sock = -1;
 	if (supervisor_start(ex) != 0)
 		log_warn("cannot start the local executor's supervisor: %s", strerror(errno));
@@ -961,6 +1055,7 @@ local_destroy(struct executor *ex)
 		ex->tries = t->next;
 		ltry_free(t);
 	}
+	free(ex->buf);
 	free(ex);
 }
 
@@ -969,9 +1064,10 @@ local_start(struct executor *ex, const struct try_spec *spec, executor_done_fn d
     void *arg, char **handle)
 {
 	char *dir = fs_dirname(spec->log_path);
-	struct sup_msg m;
 	struct ltry *t;
 	uint64_t id;
+
+	(void)handle;           /* the pid comes with the supervisor's answer */
 
 	if (fs_mkdir_p(dir) != 0) {
 		log_error("%s: cannot create the log folder %s: %s", spec->task_id, dir,
@@ -986,25 +1082,10 @@ local_start(struct executor *ex, const struct try_spec *spec, executor_done_fn d
 		return -1;
 	}
 	id = ++ex->next_id;
-	if (supervisor_ask(ex, spec, id, &m) != 0) {
-		supervisor_gone(ex);
-		log_error("%s: the supervisor ended before starting it", spec->task_id);
+	if (supervisor_send(ex, spec, id) != 0)
 		return -1;
-	}
-	if (m.event == SUP_FAILED) {
-		log_error("%s: cannot claim the try (attempt=%d.status beside %s): %s",
-		    spec->task_id, spec->try_number, spec->log_path, strerror(m.value));
-		return -1;
-	}
 	t = ltry_new(ex, spec->log_path, done, arg);
-	if (m.event == SUP_STARTED) {
-		t->id = id;
-		*handle = xasprintf("%ld", (long)m.value);
-	} else if (m.event == SUP_ENDED) {
-		ltry_later(t);      /* could not start: the outcome says why */
-	} else if (ltry_follow(t, handle) == ADOPT_NOT_STARTED) {
-		ltry_later(t);      /* claimed, then removed: lost */
-	}
+	t->id = id;
 	return 0;
 }
 

@@ -105,25 +105,16 @@ executor_write_status(const char *status_path, const struct try_outcome *o, cJSO
 }
 
 int
-executor_read_status(const char *log_path, struct try_outcome *o)
+executor_parse_outcome(const char *json, struct try_outcome *o)
 {
-	char *path = executor_try_file(log_path, "status"), *text = NULL, *line;
+	cJSON *j = cJSON_Parse(json), *v;
 	const char *end;
-	size_t len;
-	cJSON *j = NULL, *v;
-	int rc = -1;
 
 	memset(o, 0, sizeof(*o));
-	if (fs_read_file(path, &text, &len) != 0)
-		goto out;
-	/* The outcome is the file's last line: the local executor's file
-	 * begins with its claim. */
-	while (len > 0 && text[len - 1] == '\n')
-		text[--len] = '\0';
-	line = strrchr(text, '\n');
-	j = cJSON_Parse(line != NULL ? line + 1 : text);
-	if (!cJSON_IsObject(j))
-		goto out;
+	if (!cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		return -1;
+	}
 	v = cJSON_GetObjectItemCaseSensitive(j, "end");
 	end = cJSON_IsString(v) ? v->valuestring : "";
 	o->end = TRY_START_FAILED;
@@ -140,9 +131,26 @@ executor_read_status(const char *log_path, struct try_outcome *o)
 	v = cJSON_GetObjectItemCaseSensitive(j, "reason");
 	if (cJSON_IsString(v))
 		o->reason = xstrdup(v->valuestring);
-	rc = 0;
-out:
 	cJSON_Delete(j);
+	return 0;
+}
+
+int
+executor_read_status(const char *log_path, struct try_outcome *o)
+{
+	char *path = executor_try_file(log_path, "status"), *text = NULL, *line;
+	size_t len;
+	int rc = -1;
+
+	memset(o, 0, sizeof(*o));
+	if (fs_read_file(path, &text, &len) == 0) {
+		/* The outcome is the file's last line: the local executor's
+		 * file begins with its claim. */
+		while (len > 0 && text[len - 1] == '\n')
+			text[--len] = '\0';
+		line = strrchr(text, '\n');
+		rc = executor_parse_outcome(line != NULL ? line + 1 : text, o);
+	}
 	free(text);
 	free(path);
 	return rc;

@@ -85,6 +85,9 @@ struct executor_host {
 	/* Called before the executor changes shared state (creates or
 	 * deletes pods): a scheduler that lost its lease stops there. */
 	void (*before_act)(void *arg);
+	/* A try that start() left without a handle has one now (called from
+	 * the loop, before its done_fn); try_arg is the arg given to start(). */
+	void (*started)(void *try_arg, const char *handle);
 	void *arg;
 };
 
@@ -94,7 +97,8 @@ struct executor_ops {
 	struct executor *(*create)(struct ev_loop *loop, const struct executor_host *host);
 	void (*destroy)(struct executor *ex);
 	/* Starts a try.  *handle (caller frees) is the pid or pod name for
-	 * display.  Returns 0, or -1 with the reason logged. */
+	 * display, or stays NULL when it is known only later (then the host's
+	 * started() gets it).  Returns 0, or -1 with the reason logged. */
 	int (*start)(struct executor *ex, const struct try_spec *spec,
 	    executor_done_fn done, void *arg, char **handle);
 	/* Re-attaches to a try started by an earlier scheduler process. */
@@ -127,6 +131,8 @@ int executor_write_status(const char *status_path, const struct try_outcome *o,
 /* Reads the outcome, the last line of the .status file, into *o (free
  * with executor_outcome_free); -1 when there is none or it is unreadable. */
 int executor_read_status(const char *log_path, struct try_outcome *o);
+/* An outcome as executor_outcome_json wrote it, into *o: 0, or -1. */
+int executor_parse_outcome(const char *json, struct try_outcome *o);
 void executor_outcome_free(struct try_outcome *o);
 /* Appends the task contract's STA_* variables, then spec->env, to out. */
 void executor_task_env(const struct try_spec *spec, struct strv *out);

@@ -899,6 +899,33 @@ try_fail_to_start(struct sched *s, struct srun *r, size_t task, const char *reas
 	try_done(rt, &out);
 }
 
+/* Records the handle (pid, pod) of the running try of a task instance. */
+static void
+try_store_handle(struct sched *s, struct srun *r, size_t task, const char *handle)
+{
+	struct sti *t = &r->tis[task];
+	struct store_try row = {
+		.pk = t->try_pk, .ti_pk = t->pk, .try_number = t->try_number,
+		.state = TI_RUNNING, .executor = r->ver->dag->tasks[task].args.executor,
+		.handle = (char *)handle, .hostname = s->hostname,
+		.log_path = t->log_path, .start_ms = t->start_ms,
+	};
+
+	txn(s);
+	store_try_update(s->store, &row);
+}
+
+/* executor_host: a try started without a handle has one now. */
+static void
+try_started(void *arg, const char *handle)
+{
+	struct running_try *rt = arg;
+
+	if (rt->run != NULL && rt->run->tis[rt->task].try_pk == rt->try_pk &&
+	    rt->run->tis[rt->task].state == TI_RUNNING)
+		try_store_handle(rt->s, rt->run, rt->task, handle);
+}
+
 /* Starts (or, after a restart, re-starts) the recorded try of a running
  * task instance. */
 static void
@@ -935,17 +962,8 @@ try_start(struct sched *s, struct srun *r, size_t task, int adopting)
 		try_fail_to_start(s, r, task, "the executor could not start it (see the scheduler log)");
 		return;
 	}
-	if (handle != NULL) {
-		struct store_try row = {
-			.pk = t->try_pk, .ti_pk = t->pk, .try_number = t->try_number,
-			.state = TI_RUNNING, .executor = (char *)ex->name,
-			.handle = handle, .hostname = s->hostname,
-			.log_path = t->log_path, .start_ms = t->start_ms,
-		};
-
-		txn(s);
-		store_try_update(s->store, &row);
-	}
+	if (handle != NULL)
+		try_store_handle(s, r, task, handle);
 	free(handle);
 	rendered_free(&rd);
 }
@@ -1801,7 +1819,10 @@ sched_main(const struct sched_opts *opts)
 	free(db);
 	if (s.store == NULL)
 		return EX_UNAVAILABLE;
-	s.host = (struct executor_host){running_tries, before_act, &s};
+	s.host = (struct executor_host){
+		.running_tries = running_tries, .before_act = before_act,
+		.started = try_started, .arg = &s,
+	};
 	s.local = executor_local.create(s.loop, &s.host);
 	if (s.local == NULL) {
 		store_close(s.store);

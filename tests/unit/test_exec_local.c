@@ -27,6 +27,8 @@ struct got {
 	struct try_outcome out;
 	char *result;
 	char *reason;
+	char *handle;           /* from the host's started() */
+	int handle_first;       /* started() came before done */
 };
 
 static void
@@ -42,10 +44,23 @@ done(void *arg, const struct try_outcome *o)
 }
 
 static void
+started(void *arg, const char *handle)
+{
+	struct got *g = arg;
+
+	free(g->handle);
+	g->handle = xstrdup(handle);
+	g->handle_first = g->calls == 0;
+}
+
+static const struct executor_host host = { .started = started };
+
+static void
 got_free(struct got *g)
 {
 	free(g->result);
 	free(g->reason);
+	free(g->handle);
 }
 
 /* Runs the loop until every g has been called (10 s at most). */
@@ -101,7 +116,7 @@ static void
 test_outcome_and_result(void **state)
 {
 	struct ev_loop *loop = ev_default_loop(0);
-	struct executor *ex = executor_local.create(loop, NULL);
+	struct executor *ex = executor_local.create(loop, &host);
 	char *argv[] = { "sh", "-c", "echo 'STA_RESULT {\"rows\": 1}'; echo 'STA_RESULT bad';"
 	    " echo 'STA_RESULT {\"rows\": 2}'; exit 3", NULL };
 	struct try_spec spec = spec_for("result", argv);
@@ -110,8 +125,11 @@ test_outcome_and_result(void **state)
 
 	(void)state;
 	assert_int_equal(executor_local.start(ex, &spec, done, &g, &handle), 0);
-	assert_non_null(handle);
+	assert_null(handle);        /* not waited for: the pid comes with started() */
 	wait_for(loop, &g, 1);
+	assert_non_null(g.handle);
+	assert_true(g.handle_first);
+	assert_true(atol(g.handle) > 1);
 	assert_int_equal(g.out.end, TRY_EXITED);
 	assert_int_equal(g.out.exit_code, 3);
 	assert_string_equal(g.result, "{\"rows\":2}");      /* the last valid one */
@@ -180,7 +198,7 @@ static void
 test_adopt_after_restart_and_claim(void **state)
 {
 	struct ev_loop *loop = ev_default_loop(0);
-	struct executor *ex = executor_local.create(loop, NULL);
+	struct executor *ex = executor_local.create(loop, &host);
 	char *marks = xasprintf("%s/marks", dir);
 	char *cmd = xasprintf("echo once >> '%s'; sleep 1", marks);
 	char *argv[] = { "sh", "-c", cmd, NULL };
@@ -202,6 +220,10 @@ test_adopt_after_restart_and_claim(void **state)
 	assert_int_equal(g[1].out.end, TRY_EXITED);
 	assert_int_equal(a.out.end, TRY_EXITED);
 	assert_int_equal(a.out.exit_code, 0);
+	/* the start that lost the claim follows the winner's task */
+	assert_non_null(g[0].handle);
+	assert_non_null(g[1].handle);
+	assert_string_equal(g[0].handle, g[1].handle);
 	assert_int_equal(fs_read_file(marks, &text, NULL), 0);
 	assert_string_equal(text, "once\n");
 	free(text);
@@ -232,25 +254,40 @@ status_pid(const char *name, const char *what)
 	return pid;
 }
 
+/* Waits until the try's status file names its task (10 s at most). */
+static long
+wait_task(const char *name)
+{
+	long pid = 0;
+
+	for (int i = 0; i < 1000 && (pid = status_pid(name, "task ")) == 0; i++)
+		usleep(10000);
+	if (pid == 0)
+		fail_msg("%s: no task within 10 s", name);
+	return pid;
+}
+
 static void
 test_outlives_its_scheduler(void **state)
 {
 	struct ev_loop *loop = ev_default_loop(0);
-	struct executor *ex = executor_local.create(loop, NULL), *ex2;
+	struct executor *ex = executor_local.create(loop, &host), *ex2;
 	char *argv[] = { "sh", "-c", "sleep 0.5; echo 'STA_RESULT {\"late\": true}'; exit 4", NULL };
 	struct try_spec spec = spec_for("outlive", argv);
 	struct got g = {0};
 	char *h1 = NULL, *h2 = NULL;
+	long task;
 
 	(void)state;
 	/* the scheduler's executor goes while the try runs (as in kill -9):
 	 * its supervisor finishes the try and records the outcome, which the
 	 * next executor reports */
 	assert_int_equal(executor_local.start(ex, &spec, done, &g, &h1), 0);
+	task = wait_task("outlive");
 	executor_local.destroy(ex);
 	ex2 = executor_local.create(loop, NULL);
 	assert_int_equal(executor_local.adopt(ex2, &spec, done, &g, &h2), ADOPT_RUNNING);
-	assert_string_equal(h1, h2);        /* the task's pid */
+	assert_int_equal(atol(h2), task);   /* the task's pid */
 	wait_for(loop, &g, 1);
 	assert_int_equal(g.out.end, TRY_EXITED);
 	assert_int_equal(g.out.exit_code, 4);
@@ -265,7 +302,7 @@ static void
 test_kill_own_and_adopted(void **state)
 {
 	struct ev_loop *loop = ev_default_loop(0);
-	struct executor *ex = executor_local.create(loop, NULL), *ex2;
+	struct executor *ex = executor_local.create(loop, &host), *ex2;
 	char *argv[] = { "sleep", "30", NULL };
 	char *stubborn[] = { "sh", "-c", "trap '' TERM; sleep 30", NULL };
 	struct try_spec own = spec_for("kill_own", argv);
@@ -276,6 +313,14 @@ test_kill_own_and_adopted(void **state)
 	setenv("STA_KILL_GRACE_SECONDS", "1", 1);
 	/* a try of this executor's supervisor: stopped through it */
 	assert_int_equal(executor_local.start(ex, &own, done, &g[0], &h[0]), 0);
+	/* a try that runs a while has its pid reported before its end */
+	for (int i = 0; i < 500 && g[0].handle == NULL; i++) {
+		ev_run(loop, EVRUN_NOWAIT);
+		usleep(10000);
+	}
+	assert_non_null(g[0].handle);
+	assert_int_equal(g[0].calls, 0);
+	assert_int_equal(atol(g[0].handle), status_pid("kill_own", "task "));
 	executor_local.kill(ex, own.log_path);
 	wait_for(loop, &g[0], 1);
 	assert_int_equal(g[0].out.end, TRY_EXITED);
@@ -316,7 +361,7 @@ static void
 test_supervisor_killed(void **state)
 {
 	struct ev_loop *loop = ev_default_loop(0);
-	struct executor *ex = executor_local.create(loop, NULL);
+	struct executor *ex = executor_local.create(loop, &host);
 	char *argv[] = { "sleep", "30", NULL }, *quick[] = { "true", NULL };
 	struct try_spec spec = spec_for("sup_killed", argv);
 	struct got g = {0}, g2 = {0};
@@ -327,9 +372,9 @@ test_supervisor_killed(void **state)
 	/* the supervisor dies with a try running: the try is lost (its
 	 * outcome cannot be known), and the next try gets a new supervisor */
 	assert_int_equal(executor_local.start(ex, &spec, done, &g, &h), 0);
+	task = wait_task("sup_killed");
 	sup = status_pid("sup_killed", "supervisor ");
-	task = status_pid("sup_killed", "task ");
-	assert_true(sup > 0 && task > 0);
+	assert_true(sup > 0);
 	assert_int_equal(kill((pid_t)sup, SIGKILL), 0);
 	wait_for(loop, &g, 1);
 	assert_int_equal(g.out.end, TRY_LOST);
