@@ -93,6 +93,21 @@ spec_for(const char *name, char *const *argv)
 	return s;
 }
 
+/* A line of the try's status file ("supervisor PID START" or "task PID
+ * START"): the pid, or 0. */
+static long
+status_pid(const char *name, const char *what)
+{
+	char *path = xasprintf("%s/%s/attempt=1.status", dir, name), *text = NULL, *p;
+	long pid = 0;
+
+	if (fs_read_file(path, &text, NULL) == 0 && (p = strstr(text, what)) != NULL)
+		pid = strtol(p + strlen(what), NULL, 10);
+	free(text);
+	free(path);
+	return pid;
+}
+
 static int
 setup(void **state)
 {
@@ -166,6 +181,21 @@ test_start_failure_and_unknown(void **state)
 	spec = spec_for("never", argv);
 	assert_int_equal(executor_local.adopt(ex, &spec, done, &g, &handle), ADOPT_NOT_STARTED);
 	got_free(&g);
+	/* a command too large to send is refused, and the supervisor stays */
+	char *big = xmalloc(2 << 20), *huge[] = { "echo", big, NULL }, *ok[] = { "true", NULL };
+	struct got g2 = {0};
+	memset(big, 'x', (2 << 20) - 1);
+	big[(2 << 20) - 1] = '\0';
+	spec = spec_for("huge", huge);
+	assert_int_equal(executor_local.start(ex, &spec, done, &g2, &handle), -1);
+	spec = spec_for("after_huge", ok);
+	assert_int_equal(executor_local.start(ex, &spec, done, &g2, &handle), 0);
+	wait_for(loop, &g2, 1);
+	assert_int_equal(g2.out.end, TRY_EXITED);
+	assert_int_equal(g2.out.exit_code, 0);
+	assert_int_equal(status_pid("after_huge", "supervisor "), status_pid("missing", "supervisor "));
+	free(big);
+	got_free(&g2);
 	executor_local.destroy(ex);
 }
 
@@ -237,21 +267,6 @@ test_adopt_after_restart_and_claim(void **state)
 	got_free(&a);
 	executor_local.destroy(ex2);
 	executor_local.destroy(ex);
-}
-
-/* A line of the try's status file ("supervisor PID START" or "task PID
- * START"): the pid, or 0. */
-static long
-status_pid(const char *name, const char *what)
-{
-	char *path = xasprintf("%s/%s/attempt=1.status", dir, name), *text = NULL, *p;
-	long pid = 0;
-
-	if (fs_read_file(path, &text, NULL) == 0 && (p = strstr(text, what)) != NULL)
-		pid = strtol(p + strlen(what), NULL, 10);
-	free(text);
-	free(path);
-	return pid;
 }
 
 /* Waits until the try's status file names its task (10 s at most). */
