@@ -342,17 +342,24 @@ sup_tell(struct sup *sv, uint64_t id, enum sup_event event, int value, const cha
 }
 
 static void
-sup_append(const char *status_path, const char *text)
+sup_write(int fd, const char *text)
 {
-	int fd = open(status_path, O_WRONLY | O_APPEND | O_CLOEXEC);
 	size_t len = strlen(text);
 	ssize_t n = 0;
 
-	if (fd < 0)
-		return;
 	for (size_t off = 0; off < len && (n = write(fd, text + off, len - off)) > 0; off += (size_t)n)
 		;
-	close(fd);
+}
+
+static void
+sup_append(const char *status_path, const char *text)
+{
+	int fd = open(status_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+
+	if (fd >= 0) {
+		sup_write(fd, text);
+		close(fd);
+	}
 }
 
 /* Reports a try's end (the task's pid, or 0 when none ran), outcome
@@ -374,26 +381,26 @@ sup_ended(struct sup *sv, uint64_t id, pid_t pid, const char *status_path, enum 
 	free(json);
 }
 
-/* Links a file naming this supervisor to status_path: 0, or -1 with errno
- * (EEXIST: claimed before). */
+/* Links a file naming this supervisor to status_path: the file, open to
+ * write what follows the claim; or -1 with errno (EEXIST: claimed before). */
 static int
 sup_claim(const struct sup *sv, const char *status_path)
 {
 	char *tmp = xasprintf("%s.%ld", status_path, (long)getpid());
 	size_t len = strlen(sv->claim);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), rc = -1, e;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), e;
 
-	if (fd >= 0) {
-		rc = write(fd, sv->claim, len) == (ssize_t)len ? 0 : -1;
+	if (fd >= 0 && (write(fd, sv->claim, len) != (ssize_t)len || link(tmp, status_path) != 0)) {
+		e = errno;
 		close(fd);
-		if (rc == 0)
-			rc = link(tmp, status_path);
+		fd = -1;
+		errno = e;
 	}
 	e = errno;
 	unlink(tmp);
 	free(tmp);
 	errno = e;
-	return rc;
+	return fd;
 }
 
 /* Starts the task in its own process group, stdin /dev/null, stdout and
@@ -537,7 +544,7 @@ sup_start(struct sup *sv, uint64_t id, const cJSON *m)
 	struct stask *t;
 	char *status_path = NULL, *line, reason[512];
 	sta_time started = time_now();
-	int logfd = -1, err, pidfd;
+	int logfd = -1, claimfd, err, pidfd;
 	pid_t pid;
 
 	if (spec_parse(m, &spec, &argv, &env) != 0) {
@@ -545,7 +552,7 @@ sup_start(struct sup *sv, uint64_t id, const cJSON *m)
 		goto out;
 	}
 	status_path = executor_try_file(spec.log_path, "status");
-	if (sup_claim(sv, status_path) != 0) {
+	if ((claimfd = sup_claim(sv, status_path)) < 0) {
 		sup_tell(sv, id, errno == EEXIST ? SUP_CLAIMED : SUP_FAILED, errno, NULL);
 		goto out;
 	}
@@ -567,7 +574,8 @@ sup_start(struct sup *sv, uint64_t id, const cJSON *m)
 		goto failed;
 	}
 	line = xasprintf("task %ld %llu\n", (long)pid, proc_start_time(pid));
-	sup_append(status_path, line);
+	sup_write(claimfd, line);
+	close(claimfd);
 	free(line);
 	t = xcalloc(1, sizeof(*t));
 	t->sv = sv;
@@ -591,6 +599,7 @@ sup_start(struct sup *sv, uint64_t id, const cJSON *m)
 	sv->tasks = t;
 	goto out;
 failed:
+	close(claimfd);
 	sup_ended(sv, id, 0, status_path, TRY_START_FAILED, -1, 0, NULL, reason, started);
 out:
 	if (logfd >= 0)

@@ -198,17 +198,24 @@ static void
 audit_ti(struct sched *s, struct srun *r, size_t task, enum ti_state st,
     const char *reason)
 {
-	cJSON *o = cJSON_CreateObject();
-	char *json;
+	cJSON *o = NULL;
+	char plain[64], *json = plain;
 
-	cJSON_AddStringToObject(o, "state", ti_state_name(st));
-	if (reason != NULL)
+	/* a state name needs no escaping: most entries are built without a tree */
+	if (reason == NULL) {
+		snprintf(plain, sizeof(plain), "{\"state\":\"%s\"}", ti_state_name(st));
+	} else {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "state", ti_state_name(st));
 		cJSON_AddStringToObject(o, "reason", reason);
-	json = cJSON_PrintUnformatted(o);
+		json = cJSON_PrintUnformatted(o);
+	}
 	store_audit(s->store, "scheduler", "ti_state", run_dag_id(r), r->run_id,
 	    r->ver->dag->tasks[task].task_id, r->tis[task].try_number, json);
-	free(json);
-	cJSON_Delete(o);
+	if (o != NULL) {
+		free(json);
+		cJSON_Delete(o);
+	}
 }
 
 /* Writes a task instance's state (and the fields that go with it). */
@@ -1613,7 +1620,7 @@ prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 		return;
 	}
 	/* Recorded and durable: now start them.  What starting writes
-	 * (handles: pids, pods; the ends of tries that could not start) is
+	 * (pod names; the ends of tries that could not start) is
 	 * committed unsynced: lost with the machine, it costs nothing a
 	 * restart does not redo (the tries are still recorded as running,
 	 * and adoption finds their claims, or starts them). */
