@@ -37,6 +37,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -97,6 +98,17 @@ proc_start_time(pid_t pid)
 	free(text);
 	free(path);
 	return st;
+}
+
+/* Now in the unit of a start time. */
+static unsigned long long
+boot_ticks(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return ((unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec) /
+	    (1000000000ULL / (unsigned long long)sysconf(_SC_CLK_TCK));
 }
 
 static int
@@ -175,73 +187,119 @@ task_environ(const struct try_spec *spec, struct strv *env)
 
 /* ------------------------------------------------------------- messages */
 
-static cJSON *
-strv_json(char *const *v)
+/* A message to the supervisor is a list of NUL-terminated fields:
+ *   start ID DAG_ID RUN_ID TASK_ID TRY LOGICAL_DATE START END TIMEOUT
+ *         LOG_PATH ARGC ARGV... ENVC ENV...
+ *   kill ID
+ * (numbers in decimal): no escaping to do, nothing to parse but the
+ * numbers. */
+static void
+msg_put(struct buf *b, const char *s)
 {
-	cJSON *a = cJSON_CreateArray();
-
-	for (; v != NULL && *v != NULL; v++)
-		cJSON_AddItemToArray(a, cJSON_CreateString(*v));
-	return a;
-}
-
-/* A try as the supervisor receives it (caller frees). */
-static char *
-start_message(const struct try_spec *spec, uint64_t id)
-{
-	cJSON *m = cJSON_CreateObject();
-	char *text;
-
-	cJSON_AddStringToObject(m, "op", "start");
-	cJSON_AddNumberToObject(m, "id", (double)id);
-	cJSON_AddStringToObject(m, "dag_id", spec->dag_id);
-	cJSON_AddStringToObject(m, "run_id", spec->run_id);
-	cJSON_AddStringToObject(m, "task_id", spec->task_id);
-	cJSON_AddNumberToObject(m, "try_number", spec->try_number);
-	cJSON_AddNumberToObject(m, "logical_date", (double)spec->logical_date);
-	cJSON_AddNumberToObject(m, "start", (double)spec->data_interval_start);
-	cJSON_AddNumberToObject(m, "end", (double)spec->data_interval_end);
-	cJSON_AddItemToObject(m, "argv", strv_json(spec->argv));
-	cJSON_AddItemToObject(m, "env", strv_json(spec->env));
-	cJSON_AddNumberToObject(m, "timeout", (double)spec->timeout);
-	cJSON_AddStringToObject(m, "log_path", spec->log_path);
-	text = cJSON_PrintUnformatted(m);
-	cJSON_Delete(m);
-	return text;
+	s = s != NULL ? s : "";
+	buf_append(b, s, strlen(s) + 1);
 }
 
 static void
-json_strv(const cJSON *a, struct strv *out)
+msg_put_num(struct buf *b, long long v)
 {
-	const cJSON *e;
+	char t[24];
+
+	snprintf(t, sizeof(t), "%lld", v);
+	msg_put(b, t);
+}
+
+static void
+msg_put_strv(struct buf *b, char *const *v)
+{
+	long long n = 0;
+
+	while (v != NULL && v[n] != NULL)
+		n++;
+	msg_put_num(b, n);
+	for (long long i = 0; i < n; i++)
+		msg_put(b, v[i]);
+}
+
+/* A try as the supervisor receives it. */
+static void
+start_message(struct buf *b, const struct try_spec *spec, uint64_t id)
+{
+	msg_put(b, "start");
+	msg_put_num(b, (long long)id);
+	msg_put(b, spec->dag_id);
+	msg_put(b, spec->run_id);
+	msg_put(b, spec->task_id);
+	msg_put_num(b, spec->try_number);
+	msg_put_num(b, spec->logical_date);
+	msg_put_num(b, spec->data_interval_start);
+	msg_put_num(b, spec->data_interval_end);
+	msg_put_num(b, spec->timeout);
+	msg_put(b, spec->log_path);
+	msg_put_strv(b, spec->argv);
+	msg_put_strv(b, spec->env);
+}
+
+/* A received message: its fields in turn (the buffer ends with a NUL). */
+struct msg {
+	char *p, *end;
+	int bad;                /* a field was missing or not a number */
+};
+
+static const char *
+msg_str(struct msg *m)
+{
+	char *s = m->p;
+
+	if (m->p >= m->end) {
+		m->bad = 1;
+		return "";
+	}
+	m->p += strlen(s) + 1;
+	return s;
+}
+
+static int64_t
+msg_num(struct msg *m)
+{
+	int64_t v = 0;
+
+	if (parse_int64(msg_str(m), &v) != 0)
+		m->bad = 1;
+	return v;
+}
+
+static void
+msg_strv(struct msg *m, struct strv *out)
+{
+	int64_t n = msg_num(m);
 
 	strv_push_take(out, NULL);      /* NULL-terminated even when empty */
 	out->n = 0;
-	cJSON_ArrayForEach(e, a)
-		if (cJSON_IsString(e))
-			strv_push(out, e->valuestring);
+	for (int64_t i = 0; i < n && !m->bad; i++)
+		strv_push(out, msg_str(m));
 }
 
-/* Turns a message back into a spec whose strings point into m, argv and
- * env into the vectors given. */
+/* The rest of a start message (after its id) as a spec whose strings
+ * point into the message, argv and env into the vectors given. */
 static int
-spec_parse(const cJSON *m, struct try_spec *spec, struct strv *argv, struct strv *env)
+spec_parse(struct msg *m, struct try_spec *spec, struct strv *argv, struct strv *env)
 {
 	memset(spec, 0, sizeof(*spec));
-	json_strv(cJSON_GetObjectItem(m, "argv"), argv);
-	json_strv(cJSON_GetObjectItem(m, "env"), env);
-	spec->dag_id = cJSON_GetStringValue(cJSON_GetObjectItem(m, "dag_id"));
-	spec->run_id = cJSON_GetStringValue(cJSON_GetObjectItem(m, "run_id"));
-	spec->task_id = cJSON_GetStringValue(cJSON_GetObjectItem(m, "task_id"));
-	spec->try_number = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(m, "try_number"));
-	spec->logical_date = (sta_time)cJSON_GetNumberValue(cJSON_GetObjectItem(m, "logical_date"));
-	spec->data_interval_start = (sta_time)cJSON_GetNumberValue(cJSON_GetObjectItem(m, "start"));
-	spec->data_interval_end = (sta_time)cJSON_GetNumberValue(cJSON_GetObjectItem(m, "end"));
-	spec->timeout = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(m, "timeout"));
-	spec->log_path = cJSON_GetStringValue(cJSON_GetObjectItem(m, "log_path"));
+	spec->dag_id = msg_str(m);
+	spec->run_id = msg_str(m);
+	spec->task_id = msg_str(m);
+	spec->try_number = (int)msg_num(m);
+	spec->logical_date = (sta_time)msg_num(m);
+	spec->data_interval_start = (sta_time)msg_num(m);
+	spec->data_interval_end = (sta_time)msg_num(m);
+	spec->timeout = msg_num(m);
+	spec->log_path = msg_str(m);
+	msg_strv(m, argv);
+	msg_strv(m, env);
 	spec->argv = argv->v;
 	spec->env = env->v;
-	return spec->log_path != NULL && argv->n > 0 ? 0 : -1;
+	return !m->bad && *spec->log_path != '\0' && argv->n > 0 ? 0 : -1;
 }
 
 /* ------------------------------------------------------------ supervisor */
@@ -537,7 +595,7 @@ sup_task_cb(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 static void
-sup_start(struct sup *sv, uint64_t id, const cJSON *m)
+sup_start(struct sup *sv, uint64_t id, struct msg *m)
 {
 	struct strv argv = {0}, env = {0};
 	struct try_spec spec;
@@ -545,6 +603,7 @@ sup_start(struct sup *sv, uint64_t id, const cJSON *m)
 	char *status_path = NULL, *line, reason[512];
 	sta_time started = time_now();
 	int logfd = -1, claimfd, err, pidfd;
+	unsigned long long before, spawned;
 	pid_t pid;
 
 	if (spec_parse(m, &spec, &argv, &env) != 0) {
@@ -562,7 +621,10 @@ sup_start(struct sup *sv, uint64_t id, const cJSON *m)
 		    strerror(errno));
 		goto failed;
 	}
-	if ((err = sup_spawn(&spec, logfd, &pid)) != 0) {
+	before = boot_ticks();
+	err = sup_spawn(&spec, logfd, &pid);
+	spawned = boot_ticks();
+	if (err != 0) {
 		dprintf(logfd, "sta: cannot run '%s': %s\n", spec.argv[0], strerror(err));
 		snprintf(reason, sizeof(reason), "cannot run '%s': %s", spec.argv[0], strerror(err));
 		goto failed;
@@ -573,7 +635,10 @@ sup_start(struct sup *sv, uint64_t id, const cJSON *m)
 		waitpid(pid, NULL, 0);
 		goto failed;
 	}
-	line = xasprintf("task %ld %llu\n", (long)pid, proc_start_time(pid));
+	/* the task started between the two readings: when both fall in one
+	 * clock tick, that tick is its start time, no /proc read needed */
+	line = xasprintf("task %ld %llu\n", (long)pid,
+	    spawned == before ? before : proc_start_time(pid));
 	sup_write(claimfd, line);
 	close(claimfd);
 	free(line);
@@ -617,9 +682,9 @@ sup_sock_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)revents;
 	for (;;) {
 		ssize_t n = recv(sv->sock, sv->buf, LAUNCH_MAX - 1, MSG_DONTWAIT);
+		struct msg m = { sv->buf, sv->buf + (n > 0 ? n : 0), 0 };
 		const char *op;
 		uint64_t id;
-		cJSON *m;
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -636,17 +701,15 @@ sup_sock_cb(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		}
 		sv->buf[n] = '\0';
-		m = cJSON_Parse(sv->buf);
-		id = (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(m, "id"));
-		op = cJSON_GetStringValue(cJSON_GetObjectItem(m, "op"));
-		if (op != NULL && strcmp(op, "start") == 0) {
-			sup_start(sv, id, m);
-		} else if (op != NULL && strcmp(op, "kill") == 0) {
+		op = msg_str(&m);
+		id = (uint64_t)msg_num(&m);
+		if (strcmp(op, "start") == 0) {
+			sup_start(sv, id, &m);
+		} else if (strcmp(op, "kill") == 0) {
 			for (struct stask *t = sv->tasks; t != NULL; t = t->next)
 				if (t->id == id && !t->stopping)
 					sup_stop(t);
 		}
-		cJSON_Delete(m);
 	}
 }
 
@@ -710,6 +773,7 @@ struct executor {
 	ev_io io;
 	uint64_t next_id;
 	char *buf;              /* a report: struct sup_msg, then an outcome */
+	struct buf msg;         /* a message to the supervisor */
 };
 
 static void
@@ -740,9 +804,9 @@ ltry_free(struct ltry *t)
 }
 
 /* Reports the outcome given (JSON), or else the one in the status file,
- * or the loss; frees t. */
+ * or the loss; frees t.  handle: the task's pid if it came with the end. */
 static void
-ltry_finish(struct ltry *t, const char *outcome)
+ltry_finish(struct ltry *t, const char *outcome, const char *handle)
 {
 	struct try_outcome o;
 
@@ -753,6 +817,8 @@ ltry_finish(struct ltry *t, const char *outcome)
 		o.reason = xstrdup("its supervisor ended without recording an outcome");
 		o.ended = time_now();
 	}
+	if (handle != NULL && !t->has_handle)
+		o.handle = xstrdup(handle);
 	ltry_unlink(t);
 	t->done(t->arg, &o);
 	executor_outcome_free(&o);
@@ -764,7 +830,7 @@ later_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop;
 	(void)revents;
-	ltry_finish(w->data, NULL);
+	ltry_finish(w->data, NULL, NULL);
 }
 
 static void
@@ -779,7 +845,7 @@ sup_end_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	(void)loop;
 	(void)revents;
-	ltry_finish(w->data, NULL);
+	ltry_finish(w->data, NULL, NULL);
 }
 
 /* The status file changed: finished when the outcome is there. */
@@ -792,7 +858,7 @@ stat_cb(struct ev_loop *loop, ev_stat *w, int revents)
 	(void)loop;
 	(void)revents;
 	if (claim_read(t->status_path, &c) == 0 && c.has_outcome)
-		ltry_finish(t, NULL);
+		ltry_finish(t, NULL, NULL);
 }
 
 static void
@@ -924,8 +990,7 @@ ltry_report(struct ltry *t, const struct sup_msg *m, const char *outcome)
 		ltry_started(t, handle);
 		break;
 	case SUP_ENDED:         /* ran, or could not start: the outcome says */
-		ltry_started(t, handle);
-		ltry_finish(t, outcome);
+		ltry_finish(t, outcome, handle);
 		break;
 	case SUP_CLAIMED:       /* started before: follow that try */
 		t->id = 0;
@@ -1007,23 +1072,24 @@ supervisor_start(struct executor *ex)
 static int
 supervisor_send(struct executor *ex, const struct try_spec *spec, uint64_t id)
 {
-	char *msg = start_message(spec, id);
-	size_t len = strlen(msg);
+	size_t len;
 	ssize_t n = -1;
 
+	buf_reset(&ex->msg);
+	start_message(&ex->msg, spec, id);
+	len = ex->msg.len;
 	if (len >= LAUNCH_MAX) {
 		log_error("%s: its command and environment take %zu bytes, more than the %d a try may",
 		    spec->task_id, len, LAUNCH_MAX - 1);
 	} else {
 		do
-			n = send(ex->sock, msg, len, MSG_NOSIGNAL);
+			n = send(ex->sock, ex->msg.data, len, MSG_NOSIGNAL);
 		while (n < 0 && errno == EINTR);
 		if (n != (ssize_t)len) {
 			supervisor_gone(ex);
 			log_error("%s: the supervisor ended before starting it", spec->task_id);
 		}
 	}
-	free(msg);
 	return n == (ssize_t)len ? 0 : -1;
 }
 
@@ -1065,6 +1131,7 @@ local_destroy(struct executor *ex)
 		ltry_free(t);
 	}
 	free(ex->buf);
+	buf_free(&ex->msg);
 	free(ex);
 }
 
@@ -1116,15 +1183,16 @@ static void
 local_kill(struct executor *ex, const char *log_path)
 {
 	struct ltry *t = ex->tries;
-	char *status_path, *msg;
+	char *status_path;
 	struct claim c;
 
 	while (t != NULL && strcmp(t->log_path, log_path) != 0)
 		t = t->next;
 	if (t != NULL && t->id != 0) {
-		msg = xasprintf("{\"op\":\"kill\",\"id\":%llu}", (unsigned long long)t->id);
-		send(ex->sock, msg, strlen(msg), MSG_NOSIGNAL);
-		free(msg);
+		buf_reset(&ex->msg);
+		msg_put(&ex->msg, "kill");
+		msg_put_num(&ex->msg, (long long)t->id);
+		send(ex->sock, ex->msg.data, ex->msg.len, MSG_NOSIGNAL);
 		return;
 	}
 	/* Another supervisor runs it: its process group is signalled here. */

@@ -161,6 +161,7 @@ executor_outcome_free(struct try_outcome *o)
 {
 	free(o->result_json);
 	free(o->reason);
+	free(o->handle);
 	memset(o, 0, sizeof(*o));
 }
 

@@ -59,6 +59,7 @@ struct try_outcome {
 	int signal;         /* terminating signal, or 0 */
 	char *result_json;  /* last STA_RESULT line's JSON, or NULL */
 	char *reason;       /* human-readable, for the UI and logs; or NULL */
+	char *handle;       /* the pid or pod learnt only with the end, or NULL */
 	sta_time started;
 	sta_time ended;
 };

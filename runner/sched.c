@@ -1194,7 +1194,7 @@ try_done(void *arg, const struct try_outcome *out)
 		.start_ms = out->started * 1000,
 		.has_exit_code = out->end == TRY_EXITED && out->signal == 0,
 		.exit_code = out->exit_code, .signal = out->signal,
-		.result = out->result_json, .reason = reason,
+		.result = out->result_json, .reason = reason, .handle = out->handle,
 	};
 
 	txn(s);
@@ -1619,20 +1619,14 @@ prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 		free(l);
 		return;
 	}
-	/* Recorded and durable: now start them.  What starting writes
-	 * (pod names; the ends of tries that could not start) is
-	 * committed unsynced: lost with the machine, it costs nothing a
-	 * restart does not redo (the tries are still recorded as running,
-	 * and adoption finds their claims, or starts them). */
-	if (n > 0)
-		store_relax(s->store, 1);
+	/* Recorded and durable: now start them.  Starting a local try
+	 * writes nothing (its pid comes later); what else starting writes
+	 * (pod names, the ends of tries that could not start) is committed
+	 * at once. */
 	for (size_t i = 0; i < n; i++)
 		try_start(s, l[i].run, l[i].task, 0);
 	free(l);
-	if (n > 0) {
-		txn_commit(s);
-		store_relax(s->store, 0);
-	}
+	txn_commit(s);
 	runs_reap(s);
 	if (!s->dirty && ev_is_active(&s->idle))
 		ev_idle_stop(loop, &s->idle);

@@ -171,7 +171,6 @@ struct store {
 	sqlite3 *db;
 	char *path;
 	int version;
-	int sync_full;          /* synchronous=FULL (the default) */
 	sqlite3_stmt *stmts[S_COUNT];
 };
 
@@ -342,9 +341,8 @@ store_open(const char *path)
 	sqlite3_busy_timeout(s->db, 10000);
 	/* synchronous=FULL: a commit survives power loss; NORMAL (STA_DB_SYNC=
 	 * normal) still survives a process crash, which is what kill -9 tests. */
-	s->sync_full = sync == NULL || strcmp(sync, "normal") != 0;
 	pragmas = xasprintf("PRAGMA journal_mode=WAL; PRAGMA synchronous=%s;"
-	    " PRAGMA foreign_keys=ON;", s->sync_full ? "FULL" : "NORMAL");
+	    " PRAGMA foreign_keys=ON;", sync != NULL && strcmp(sync, "normal") == 0 ? "NORMAL" : "FULL");
 	if (sqlite3_exec(s->db, pragmas, NULL, NULL, NULL) != SQLITE_OK || migrate(s) != 0) {
 		free(pragmas);
 		if (s->db != NULL)
@@ -384,20 +382,6 @@ int
 store_commit(struct store *s)
 {
 	return exec_done(s, stmt(s, S_COMMIT), "commit");
-}
-
-int
-store_relax(struct store *s, int relaxed)
-{
-	/* WAL with synchronous=NORMAL: a commit is written, not synced; the
-	 * next FULL commit syncs it with its own.  SQLite refuses the change
-	 * inside a transaction. */
-	if (!s->sync_full)
-		return 0;
-	if (sqlite3_exec(s->db, relaxed ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL",
-	    NULL, NULL, NULL) != SQLITE_OK)
-		return fail(s, "setting synchronous");
-	return 0;
 }
 
 void

@@ -126,10 +126,6 @@ int store_schema_version(struct store *s);
 
 int store_begin(struct store *s);       /* BEGIN IMMEDIATE */
 int store_commit(struct store *s);
-/* relaxed: later commits survive a crash of the process but not of the
- * machine (not synced until the next commit after relaxed is 0 again):
- * for what a restart can redo.  Outside a transaction only. */
-int store_relax(struct store *s, int relaxed);
 void store_rollback(struct store *s);
 
 /* DAGs: sync inserts or updates everything but is_paused; a new DAG starts

@@ -27,7 +27,7 @@ struct got {
 	struct try_outcome out;
 	char *result;
 	char *reason;
-	char *handle;           /* from the host's started() */
+	char *handle;           /* from the host's started(), or the outcome */
 	int handle_first;       /* started() came before done */
 };
 
@@ -37,10 +37,14 @@ done(void *arg, const struct try_outcome *o)
 	struct got *g = arg;
 
 	g->calls++;
+	if (o->handle != NULL) {
+		free(g->handle);
+		g->handle = xstrdup(o->handle);
+	}
 	g->out = *o;
 	g->result = o->result_json ? xstrdup(o->result_json) : NULL;
 	g->reason = o->reason ? xstrdup(o->reason) : NULL;
-	g->out.result_json = g->out.reason = NULL;
+	g->out.result_json = g->out.reason = g->out.handle = NULL;
 }
 
 static void
@@ -108,6 +112,28 @@ status_pid(const char *name, const char *what)
 	return pid;
 }
 
+/* The start time a status line gives its process, and the one /proc
+ * gives (the 20th field after the command's closing parenthesis). */
+static void
+start_times(const char *name, const char *what, unsigned long long *recorded,
+    unsigned long long *actual)
+{
+	char *path = xasprintf("%s/%s/attempt=1.status", dir, name), *text = NULL, *p;
+	long pid = 0;
+
+	*recorded = *actual = 0;
+	if (fs_read_file(path, &text, NULL) == 0 && (p = strstr(text, what)) != NULL)
+		sscanf(p + strlen(what), "%ld %llu", &pid, recorded);
+	free(text);
+	free(path);
+	path = xasprintf("/proc/%ld/stat", pid);
+	if (fs_read_file(path, &text, NULL) == 0 && (p = strrchr(text, ')')) != NULL)
+		sscanf(p + 1, " %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s"
+		    " %*s %*s %llu", actual);
+	free(text);
+	free(path);
+}
+
 static int
 setup(void **state)
 {
@@ -142,8 +168,9 @@ test_outcome_and_result(void **state)
 	assert_int_equal(executor_local.start(ex, &spec, done, &g, &handle), 0);
 	assert_null(handle);        /* not waited for: the pid comes with started() */
 	wait_for(loop, &g, 1);
+	/* a short try: its pid comes with its end, not before */
 	assert_non_null(g.handle);
-	assert_true(g.handle_first);
+	assert_false(g.handle_first);
 	assert_true(atol(g.handle) > 1);
 	assert_int_equal(g.out.end, TRY_EXITED);
 	assert_int_equal(g.out.exit_code, 3);
@@ -390,6 +417,15 @@ test_supervisor_killed(void **state)
 	task = wait_task("sup_killed");
 	sup = status_pid("sup_killed", "supervisor ");
 	assert_true(sup > 0);
+	/* the status file's start times are the processes' own (they tell
+	 * a live task or supervisor from a later process with its pid) */
+	unsigned long long rec, act;
+	start_times("sup_killed", "task ", &rec, &act);
+	assert_true(act > 0);
+	assert_int_equal(rec, act);
+	start_times("sup_killed", "supervisor ", &rec, &act);
+	assert_true(act > 0);
+	assert_int_equal(rec, act);
 	assert_int_equal(kill((pid_t)sup, SIGKILL), 0);
 	wait_for(loop, &g, 1);
 	assert_int_equal(g.out.end, TRY_LOST);
