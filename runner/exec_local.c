@@ -163,26 +163,34 @@ claim_read(const char *status_path, struct claim *c)
 	return c->sup > 0 ? 0 : -2;
 }
 
-/* environ, then the STA_* variables and the task's env (later wins). */
-static void
-task_environ(const struct try_spec *spec, struct strv *env)
+/* environ, then the STA_* variables and the task's env (later wins), as
+ * a NULL-terminated array (caller frees) of pointers into environ and into
+ * extra (filled here; caller frees). */
+static char **
+task_environ(const struct try_spec *spec, struct strv *extra)
 {
-	struct strv extra = {0};
+	size_t n = 0, max;
+	char **env;
+	char **e;
 
-	executor_task_env(spec, &extra);
-	for (char **e = environ; *e != NULL; e++) {
+	executor_task_env(spec, extra);
+	for (e = environ; *e != NULL; e++)
+		;
+	max = (size_t)(e - environ) + extra->n + 1;
+	env = xreallocarray(NULL, max, sizeof(*env));
+	for (e = environ; *e != NULL; e++) {
 		size_t klen = strcspn(*e, "=");
-		int overridden = 0;
+		size_t i = 0;
 
-		for (size_t i = 0; i < extra.n; i++)
-			if (strncmp(extra.v[i], *e, klen + 1) == 0)
-				overridden = 1;
-		if (!overridden)
-			strv_push(env, *e);
+		while (i < extra->n && strncmp(extra->v[i], *e, klen + 1) != 0)
+			i++;
+		if (i == extra->n)
+			env[n++] = *e;
 	}
-	for (size_t i = 0; i < extra.n; i++)
-		strv_push(env, extra.v[i]);
-	strv_free(&extra);
+	for (size_t i = 0; i < extra->n; i++)
+		env[n++] = extra->v[i];
+	env[n] = NULL;
+	return env;
 }
 
 /* ------------------------------------------------------------- messages */
@@ -468,8 +476,8 @@ sup_claim(const struct sup *sv, const char *status_path)
 static int
 sup_spawn(const struct try_spec *spec, int logfd, pid_t *pid)
 {
-	struct strv env = {0};
-	char **saved = environ;
+	struct strv extra = {0};
+	char **saved = environ, **env;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, all;
@@ -477,7 +485,7 @@ sup_spawn(const struct try_spec *spec, int logfd, pid_t *pid)
 
 	sigemptyset(&none);
 	sigfillset(&all);
-	task_environ(spec, &env);
+	env = task_environ(spec, &extra);
 	if ((err = posix_spawn_file_actions_init(&fa)) != 0)
 		goto out;
 	if ((err = posix_spawnattr_init(&attr)) != 0) {
@@ -492,14 +500,15 @@ sup_spawn(const struct try_spec *spec, int logfd, pid_t *pid)
 	    (err = posix_spawnattr_setpgroup(&attr, 0)) == 0 &&
 	    (err = posix_spawnattr_setsigdefault(&attr, &all)) == 0 &&
 	    (err = posix_spawnattr_setsigmask(&attr, &none)) == 0) {
-		environ = env.v;
-		err = posix_spawnp(pid, spec->argv[0], &fa, &attr, spec->argv, env.v);
+		environ = env;
+		err = posix_spawnp(pid, spec->argv[0], &fa, &attr, spec->argv, env);
 		environ = saved;
 	}
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
 out:
-	strv_free(&env);
+	free(env);
+	strv_free(&extra);
 	return err;
 }
 
