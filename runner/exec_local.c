@@ -2,17 +2,20 @@
  * exec_local.c: the local executor.  Its tries run under one supervisor, a
  * process forked when the executor is created (before the scheduler's
  * memory grows) that leaves the scheduler's session, so that it outlives
- * a killed scheduler.  For each try the scheduler sends it, the supervisor
+ * a killed scheduler.  The scheduler sends it a try and goes on (the
+ * answers come to its loop).  For each try the supervisor
  *   1. claims the try: links attempt=N.status, a file naming the
  *      supervisor (its pid and start time), into place beside the log
  *      (link(2) is atomic: of two claims of one try exactly one wins; the
  *      loser follows the winner's try);
- *   2. runs the command (posix_spawnp, no shell) in a new process group,
- *      stdin /dev/null, stdout and stderr appended to the log, the STA_*
- *      environment set, and appends the task's pid to the status file;
+ *   2. runs the command (vfork and execvp, no shell) in a new process
+ *      group, stdin /dev/null, stdout and stderr appended to the log, the
+ *      STA_* environment set, and appends the task's pid and start time to
+ *      the status file (the pid goes to the scheduler once the task has
+ *      run a second, or with its end);
  *   3. enforces the timeout: SIGTERM to the group, SIGKILL after a grace;
- *   4. appends the outcome, one line of JSON, to the status file and then
- *      tells the scheduler.
+ *   4. sends the outcome to the scheduler, then appends it, one line of
+ *      JSON, to the status file.
  * When the scheduler is gone, the supervisor finishes the tries it runs,
  * records their outcomes and exits.  A restarted scheduler adopts a try by
  * its status file: the outcome is there; or the supervisor that claimed it
@@ -21,8 +24,8 @@
  * there is no file: the try never started.
  *
  * One supervisor for all tries, not one process per try: a try costs a
- * posix_spawn and small writes, not a fork of a process that maps all of
- * the scheduler's libraries, which was most of a try's cost.
+ * vfork and small writes, not a fork of a process that maps all of the
+ * scheduler's libraries, which was most of a try's cost.
  */
 #include "runner/executor.h"
 
