@@ -508,8 +508,8 @@ kt_finish(struct ktry *t, enum try_end end, int exit_code, char *reason, sta_tim
 	t->out.end = end;
 	t->out.exit_code = exit_code;
 	t->out.reason = reason;
-	t->out.started = started ? started : t->created;
-	t->out.ended = ended ? ended : time_now();
+	t->out.started_ms = (started ? started : t->created) * 1000;
+	t->out.ended_ms = ended ? ended * 1000 : time_now_ms();
 	if (result != NULL)
 		t->out.result_json = cJSON_PrintUnformatted(result);
 	if (executor_write_status(status, &t->out, result) != 0)

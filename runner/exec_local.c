@@ -330,7 +330,7 @@ struct stask {
 	int64_t timeout;
 	int stopping;           /* SIGTERM sent */
 	int timed_out;
-	sta_time started;
+	int64_t started_ms;
 	struct stask *next;
 };
 
@@ -436,11 +436,11 @@ sup_append(const char *status_path, const char *text)
  * does not wait for the write, the file is for one that restarts. */
 static void
 sup_ended(struct sup *sv, uint64_t id, pid_t pid, const char *status_path, enum try_end end,
-    int code, int sig, cJSON *result, const char *reason, sta_time started)
+    int code, int sig, cJSON *result, const char *reason, int64_t started_ms)
 {
 	struct try_outcome o = {
 		.end = end, .exit_code = code, .signal = sig, .reason = (char *)reason,
-		.started = started, .ended = time_now(),
+		.started_ms = started_ms, .ended_ms = time_now_ms(),
 	};
 	char *json = executor_outcome_json(&o, result), *line = xasprintf("%s\n", json);
 
@@ -603,10 +603,10 @@ sup_task_cb(struct ev_loop *loop, ev_io *w, int revents)
 		snprintf(reason, sizeof(reason), "execution_timeout (%llds) reached: "
 		    "process group killed", (long long)t->timeout);
 		sup_ended(t->sv, t->id, t->pid, t->status_path, TRY_TIMED_OUT, -1, sig, result,
-		    reason, t->started);
+		    reason, t->started_ms);
 	} else {
 		sup_ended(t->sv, t->id, t->pid, t->status_path, TRY_EXITED, code, sig, result,
-		    t->stopping ? "stopped on request" : NULL, t->started);
+		    t->stopping ? "stopped on request" : NULL, t->started_ms);
 	}
 	stask_free(t);
 }
@@ -618,7 +618,7 @@ sup_start(struct sup *sv, uint64_t id, struct msg *m)
 	struct try_spec spec;
 	struct stask *t;
 	char *status_path = NULL, *line, reason[512];
-	sta_time started = time_now();
+	int64_t started_ms = time_now_ms();
 	int logfd = -1, claimfd, err, pidfd;
 	unsigned long long before, spawned;
 	pid_t pid;
@@ -668,7 +668,7 @@ sup_start(struct sup *sv, uint64_t id, struct msg *m)
 	t->pid = pid;
 	t->pidfd = pidfd;
 	t->timeout = spec.timeout;
-	t->started = started;
+	t->started_ms = started_ms;
 	ev_io_init(&t->io, sup_task_cb, pidfd, EV_READ);
 	ev_timer_init(&t->timer, sup_timer_cb, (double)spec.timeout, 0.);
 	ev_timer_init(&t->report, sup_report_cb, PID_REPORT_DELAY, 0.);
@@ -682,7 +682,7 @@ sup_start(struct sup *sv, uint64_t id, struct msg *m)
 	goto out;
 failed:
 	close(claimfd);
-	sup_ended(sv, id, 0, status_path, TRY_START_FAILED, -1, 0, NULL, reason, started);
+	sup_ended(sv, id, 0, status_path, TRY_START_FAILED, -1, 0, NULL, reason, started_ms);
 out:
 	if (logfd >= 0)
 		close(logfd);
@@ -834,7 +834,7 @@ ltry_finish(struct ltry *t, const char *outcome, const char *handle)
 		o.end = TRY_LOST;
 		o.exit_code = -1;
 		o.reason = xstrdup("its supervisor ended without recording an outcome");
-		o.ended = time_now();
+		o.ended_ms = time_now_ms();
 	}
 	if (handle != NULL && !t->has_handle)
 		o.handle = xstrdup(handle);
@@ -986,7 +986,7 @@ ltry_unclaimed(struct ltry *t, int err)
 {
 	struct try_outcome o = {
 		.end = TRY_START_FAILED, .exit_code = -1,
-		.started = time_now(), .ended = time_now(),
+		.started_ms = time_now_ms(), .ended_ms = time_now_ms(),
 	};
 
 	o.reason = xasprintf("cannot claim the try (%s): %s", t->status_path, strerror(err));

@@ -8,6 +8,7 @@
 #include "runner/executor.h"
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -87,8 +88,8 @@ executor_outcome_json(const struct try_outcome *o, cJSON *result)
 		cJSON_AddItemToObject(j, "result", result);
 	if (o->reason != NULL)
 		cJSON_AddStringToObject(j, "reason", o->reason);
-	cJSON_AddNumberToObject(j, "started", (double)o->started);
-	cJSON_AddNumberToObject(j, "ended", (double)(o->ended ? o->ended : time_now()));
+	cJSON_AddNumberToObject(j, "started_ms", (double)o->started_ms);
+	cJSON_AddNumberToObject(j, "ended_ms", (double)(o->ended_ms ? o->ended_ms : time_now_ms()));
 	json = cJSON_PrintUnformatted(j);
 	cJSON_Delete(j);
 	return json;
@@ -102,6 +103,21 @@ executor_write_status(const char *status_path, const struct try_outcome *o, cJSO
 
 	free(json);
 	return rc;
+}
+
+/* A time of an outcome: NAME_ms, or NAME in seconds as status files
+ * written before 2026-11-26 have it. */
+static int64_t
+outcome_ms(const cJSON *j, const char *name)
+{
+	char key[32];
+	const cJSON *v;
+
+	snprintf(key, sizeof(key), "%s_ms", name);
+	if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(j, key)))
+		return (int64_t)v->valuedouble;
+	v = cJSON_GetObjectItemCaseSensitive(j, name);
+	return cJSON_IsNumber(v) ? (int64_t)v->valuedouble * 1000 : 0;
 }
 
 int
@@ -123,8 +139,8 @@ executor_parse_outcome(const char *json, struct try_outcome *o)
 			o->end = (enum try_end)i;
 	o->exit_code = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "exit_code"));
 	o->signal = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "signal"));
-	o->started = (sta_time)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "started"));
-	o->ended = (sta_time)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "ended"));
+	o->started_ms = outcome_ms(j, "started");
+	o->ended_ms = outcome_ms(j, "ended");
 	v = cJSON_GetObjectItemCaseSensitive(j, "result");
 	if (cJSON_IsObject(v))
 		o->result_json = cJSON_PrintUnformatted(v);

@@ -60,8 +60,8 @@ struct try_outcome {
 	char *result_json;  /* last STA_RESULT line's JSON, or NULL */
 	char *reason;       /* human-readable, for the UI and logs; or NULL */
 	char *handle;       /* the pid or pod learnt only with the end, or NULL */
-	sta_time started;
-	sta_time ended;
+	int64_t started_ms; /* when it started and ended (ms since the epoch) */
+	int64_t ended_ms;
 };
 
 /* Called from the event loop once per started or adopted try.  The

@@ -897,7 +897,7 @@ try_fail_to_start(struct sched *s, struct srun *r, size_t task, const char *reas
 	struct try_outcome out = {
 		.end = TRY_START_FAILED, .exit_code = -1,
 		.reason = (char *)reason,
-		.started = time_now(), .ended = time_now(),
+		.started_ms = time_now_ms(), .ended_ms = time_now_ms(),
 	};
 	struct running_try *rt = running_find(s, t->try_pk);
 
@@ -1190,8 +1190,8 @@ try_done(void *arg, const struct try_outcome *out)
 	char *reason = outcome_reason(out);
 	struct store_try row = {
 		.pk = try_pk, .state = st == TI_SKIPPED ? TI_SKIPPED : st,
-		.end_ms = out->ended ? out->ended * 1000 : time_now_ms(),
-		.start_ms = out->started * 1000,
+		.end_ms = out->ended_ms ? out->ended_ms : time_now_ms(),
+		.start_ms = out->started_ms,
 		.has_exit_code = out->end == TRY_EXITED && out->signal == 0,
 		.exit_code = out->exit_code, .signal = out->signal,
 		.result = out->result_json, .reason = reason, .handle = out->handle,

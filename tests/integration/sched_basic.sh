@@ -39,6 +39,10 @@ is "every task instance succeeded (store)" \
 is "the run succeeded (store)" "$(sql "select run_type, state from dag_runs")" "test|success"
 is "join started after a, b and c ended (store)" \
 	"$(sql "select count(*) from task_instances j, task_instances u where j.task_id='join' and u.task_id in ('a','b','c') and j.start_ms >= u.end_ms")" 3
+is "no try ends before it starts (store)" \
+	"$(sql "select count(*) from task_tries where end_ms < start_ms")" 0
+is "try ends are kept to the millisecond, not the second (store)" \
+	"$(sql "select count(*) > 0 from task_tries where end_ms % 1000 != 0")" 1
 
 "$STA" dags show fan --json > "$T/show.json"
 is "dags show --json gives task ids and upstream lists" \

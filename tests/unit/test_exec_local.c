@@ -1,7 +1,8 @@
 /*
  * test_exec_local.c: the local executor with real processes on a real
  * libev loop: outcomes and STA_RESULT, exec failures, adoption of finished,
- * unknown, running and lost tries, the claim that lets a try run once even
+ * unknown, running and lost tries, outcome times (to the millisecond;
+ * seconds in older status files), the claim that lets a try run once even
  * when it is started twice, a supervisor that outlives its executor, stops
  * of own and adopted tries (2,000 at once), and a killed supervisor.
  */
@@ -252,6 +253,44 @@ test_lost_supervisor(void **state)
 }
 
 static void
+test_outcome_times(void **state)
+{
+	struct ev_loop *loop = ev_default_loop(0);
+	struct executor *ex = executor_local.create(loop, NULL);
+	char *argv[] = { "true", NULL };
+	struct try_spec spec = spec_for("old_status", argv);
+	char *path = xasprintf("%s/old_status/attempt=1.status", dir), *sub = xasprintf("%s/old_status", dir);
+	const char *text = "supervisor 999999 12345\ntask 999998 12346\n"
+	    "{\"end\":\"exited\",\"exit_code\":0,\"signal\":0,\"started\":1700000000,\"ended\":1700000005}\n";
+	struct got g = {0}, g2 = {0};
+	char *handle = NULL;
+	int64_t before = time_now_ms();
+
+	(void)state;
+	/* a status file from before times were kept in milliseconds */
+	fs_mkdir_p(sub);
+	assert_int_equal(fs_write_atomic(path, text, strlen(text), 0), 0);
+	assert_int_equal(executor_local.adopt(ex, &spec, done, &g, &handle), ADOPT_FINISHED);
+	wait_for(loop, &g, 1);
+	assert_int_equal(g.out.started_ms, 1700000000000LL);
+	assert_int_equal(g.out.ended_ms, 1700000005000LL);
+	free(handle);
+	handle = NULL;
+	/* a try run now: its times to the millisecond, in order */
+	spec = spec_for("times_now", argv);
+	assert_int_equal(executor_local.start(ex, &spec, done, &g2, &handle), 0);
+	wait_for(loop, &g2, 1);
+	assert_true(g2.out.started_ms >= before);
+	assert_true(g2.out.ended_ms >= g2.out.started_ms);
+	assert_true(g2.out.ended_ms <= time_now_ms());
+	free(path);
+	free(sub);
+	got_free(&g);
+	got_free(&g2);
+	executor_local.destroy(ex);
+}
+
+static void
 test_adopt_after_restart_and_claim(void **state)
 {
 	struct ev_loop *loop = ev_default_loop(0);
@@ -485,6 +524,7 @@ main(void)
 		cmocka_unit_test(test_outcome_and_result),
 		cmocka_unit_test(test_start_failure_and_unknown),
 		cmocka_unit_test(test_lost_supervisor),
+		cmocka_unit_test(test_outcome_times),
 		cmocka_unit_test(test_adopt_after_restart_and_claim),
 		cmocka_unit_test(test_outlives_its_scheduler),
 		cmocka_unit_test(test_kill_own_and_adopted),
