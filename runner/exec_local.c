@@ -477,7 +477,7 @@ sup_claim(const struct sup *sv, const char *status_path)
  *
  * vfork, as posix_spawn does it but without mapping and unmapping a stack
  * for the child per task (with the unmap's TLB flush on the other core,
- * a tenth of the supervisor's time): the child shares our memory until its
+ * about a seventh of the supervisor's time): the child shares our memory until its
  * exec, and does only what posix_spawn's child does.  The supervisor has
  * no signal handlers, so none can run in the child; the signals it
  * ignores are set back to their defaults (exec keeps ignored signals), its
@@ -1002,8 +1002,10 @@ ltry_unclaimed(struct ltry *t, int err)
 static void
 ltry_report(struct ltry *t, const struct sup_msg *m, const char *outcome)
 {
-	char *handle = m->value > 0 ? xasprintf("%ld", (long)m->value) : NULL;
+	char *handle = NULL;
 
+	if ((m->event == SUP_STARTED || m->event == SUP_ENDED) && m->value > 0)
+		handle = xasprintf("%ld", (long)m->value);
 	switch (m->event) {
 	case SUP_STARTED:
 		ltry_started(t, handle);
@@ -1013,8 +1015,6 @@ ltry_report(struct ltry *t, const struct sup_msg *m, const char *outcome)
 		break;
 	case SUP_CLAIMED:       /* started before: follow that try */
 		t->id = 0;
-		free(handle);
-		handle = NULL;
 		if (ltry_follow(t, &handle) == ADOPT_NOT_STARTED)
 			ltry_later(t);      /* claimed, then removed: lost */
 		else
