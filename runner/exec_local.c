@@ -433,7 +433,9 @@ sup_append(const char *status_path, const char *text)
 
 /* Reports a try's end (the task's pid, or 0 when none ran), outcome
  * included, then records the outcome in its status file: the scheduler
- * does not wait for the write, the file is for one that restarts. */
+ * does not wait for the write, the file is for one that restarts.  An
+ * outcome too large for a report is written first: the scheduler reads it
+ * from the file. */
 static void
 sup_ended(struct sup *sv, uint64_t id, pid_t pid, const char *status_path, enum try_end end,
     int code, int sig, cJSON *result, const char *reason, int64_t started_ms)
@@ -444,8 +446,11 @@ sup_ended(struct sup *sv, uint64_t id, pid_t pid, const char *status_path, enum 
 	};
 	char *json = executor_outcome_json(&o, result), *line = xasprintf("%s\n", json);
 
+	if (strlen(json) > OUTCOME_MAX)
+		sup_append(status_path, line);
 	sup_tell(sv, id, SUP_ENDED, (int)pid, json);
-	sup_append(status_path, line);
+	if (strlen(json) <= OUTCOME_MAX)
+		sup_append(status_path, line);
 	free(line);
 	free(json);
 }

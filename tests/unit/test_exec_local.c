@@ -186,6 +186,18 @@ test_outcome_and_result(void **state)
 	free(handle);
 	got_free(&g);
 	got_free(&g2);
+	/* a result too large to come with the report comes from the file */
+	char *big[] = { "sh", "-c", "printf 'STA_RESULT {\"x\": \"%s\"}\\n' \"$(head -c 70000 /dev/zero | tr '\\0' a)\"",
+	    NULL };
+	struct try_spec bspec = spec_for("big_result", big);
+	struct got gb = {0};
+	char *bh = NULL;
+	assert_int_equal(executor_local.start(ex, &bspec, done, &gb, &bh), 0);
+	wait_for(loop, &gb, 1);
+	assert_int_equal(gb.out.end, TRY_EXITED);
+	assert_non_null(gb.result);
+	assert_int_equal(strlen(gb.result), strlen("{\"x\":\"\"}") + 70000);
+	got_free(&gb);
 	executor_local.destroy(ex);
 }
 
