@@ -50,7 +50,7 @@
 
 #define DEFAULT_GRACE 5
 
-/* Largest try message (argv, env and paths as JSON). */
+/* Largest try message (its fields, argv and env included). */
 #define LAUNCH_MAX (1 << 20)
 
 extern char **environ;
@@ -391,8 +391,8 @@ sup_out_cb(struct ev_loop *loop, ev_io *w, int revents)
 		ev_io_stop(loop, w);
 }
 
-/* Queues a report and sends what it can; outcome (SUP_ENDED) is copied
- * when it fits a message. */
+/* Queues a report and sends what it can; outcome (SUP_ENDED, at most
+ * OUTCOME_MAX bytes, or NULL) is copied. */
 static void
 sup_tell(struct sup *sv, uint64_t id, enum sup_event event, int value, const char *outcome)
 {
@@ -404,7 +404,7 @@ sup_tell(struct sup *sv, uint64_t id, enum sup_event event, int value, const cha
 	}
 	sv->out[sv->n_out++] = (struct sup_out){
 		.m = {.id = id, .event = event, .value = value},
-		.outcome = outcome != NULL && strlen(outcome) <= OUTCOME_MAX ? xstrdup(outcome) : NULL,
+		.outcome = outcome != NULL ? xstrdup(outcome) : NULL,
 	};
 	if (sup_flush(sv) != 0)
 		ev_io_start(sv->loop, &sv->out_io);
@@ -445,11 +445,12 @@ sup_ended(struct sup *sv, uint64_t id, pid_t pid, const char *status_path, enum 
 		.started_ms = started_ms, .ended_ms = time_now_ms(),
 	};
 	char *json = executor_outcome_json(&o, result), *line = xasprintf("%s\n", json);
+	int fits = strlen(json) <= OUTCOME_MAX;
 
-	if (strlen(json) > OUTCOME_MAX)
+	if (!fits)
 		sup_append(status_path, line);
-	sup_tell(sv, id, SUP_ENDED, (int)pid, json);
-	if (strlen(json) <= OUTCOME_MAX)
+	sup_tell(sv, id, SUP_ENDED, (int)pid, fits ? json : NULL);
+	if (fits)
 		sup_append(status_path, line);
 	free(line);
 	free(json);
@@ -482,8 +483,8 @@ sup_claim(const struct sup *sv, const char *status_path)
  *
  * vfork, as posix_spawn does it but without mapping and unmapping a stack
  * for the child per task (with the unmap's TLB flush on the other core,
- * about a seventh of the supervisor's time): the child shares our memory until its
- * exec, and does only what posix_spawn's child does.  The supervisor has
+ * about a seventh of the supervisor's time): the child shares our memory
+ * until its exec, and does only what posix_spawn's child does.  The supervisor has
  * no signal handlers, so none can run in the child; the signals it
  * ignores are set back to their defaults (exec keeps ignored signals), its
  * mask is empty.  environ is the task's while execvp looks the program
@@ -827,6 +828,15 @@ ltry_free(struct ltry *t)
 	free(t);
 }
 
+/* Reports o (borrowed) and frees t. */
+static void
+ltry_end(struct ltry *t, const struct try_outcome *o)
+{
+	ltry_unlink(t);
+	t->done(t->arg, o);
+	ltry_free(t);
+}
+
 /* Reports the outcome given (JSON), or else the one in the status file,
  * or the loss; frees t.  handle: the task's pid if it came with the end. */
 static void
@@ -843,10 +853,8 @@ ltry_finish(struct ltry *t, const char *outcome, const char *handle)
 	}
 	if (handle != NULL && !t->has_handle)
 		o.handle = xstrdup(handle);
-	ltry_unlink(t);
-	t->done(t->arg, &o);
+	ltry_end(t, &o);
 	executor_outcome_free(&o);
-	ltry_free(t);
 }
 
 static void
@@ -996,10 +1004,8 @@ ltry_unclaimed(struct ltry *t, int err)
 
 	o.reason = xasprintf("cannot claim the try (%s): %s", t->status_path, strerror(err));
 	log_error("%s", o.reason);
-	ltry_unlink(t);
-	t->done(t->arg, &o);
+	ltry_end(t, &o);
 	free(o.reason);
-	ltry_free(t);
 }
 
 /* What the supervisor answers about a try it was sent (outcome: with
