@@ -456,16 +456,24 @@ def wait_run(env, dag_id, seconds):
         time.sleep(0.1)
 
 
+def sleeper_beside(slow, quick):
+    """A case with DAG slow (a 6 s pod appending to OUT) and DAG quick; slow
+    is triggered and a scheduler runs until its pod does: (env, out, the
+    scheduler, slow's pods)."""
+    out = os.path.join(T, slow + ".out")
+    env = new_case(dag(slow, sh_task("a", f"sleep 6; echo a >> {out}")))
+    with open(os.path.join(env["STA_DAGS_FOLDER"], quick + ".yaml"), "w") as f:
+        f.write(dag(quick, sh_task("b", "echo b")))
+    sta(env, "dags", "trigger", slow, "--run-id", "r1", check=True)
+    p, mine = scheduler_until_running(env, slow)
+    return env, out, p, mine
+
+
 def case_reaper_spares():
     # A running try whose DAG is paused when the scheduler restarts is not
     # adopted yet; the orphan reaper, started by another DAG's pod, must
     # leave its pod alone (the store says the try runs).
-    out = os.path.join(T, "spare.out")
-    env = new_case(dag("kspare", sh_task("a", f"sleep 6; echo a >> {out}")))
-    with open(os.path.join(env["STA_DAGS_FOLDER"], "o.yaml"), "w") as f:
-        f.write(dag("kother", sh_task("b", "echo b")))
-    sta(env, "dags", "trigger", "kspare", "--run-id", "r1", check=True)
-    p, mine = scheduler_until_running(env, "kspare")
+    env, out, p, mine = sleeper_beside("kspare", "kother")
     p.send_signal(signal.SIGKILL)
     p.wait()
     stderrs.append(p.stderr.read())
@@ -492,12 +500,7 @@ def case_reaper_spares():
 def case_dags_test_beside():
     # `sta dags test` on the same store while the scheduler runs a pod:
     # its executor's first orphan reap must leave the scheduler's pod alone.
-    out = os.path.join(T, "beside.out")
-    env = new_case(dag("kbeside", sh_task("a", f"sleep 6; echo a >> {out}")))
-    with open(os.path.join(env["STA_DAGS_FOLDER"], "q.yaml"), "w") as f:
-        f.write(dag("kquick", sh_task("b", "echo b")))
-    sta(env, "dags", "trigger", "kbeside", "--run-id", "r1", check=True)
-    p, _ = scheduler_until_running(env, "kbeside")
+    env, out, p, _ = sleeper_beside("kbeside", "kquick")
     t = sta(env, "dags", "test", "kquick", "2024-01-01")
     alive = [x["phase"] for x in live_pods() if x["labels"].get("sta.dev/dag-id") == "kbeside"]
     ok(t.returncode == 0 and alive == ["Running"],

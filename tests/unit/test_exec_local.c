@@ -99,18 +99,27 @@ spec_for(const char *name, char *const *argv)
 }
 
 /* A line of the try's status file ("supervisor PID START" or "task PID
- * START"): the pid, or 0. */
+ * START"): the pid, or 0, and the start time into *start (may be NULL). */
 static long
-status_pid(const char *name, const char *what)
+status_line(const char *name, const char *what, unsigned long long *start)
 {
 	char *path = xasprintf("%s/%s/attempt=1.status", dir, name), *text = NULL, *p;
+	unsigned long long st = 0;
 	long pid = 0;
 
 	if (fs_read_file(path, &text, NULL) == 0 && (p = strstr(text, what)) != NULL)
-		pid = strtol(p + strlen(what), NULL, 10);
+		sscanf(p + strlen(what), "%ld %llu", &pid, &st);
 	free(text);
 	free(path);
+	if (start != NULL)
+		*start = st;
 	return pid;
+}
+
+static long
+status_pid(const char *name, const char *what)
+{
+	return status_line(name, what, NULL);
 }
 
 /* The start time a status line gives its process, and the one /proc
@@ -119,15 +128,10 @@ static void
 start_times(const char *name, const char *what, unsigned long long *recorded,
     unsigned long long *actual)
 {
-	char *path = xasprintf("%s/%s/attempt=1.status", dir, name), *text = NULL, *p;
-	long pid = 0;
+	long pid = status_line(name, what, recorded);
+	char *path = xasprintf("/proc/%ld/stat", pid), *text = NULL, *p;
 
-	*recorded = *actual = 0;
-	if (fs_read_file(path, &text, NULL) == 0 && (p = strstr(text, what)) != NULL)
-		sscanf(p + strlen(what), "%ld %llu", &pid, recorded);
-	free(text);
-	free(path);
-	path = xasprintf("/proc/%ld/stat", pid);
+	*actual = 0;
 	if (fs_read_file(path, &text, NULL) == 0 && (p = strrchr(text, ')')) != NULL)
 		sscanf(p + 1, " %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s"
 		    " %*s %*s %llu", actual);
@@ -187,8 +191,8 @@ test_outcome_and_result(void **state)
 	got_free(&g);
 	got_free(&g2);
 	/* a result too large to come with the report comes from the file */
-	char *big[] = { "sh", "-c", "printf 'STA_RESULT {\"x\": \"%s\"}\\n' \"$(head -c 70000 /dev/zero | tr '\\0' a)\"",
-	    NULL };
+	char *big[] = { "sh", "-c",
+	    "printf 'STA_RESULT {\"x\": \"%s\"}\\n' \"$(head -c 70000 /dev/zero | tr '\\0' a)\"", NULL };
 	struct try_spec bspec = spec_for("big_result", big);
 	struct got gb = {0};
 	char *bh = NULL;
@@ -271,9 +275,11 @@ test_outcome_times(void **state)
 	struct executor *ex = executor_local.create(loop, NULL);
 	char *argv[] = { "true", NULL };
 	struct try_spec spec = spec_for("old_status", argv);
-	char *path = xasprintf("%s/old_status/attempt=1.status", dir), *sub = xasprintf("%s/old_status", dir);
+	char *path = xasprintf("%s/old_status/attempt=1.status", dir);
+	char *sub = xasprintf("%s/old_status", dir);
 	const char *text = "supervisor 999999 12345\ntask 999998 12346\n"
-	    "{\"end\":\"exited\",\"exit_code\":0,\"signal\":0,\"started\":1700000000,\"ended\":1700000005}\n";
+	    "{\"end\":\"exited\",\"exit_code\":0,\"signal\":0,"
+	    "\"started\":1700000000,\"ended\":1700000005}\n";
 	struct got g = {0}, g2 = {0};
 	char *handle = NULL;
 	int64_t before = time_now_ms();
