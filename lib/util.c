@@ -220,6 +220,16 @@ strv_push(struct strv *sv, const char *s)
 	strv_push_take(sv, xstrdup(s));
 }
 
+uint64_t
+fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ULL;
+	return h;
+}
+
 long
 strv_index(const struct strv *sv, const char *s)
 {

@@ -162,11 +162,7 @@ grow(void *p, size_t *cap, size_t need, size_t size)
 static size_t
 str_hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;    /* FNV-1a */
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return (size_t)h;
+	return (size_t)fnv1a(FNV1A_BASIS, s, strlen(s));
 }
 
 /* ------------------------------------------------------- the YAML tree */

@@ -26,18 +26,6 @@ struct dagcache {
 	int64_t checked_ms;
 };
 
-static uint64_t
-fnv(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 /* Order-independent: readdir order may differ between calls. */
 static uint64_t
 fingerprint(const char *folder)
@@ -51,17 +39,17 @@ fingerprint(const char *folder)
 	while ((e = readdir(d)) != NULL) {
 		struct stat sb;
 		char *path;
-		uint64_t h = 14695981039346656037ULL;
+		uint64_t h = FNV1A_BASIS;
 
 		if (e->d_name[0] == '.' || !(str_has_suffix(e->d_name, ".yaml") ||
 		    str_has_suffix(e->d_name, ".yml")))
 			continue;
 		path = xasprintf("%s/%s", folder, e->d_name);
 		if (stat(path, &sb) == 0) {
-			h = fnv(h, e->d_name, strlen(e->d_name));
-			h = fnv(h, &sb.st_size, sizeof(sb.st_size));
-			h = fnv(h, &sb.st_mtim, sizeof(sb.st_mtim));
-			h = fnv(h, &sb.st_ino, sizeof(sb.st_ino));
+			h = fnv1a(h, e->d_name, strlen(e->d_name));
+			h = fnv1a(h, &sb.st_size, sizeof(sb.st_size));
+			h = fnv1a(h, &sb.st_mtim, sizeof(sb.st_mtim));
+			h = fnv1a(h, &sb.st_ino, sizeof(sb.st_ino));
 		}
 		free(path);
 		sum += h;
