@@ -22,6 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "lib/fsutil.h"
 #include "lib/log.h"
 #include "lib/s3.h"
@@ -933,5 +935,49 @@ lake_split_uri(const char *uri, char **root, char **key)
 	*key = xstrdup(slash + 1);
 	*root = slash == path ? xstrdup("/") : xstrndup(path, (size_t)(slash - path));
 	free(path);
+	return 0;
+}
+
+static void
+hex_of(const unsigned char h[crypto_hash_sha256_BYTES], char hex[65])
+{
+	for (size_t i = 0; i < crypto_hash_sha256_BYTES; i++)
+		snprintf(hex + 2 * i, 3, "%02x", h[i]);
+}
+
+void
+lake_sha256(const void *data, size_t len, char hex[65])
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+
+	crypto_hash_sha256(h, data, len);
+	hex_of(h, hex);
+}
+
+int
+lake_sha256_file(const char *path, char hex[65], long long *bytes)
+{
+	FILE *f = fopen(path, "rb");
+	crypto_hash_sha256_state st;
+	unsigned char h[crypto_hash_sha256_BYTES], chunk[65536];
+	long long total = 0;
+	size_t n;
+	int err;
+
+	if (f == NULL)
+		return -1;
+	crypto_hash_sha256_init(&st);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		crypto_hash_sha256_update(&st, chunk, n);
+		total += (long long)n;
+	}
+	err = ferror(f);
+	fclose(f);
+	if (err)
+		return -1;
+	crypto_hash_sha256_final(&st, h);
+	hex_of(h, hex);
+	if (bytes != NULL)
+		*bytes = total;
 	return 0;
 }

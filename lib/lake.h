@@ -54,4 +54,11 @@ int lake_delete(struct lake *l, const char *key);
  * key, or an S3 key lake functions would refuse). */
 int lake_split_uri(const char *uri, char **root, char **key);
 
+/* The fingerprint manifests record: sha256 of len bytes at data, in
+ * lowercase hex. */
+void lake_sha256(const void *data, size_t len, char hex[65]);
+/* The same of a local file, and its size into *bytes (may be NULL): 0, or
+ * -1 when it cannot be read whole. */
+int lake_sha256_file(const char *path, char hex[65], long long *bytes);
+
 #endif

@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
-#include <sodium.h>
 
 #include "lib/fsutil.h"
 #include "lib/lake.h"
@@ -44,31 +43,6 @@ valid_date(const char *s)
 	sta_time t;
 
 	return s && strlen(s) == 10 && time_parse(s, &t) == 0;
-}
-
-/* sha256 (hex) of a local file; 0 or -1. */
-static int
-file_sha256(const char *path, char hex[65])
-{
-	FILE *f = fopen(path, "rb");
-	crypto_hash_sha256_state st;
-	unsigned char h[crypto_hash_sha256_BYTES], chunk[65536];
-	size_t n;
-	int err;
-
-	if (f == NULL)
-		return -1;
-	crypto_hash_sha256_init(&st);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		crypto_hash_sha256_update(&st, chunk, n);
-	err = ferror(f);
-	fclose(f);
-	if (err)
-		return -1;
-	crypto_hash_sha256_final(&st, h);
-	for (size_t i = 0; i < sizeof(h); i++)
-		snprintf(hex + 2 * i, 3, "%02x", h[i]);
-	return 0;
 }
 
 /* The partition's file (a local copy at path) against its manifest: the
@@ -109,7 +83,7 @@ check_manifest(struct lake *lake, const struct wh_table *t, const char *date, co
 	if (want == NULL) {
 		fprintf(stderr, "sta load: %s %s: the manifest %s does not list %s with a sha256: "
 		    "not loaded\n", t->name, date, mu, file);
-	} else if (file_sha256(path, got) < 0) {
+	} else if (lake_sha256_file(path, got, NULL) < 0) {
 		fprintf(stderr, "sta load: %s: cannot read its copy %s\n", fu, path);
 	} else if (strcmp(got, want) != 0) {
 		fprintf(stderr, "sta load: %s %s: %s has sha256 %s, its manifest says %s: not loaded "

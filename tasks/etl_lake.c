@@ -27,8 +27,6 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
 #include "lib/fsutil.h"
 #include "lib/lake.h"
 #include "lib/log.h"
@@ -282,35 +280,10 @@ etl_lake_prepare(struct etl_args *a, struct lake_run **out)
 static int
 file_facts(const char *path, char hex[65], long long *bytes, long long *rows)
 {
-	FILE *f = fopen(path, "rb");
-	crypto_hash_sha256_state st;
-	unsigned char h[crypto_hash_sha256_BYTES], chunk[65536];
-	struct itemin *in;
-	cJSON *it;
-	size_t n;
-	int got;
-
-	if (f == NULL)
+	if (lake_sha256_file(path, hex, bytes) != 0)
 		return -1;
-	crypto_hash_sha256_init(&st);
-	*bytes = 0;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		crypto_hash_sha256_update(&st, chunk, n);
-		*bytes += (long long)n;
-	}
-	fclose(f);
-	crypto_hash_sha256_final(&st, h);
-	for (size_t i = 0; i < sizeof(h); i++)
-		snprintf(hex + 2 * i, 3, "%02x", h[i]);
-	*rows = 0;
-	if ((in = itemin_open(path)) == NULL)
-		return -1;
-	while ((got = itemin_next(in, &it)) > 0) {
-		(*rows)++;
-		cJSON_Delete(it);
-	}
-	itemin_close(in);
-	return got < 0 ? -1 : 0;
+	*rows = itemin_count(path);
+	return *rows < 0 ? -1 : 0;
 }
 
 /* Appends one comma-separated piece of an argument to b without the

@@ -189,3 +189,21 @@ itemin_close(struct itemin *in)
 	free(in->path);
 	free(in);
 }
+
+long long
+itemin_count(const char *path)
+{
+	struct itemin *in = itemin_open(path);
+	long long rows = 0;
+	cJSON *it;
+	int got;
+
+	if (in == NULL)
+		return -1;
+	while ((got = itemin_next(in, &it)) > 0) {
+		rows++;
+		cJSON_Delete(it);
+	}
+	itemin_close(in);
+	return got < 0 ? -1 : rows;
+}

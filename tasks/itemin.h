@@ -26,5 +26,8 @@ int itemin_next(struct itemin *in, cJSON **item);
 size_t itemin_line(const struct itemin *in);
 const char *itemin_path(const struct itemin *in);
 void itemin_close(struct itemin *in);
+/* The items of the file at path, or -1 (printed) when it cannot be read
+ * or is malformed. */
+long long itemin_count(const char *path);
 
 #endif

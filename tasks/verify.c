@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
-#include <sodium.h>
 
 #include "lib/fsutil.h"
 #include "lib/lake.h"
@@ -34,35 +33,6 @@ struct verify {
 	cJSON *m, *fresh;		/* the stored and the fresh manifest */
 	int bad;
 };
-
-static void
-sha256_hex(const char *data, size_t len, char out[65])
-{
-	unsigned char h[crypto_hash_sha256_BYTES];
-
-	crypto_hash_sha256(h, (const unsigned char *)data, len);
-	for (size_t i = 0; i < sizeof(h); i++)
-		snprintf(out + 2 * i, 3, "%02x", h[i]);
-}
-
-/* Item rows of a local file, or -1. */
-static long long
-count_rows(const char *path)
-{
-	struct itemin *in = itemin_open(path);
-	long long rows = 0;
-	cJSON *it;
-	int got;
-
-	if (in == NULL)
-		return -1;
-	while ((got = itemin_next(in, &it)) > 0) {
-		rows++;
-		cJSON_Delete(it);
-	}
-	itemin_close(in);
-	return got < 0 ? -1 : rows;
-}
 
 /* Names the first row and column where two item files differ. */
 static void
@@ -291,11 +261,11 @@ check_files(struct verify *v)
 		} else if (fs_write_atomic(local, data, dlen, 0) < 0) {
 			printf("%s: cannot write its copy %s\n", name, local);
 			v->bad = 1;
-		} else if (sha256_hex(data, dlen, got), strcmp(got, want) != 0) {
+		} else if (lake_sha256(data, dlen, got), strcmp(got, want) != 0) {
 			printf("%s: sha256 %s, the manifest says %s: the file was altered\n", name, got,
 			    want);
 			v->bad = 1;
-		} else if ((n = count_rows(local)) != (long long)rows->valuedouble) {
+		} else if ((n = itemin_count(local)) != (long long)rows->valuedouble) {
 			printf("%s: %lld rows, the manifest says %.0f\n", name, n, rows->valuedouble);
 			v->bad = 1;
 		}
@@ -323,7 +293,7 @@ check_inputs(struct verify *v)
 		    (il = lake_open(root)) == NULL || lake_get(il, key, &data, &len) != 0) {
 			printf("input %s: cannot be read\n", uri ? uri : "?");
 			v->bad = 1;
-		} else if (sha256_hex(data, len, got), strcmp(got, want) != 0) {
+		} else if (lake_sha256(data, len, got), strcmp(got, want) != 0) {
 			printf("input %s: sha256 %s, the manifest says %s: the input partition changed\n",
 			    uri, got, want);
 			v->bad = 1;
