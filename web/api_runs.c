@@ -386,13 +386,14 @@ mask_json(struct logmask *m, cJSON *parent, cJSON *v)
 		if (text == NULL)
 			return;
 		masked = logmask_string(m, text);
-		if (strcmp(masked, text) == 0)
-			;
-		else if (cJSON_IsObject(parent) && v->string != NULL)
-			cJSON_ReplaceItemInObjectCaseSensitive(parent, v->string,
-			    cJSON_CreateString(masked));
-		else
-			cJSON_ReplaceItemViaPointer(parent, v, cJSON_CreateString(masked));
+		if (strcmp(masked, text) != 0) {
+			cJSON *shown = cJSON_CreateString(masked);
+
+			if (cJSON_IsObject(parent) && v->string != NULL)
+				cJSON_ReplaceItemInObjectCaseSensitive(parent, v->string, shown);
+			else
+				cJSON_ReplaceItemViaPointer(parent, v, shown);
+		}
 		free(masked);
 		cJSON_free(text);
 	} else {
