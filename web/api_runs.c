@@ -208,6 +208,8 @@ api_run_trigger(struct web_req *r)
 		    "YYYY-MM-DDTHH:MM[:SS][+HH:MM]");
 		goto out;
 	}
+	/* checked here, not only in ops_trigger: printed, an integer of 2^53
+	 * or more comes out rounded below it, past that check */
 	if (conf != NULL && cJSON_IsObject(conf) && ops_conf_check(conf, err, sizeof(err)) != 0) {
 		web_reply_error(r, 400, "%s", err);
 		goto out;
