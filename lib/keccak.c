@@ -10,6 +10,8 @@
 
 #include <nettle/sha3.h>
 
+#include "lib/util.h"
+
 #define RATE 136
 
 /* XORs n bytes into the state, lanes little-endian as Keccak defines. */
@@ -50,8 +52,7 @@ keccak256_hex(const char *s, char out[67])
 	keccak256(s, strlen(s), h);
 	out[0] = '0';
 	out[1] = 'x';
-	for (int i = 0; i < 32; i++)
-		snprintf(out + 2 + 2 * i, 3, "%02x", h[i]);
+	hex_encode(h, sizeof(h), out + 2);
 }
 
 void

@@ -938,20 +938,13 @@ lake_split_uri(const char *uri, char **root, char **key)
 	return 0;
 }
 
-static void
-hex_of(const unsigned char h[crypto_hash_sha256_BYTES], char hex[65])
-{
-	for (size_t i = 0; i < crypto_hash_sha256_BYTES; i++)
-		snprintf(hex + 2 * i, 3, "%02x", h[i]);
-}
-
 void
 lake_sha256(const void *data, size_t len, char hex[65])
 {
 	unsigned char h[crypto_hash_sha256_BYTES];
 
 	crypto_hash_sha256(h, data, len);
-	hex_of(h, hex);
+	hex_encode(h, sizeof(h), hex);
 }
 
 int
@@ -976,7 +969,7 @@ lake_sha256_file(const char *path, char hex[65], long long *bytes)
 	if (err)
 		return -1;
 	crypto_hash_sha256_final(&st, h);
-	hex_of(h, hex);
+	hex_encode(h, sizeof(h), hex);
 	if (bytes != NULL)
 		*bytes = total;
 	return 0;

@@ -279,17 +279,6 @@ s3_uri(const struct s3 *s, const char *key)
 	return xasprintf("s3://%s/%s", s->bucket, key != NULL ? key : "");
 }
 
-static void
-hex32(const unsigned char h[crypto_hash_sha256_BYTES], char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < crypto_hash_sha256_BYTES; i++) {
-		out[2 * i] = hex[h[i] >> 4];
-		out[2 * i + 1] = hex[h[i] & 15];
-	}
-	out[2 * crypto_hash_sha256_BYTES] = '\0';
-}
 
 /* Sets r->sha to the payload's sha256.  -1 (printed) when the source
  * cannot be read to its announced length. */
@@ -307,7 +296,7 @@ req_hash_body(const struct s3 *s, struct req *r)
 	}
 	if (r->mem != NULL) {
 		crypto_hash_sha256(h, (const unsigned char *)r->mem, (unsigned long long)r->len);
-		hex32(h, r->sha);
+		hex_encode(h, sizeof(h), r->sha);
 		return 0;
 	}
 	crypto_hash_sha256_init(&st);
@@ -336,7 +325,7 @@ req_hash_body(const struct s3 *s, struct req *r)
 	}
 	free(chunk);
 	crypto_hash_sha256_final(&st, h);
-	hex32(h, r->sha);
+	hex_encode(h, sizeof(h), r->sha);
 	return 0;
 }
 

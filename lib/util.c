@@ -220,6 +220,19 @@ strv_push(struct strv *sv, const char *s)
 	strv_push_take(sv, xstrdup(s));
 }
 
+void
+hex_encode(const void *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
 uint64_t
 fnv1a(uint64_t h, const void *p, size_t n)
 {

@@ -48,6 +48,9 @@ int parse_int64(const char *s, int64_t *out);
 int str_has_prefix(const char *s, const char *prefix);
 int str_has_suffix(const char *s, const char *suffix);
 
+/* n bytes at p as lowercase hex into out (2n + 1 bytes, NUL-terminated). */
+void hex_encode(const void *p, size_t n, char *out);
+
 /* FNV-1a: h (FNV1A_BASIS to begin) with n bytes at p hashed in. */
 #define FNV1A_BASIS 14695981039346656037ULL
 uint64_t fnv1a(uint64_t h, const void *p, size_t n);

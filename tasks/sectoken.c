@@ -287,8 +287,7 @@ decode_data(const struct st_event *e, const char *data, cJSON *args, char **why)
 		}
 		word[0] = '0';
 		word[1] = 'x';
-		for (int k = 0; k < 32; k++)
-			snprintf(word + 2 + 2 * k, 3, "%02x", d[head + (size_t)k]);
+		hex_encode(d + head, 32, word + 2);
 		if (is_dynamic(p->type)) {
 			uint64_t off, n;
 
@@ -296,8 +295,7 @@ decode_data(const struct st_event *e, const char *data, cJSON *args, char **why)
 				*why = xasprintf("bad offset for %s", p->name);
 				goto out;
 			}
-			for (int k = 0; k < 32; k++)
-				snprintf(word + 2 + 2 * k, 3, "%02x", d[off + (size_t)k]);
+			hex_encode(d + off, 32, word + 2);
 			if (ethval_u64(word, &n) < 0 || off + 32 + n > len) {
 				*why = xasprintf("%s runs past the data", p->name);
 				goto out;
