@@ -10,8 +10,12 @@
 #            gets from this node;
 #   sta      sta etl export_blocks_and_transactions / export_receipts_and_logs
 #            with -b 100 -w 5, writing CSV.
-# Prints the median blocks/s, rows/s, sta's CPU seconds per 1,000 blocks and
-# the node's, and sta's share of the ceiling.  Figures, never pass/fail.
+# Each case runs twice: with the node and the client sharing every core
+# (they compete for CPU), and split, the node on the first half of the cores
+# and the client on the other half, as when the node runs on a machine of
+# its own.  Prints the median blocks/s, rows/s, the client's CPU seconds per
+# 1,000 blocks and the node's, and sta's share of the ceiling of the same
+# placement.  Figures, never pass/fail.
 import json
 import os
 import re
@@ -29,7 +33,7 @@ STA = os.environ.get("STA", os.path.join(ROOT, "build", "release", "sta"))
 ANVIL = os.path.join(ROOT, "node_modules", "@foundry-rs", "anvil-linux-amd64", "bin", "anvil")
 NBLOCKS = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
 PER = int(sys.argv[2]) if len(sys.argv) > 2 else 10
-BATCH, WORKERS, RUNS = 100, 5, 3
+BATCH, WORKERS, RUNS = 100, 5, 5
 T = tempfile.mkdtemp(prefix="sta-bench-etl-")
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -51,10 +55,31 @@ def children_cpu():
     return r.ru_utime + r.ru_stime
 
 
-def measure(anvil_pid, argv):
-    """Runs argv; returns (wall seconds, its CPU seconds, the node's CPU seconds)."""
+CPUS = sorted(os.sched_getaffinity(0))
+
+
+def placements():
+    """(name, the node's CPUs, the client's CPUs) for each placement measured."""
+    yield "shared", CPUS, CPUS
+    if len(CPUS) >= 2:
+        half = len(CPUS) // 2
+        yield "split", CPUS[:half], CPUS[half:]
+
+
+def pin(pid, cpus):
+    """Pins every thread of pid (threads it starts later inherit it)."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            os.sched_setaffinity(int(tid), cpus)
+        except ProcessLookupError:
+            pass
+
+
+def measure(anvil_pid, argv, cpus):
+    """Runs argv on cpus; returns (wall seconds, its CPU seconds, the node's CPU seconds)."""
     c0, n0, t0 = children_cpu(), cpu_of(anvil_pid), time.monotonic()
-    subprocess.run(argv, cwd=T, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(argv, cwd=T, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   preexec_fn=lambda: os.sched_setaffinity(0, cpus))
     return time.monotonic() - t0, children_cpu() - c0, cpu_of(anvil_pid) - n0
 
 
@@ -116,21 +141,24 @@ try:
           "-p", url, "--receipts-output", "receipts.csv", "--logs-output", "logs.csv"]),
     ]
     print(f"\n{last} blocks, {len(hashes)} transactions; batches of {BATCH}, {WORKERS} in flight; "
-          f"median of {RUNS} runs each, alternating\n")
-    print(f"{'export':22} {'client':8} {'blocks/s':>9} {'rows/s':>9} {'client CPU s/1k blk':>20} "
+          f"median of {RUNS} runs each, alternating; {len(CPUS)} cores\n")
+    print(f"{'export':20} {'cores':6} {'client':8} {'blocks/s':>9} {'rows/s':>9} {'client CPU s/1k blk':>20} "
           f"{'node CPU s/1k blk':>18} {'of ceiling':>10}")
     for name, blocks, nrows, ceiling_argv, sta_argv in cases:
-        res = {"ceiling": [], "sta": []}
-        for _ in range(RUNS):
-            res["ceiling"].append(measure(anvil.pid, ceiling_argv))
-            res["sta"].append(measure(anvil.pid, sta_argv))
-        ceil_wall = statistics.median(r[0] for r in res["ceiling"])
-        for who in ("ceiling", "sta"):
-            wall = statistics.median(r[0] for r in res[who])
-            cpu = statistics.median(r[1] for r in res[who])
-            node = statistics.median(r[2] for r in res[who])
-            print(f"{name:22} {who:8} {blocks / wall:9.0f} {nrows / wall:9.0f} {cpu / blocks * 1000:20.3f} "
-                  f"{node / blocks * 1000:18.3f} {ceil_wall / wall:10.0%}")
+        for where, node_cpus, client_cpus in placements():
+            pin(anvil.pid, node_cpus)
+            res = {"ceiling": [], "sta": []}
+            for _ in range(RUNS):
+                res["ceiling"].append(measure(anvil.pid, ceiling_argv, client_cpus))
+                res["sta"].append(measure(anvil.pid, sta_argv, client_cpus))
+            ceil_wall = statistics.median(r[0] for r in res["ceiling"])
+            for who in ("ceiling", "sta"):
+                wall = statistics.median(r[0] for r in res[who])
+                cpu = statistics.median(r[1] for r in res[who])
+                node = statistics.median(r[2] for r in res[who])
+                print(f"{name:20} {where:6} {who:8} {blocks / wall:9.0f} {nrows / wall:9.0f} "
+                      f"{cpu / blocks * 1000:20.3f} {node / blocks * 1000:18.3f} {ceil_wall / wall:10.0%}")
+        pin(anvil.pid, CPUS)
 finally:
     anvil.terminate()
     anvil.wait()
