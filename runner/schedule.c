@@ -96,7 +96,7 @@ parse_field(const struct field_def *f, const char *text, uint64_t *bits, int *st
 	*bits = 0;
 	*star = text[0] == '*';
 	for (;;) {
-		int lo, hi, step = 1;
+		int lo, hi, step = 1, single = 0;
 
 		if (*p == '*') {
 			lo = f->lo;
@@ -106,6 +106,7 @@ parse_field(const struct field_def *f, const char *text, uint64_t *bits, int *st
 			if (parse_value(f, &p, &lo, err, errlen) != 0)
 				return -1;
 			hi = lo;
+			single = *p != '-';
 			if (*p == '-') {
 				p++;
 				if (parse_value(f, &p, &hi, err, errlen) != 0)
@@ -129,7 +130,7 @@ parse_field(const struct field_def *f, const char *text, uint64_t *bits, int *st
 			}
 			step = (int)st;
 			p = end;
-			if (lo == hi && text[0] != '*')
+			if (single)
 				hi = f->hi == 7 ? 6 : f->hi;   /* "a/n" means a-max/n */
 		}
 		for (int v = lo; v <= hi; v += step)

@@ -62,6 +62,10 @@ test_next(void **state)
 	assert_int_equal(next("@monthly", JAN01), JAN01 + 31 * DAY);
 	assert_int_equal(next("@yearly", JAN01), 1735689600);       /* 2025-01-01 */
 	assert_int_equal(next("0 0 1 jan,jul *", JAN01), 1719792000); /* 2024-07-01 */
+	/* "a-a/n" is the range a-a, only a; "a/n" alone runs a-max/n, also in
+	 * a list after a star (both found by test_fuzz) */
+	assert_int_equal(next("51-51/7 * * * *", JAN01 + 51 * 60), JAN01 + 3600 + 51 * 60);
+	assert_int_equal(next("*/30,10/25 * * * *", JAN01 + 30 * 60), JAN01 + 35 * 60);
 }
 
 static void
