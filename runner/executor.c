@@ -106,18 +106,32 @@ executor_write_status(const char *status_path, const struct try_outcome *o, cJSO
 }
 
 /* A time of an outcome: NAME_ms, or NAME in seconds as status files
- * written before 2026-11-26 have it. */
+ * written before 2026-11-26 have it; 0 when absent or out of range (a
+ * mangled file is not trusted with a time past JavaScript's last date). */
 static int64_t
 outcome_ms(const cJSON *j, const char *name)
 {
 	char key[32];
 	const cJSON *v;
+	double ms;
 
 	snprintf(key, sizeof(key), "%s_ms", name);
 	if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(j, key)))
-		return (int64_t)v->valuedouble;
-	v = cJSON_GetObjectItemCaseSensitive(j, name);
-	return cJSON_IsNumber(v) ? (int64_t)v->valuedouble * 1000 : 0;
+		ms = v->valuedouble;
+	else if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(j, name)))
+		ms = v->valuedouble * 1000;
+	else
+		return 0;
+	return ms >= 0 && ms <= 8.64e15 ? (int64_t)ms : 0;
+}
+
+/* An integer member (cJSON clamps it to int's range), or dflt. */
+static int
+outcome_int(const cJSON *j, const char *name, int dflt)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, name);
+
+	return cJSON_IsNumber(v) ? v->valueint : dflt;
 }
 
 int
@@ -137,8 +151,8 @@ executor_parse_outcome(const char *json, struct try_outcome *o)
 	for (size_t i = 0; i < sizeof(end_names) / sizeof(end_names[0]); i++)
 		if (strcmp(end, end_names[i]) == 0)
 			o->end = (enum try_end)i;
-	o->exit_code = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "exit_code"));
-	o->signal = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "signal"));
+	o->exit_code = outcome_int(j, "exit_code", -1);
+	o->signal = outcome_int(j, "signal", 0);
 	o->started_ms = outcome_ms(j, "started");
 	o->ended_ms = outcome_ms(j, "ended");
 	v = cJSON_GetObjectItemCaseSensitive(j, "result");
