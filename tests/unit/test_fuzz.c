@@ -2,9 +2,10 @@
  * test_fuzz.c: our parsers of outside input, fed mutated and generated
  * input under ASan/UBSan (and valgrind in `./dev test`), each with a
  * property that must hold for every input:
- *   - DAG files (the shipped workflows and docs' DAGs, mutated): a DAG
+ *   - DAG files (the shipped workflows and an inline DAG, mutated): a DAG
  *     or errors, never both; every error "file:line:col: message" with a
- *     line inside the file; a loaded DAG's graph consistent;
+ *     line inside the file; a loaded DAG's graph consistent; a good DAG
+ *     beside the bad file still loads;
  *   - cron expressions generated from a model: schedule_next and
  *     schedule_prev equal a day-by-day search written here; garbage is
  *     refused with a message;
@@ -16,7 +17,9 @@
  *     dec_add/dec_cmp equal a schoolbook conversion written here;
  *   - try outcomes: what executor_outcome_json writes parses back equal;
  *     mutated outcome lines and item files (CSV, JSON lines) never crash
- *     and count as they read.
+ *     and count as they read;
+ *   - kubeconfig files (mutated): a client, or an error that says it is
+ *     the kubeconfig.
  * Cases come from a fixed seed (STA_FUZZ_SEED) and STA_FUZZ_SCALE times
  * the default counts; a failure prints the seed, the case and its input.
  */
@@ -33,6 +36,7 @@
 #include <cmocka.h>
 
 #include "lib/fsutil.h"
+#include "lib/k8s.h"
 #include "lib/util.h"
 #include "runner/dag.h"
 #include "runner/duration.h"
@@ -282,6 +286,30 @@ graph_fault(const struct dag *d)
 	return why;
 }
 
+/* 1 if the good DAG beside the mutated file in folder loads. */
+static int
+folder_keeps_good(const char *folder)
+{
+	static const char good[] = "dag_id: fuzz_good\ntasks:\n  a:\n    command: ['true']\n";
+	char *path = xasprintf("%s/zz_good.yaml", folder);
+	struct dag_errors errs = {0};
+	struct dag **dags = NULL;
+	size_t n = 0;
+	int found = 0;
+
+	assert_int_equal(fs_write_atomic(path, good, strlen(good), 0), 0);
+	if (dag_load_folder(folder, &dags, &n, &errs) == 0)
+		for (size_t i = 0; i < n; i++)
+			found |= strcmp(dags[i]->dag_id, "fuzz_good") == 0;
+	for (size_t i = 0; i < n; i++)
+		dag_free(dags[i]);
+	free(dags);
+	dag_errors_free(&errs);
+	unlink(path);
+	free(path);
+	return found;
+}
+
 static const char *const dag_seeds[] = {
 	"dag_id: seed_inline\n"
 	"description: every key once\n"
@@ -369,6 +397,8 @@ test_dag_files(void **state)
 		if (why == NULL && d != NULL)
 			why = graph_fault(d);
 		loaded += d != NULL;
+		if (why == NULL && c % 4 == 0 && !folder_keeps_good(dir))
+			why = "a bad file stopped the folder's good DAG from loading";
 		if (why != NULL) {
 			char *msg = xasprintf("%s (first error: %s)", why,
 			    errs.msgs.n > 0 ? errs.msgs.v[0] : "none");
@@ -958,6 +988,68 @@ test_item_files(void **state)
 	}
 }
 
+static void
+test_kubeconfigs(void **state)
+{
+	static const char *const seed_text =
+	    "apiVersion: v1\n"
+	    "kind: Config\n"
+	    "current-context: dev\n"
+	    "clusters:\n"
+	    "- name: c1\n"
+	    "  cluster:\n"
+	    "    server: https://127.0.0.1:6443/\n"
+	    "    certificate-authority-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg==\n"
+	    "- name: c2\n"
+	    "  cluster: {server: 'https://k8s.example:443', certificate-authority: ca.crt}\n"
+	    "contexts:\n"
+	    "- name: dev\n"
+	    "  context: {cluster: c1, user: u1, namespace: jobs}\n"
+	    "- name: prod\n"
+	    "  context: {cluster: c2, user: u2}\n"
+	    "users:\n"
+	    "- name: u1\n"
+	    "  user:\n"
+	    "    token: abc.def\n"
+	    "    client-certificate-data: aGVsbG8=\n"
+	    "    client-key-data: aGVsbG8=\n"
+	    "- name: u2\n"
+	    "  user: {client-certificate: c.crt, client-key: c.key}\n";
+	int n = cases(1500), opened = 0;
+	char *path = xasprintf("%s/kubeconfig", dir), *errpath = xasprintf("%s/stderr", dir);
+
+	(void)state;
+	target("kubeconfig");
+	for (int c = 0; c < n; c++) {
+		struct buf b = {0};
+		struct k8s *k;
+		char *err = NULL;
+		size_t errlen;
+		int saved = dup(STDERR_FILENO), fd;
+
+		buf_append(&b, seed_text, strlen(seed_text));
+		mutate(&b, yaml_tokens, ARRAY_LEN(yaml_tokens));
+		assert_int_equal(fs_write_atomic(path, b.data, b.len, 0), 0);
+		fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(fd, STDERR_FILENO);
+		k = k8s_open(path, below(4) == 0 ? "prod" : NULL);
+		dup2(saved, STDERR_FILENO);
+		close(saved);
+		close(fd);
+		assert_int_equal(fs_read_file(errpath, &err, &errlen), 0);
+		if (k == NULL && strstr(err, "kubeconfig") == NULL)
+			fail_case("kubeconfig files", c, b.data, b.len, err[0] ? err : "refused silently");
+		opened += k != NULL;
+		k8s_close(k);
+		free(err);
+		buf_free(&b);
+	}
+	print_message("# %d of %d mutated kubeconfig files opened\n", opened, n);
+	assert_true(opened > 0 && opened < n);
+	free(errpath);
+	free(path);
+}
+
 int
 main(void)
 {
@@ -971,6 +1063,7 @@ main(void)
 		cmocka_unit_test(test_decimals),
 		cmocka_unit_test(test_outcomes),
 		cmocka_unit_test(test_item_files),
+		cmocka_unit_test(test_kubeconfigs),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
