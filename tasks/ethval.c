@@ -242,8 +242,12 @@ char *
 ethval_py_float(const char *s)
 {
 	char *end;
-	double v = strtod(s, &end);
+	double v;
 
+	/* strtod also reads hex ("0x1p3"), which float() does not. */
+	if (strpbrk(s, "xX") != NULL)
+		return NULL;
+	v = strtod(s, &end);
 	if (end == s || *end != '\0')
 		return NULL;
 	return ethval_py_float_of(v);

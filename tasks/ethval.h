@@ -48,7 +48,7 @@ int ethval_split_words(const char *data, struct strv *out);
 int ethval_unhex(const char *s, unsigned char **out, size_t *len);
 
 /* Python's repr() of the float in s (as ethereum-etl writes l1_fee_scalar);
- * caller frees; NULL if s is not a finite number. */
+ * caller frees; NULL if s is not a finite number in decimal. */
 char *ethval_py_float(const char *s);
 /* The same for a number already parsed. */
 char *ethval_py_float_of(double v);

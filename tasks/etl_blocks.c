@@ -107,6 +107,9 @@ map_block(const cJSON *b, struct row *r, char **why)
 			*why = xstrdup("a withdrawal is malformed");
 			return -1;
 		}
+	} else if (ws != NULL && !cJSON_IsNull(ws)) {
+		*why = xstrdup("field withdrawals is not a list");
+		return -1;
 	} else {
 		row_objlist_take(r, B_WITHDRAWALS, xstrdup(""), xstrdup("[]"));
 	}

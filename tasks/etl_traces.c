@@ -120,7 +120,10 @@ take(struct trace *t, int c, const cJSON *obj, const char *key, char kind)
 static int
 json_uint(const cJSON *v, long long *out)
 {
-	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble != (double)(long long)v->valuedouble)
+	/* 2^63 and up (1e300, 1e999 read as inf) do not fit: casting them is
+	 * undefined, not merely wrong. */
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble >= 9223372036854775808.0 ||
+	    v->valuedouble != (double)(long long)v->valuedouble)
 		return -1;
 	*out = (long long)v->valuedouble;
 	return 0;
@@ -134,7 +137,8 @@ parity_trace(const cJSON *j, uint64_t n, struct trace *t, char **why)
 	const cJSON *result = cJSON_GetObjectItemCaseSensitive(j, "result");
 	const cJSON *addr = cJSON_GetObjectItemCaseSensitive(j, "traceAddress"), *e;
 	const cJSON *pos = cJSON_GetObjectItemCaseSensitive(j, "transactionPosition");
-	const char *type = json_str(j, "type"), *err = json_str(j, "error");
+	const cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");
+	const char *type = json_str(j, "type");
 	long long bn, v;
 	int bad = 0;
 
@@ -155,9 +159,16 @@ parity_trace(const cJSON *j, uint64_t n, struct trace *t, char **why)
 	if (pos && !cJSON_IsNull(pos) && json_uint(pos, &t->tx_index) < 0)
 		bad = 1;
 	bad |= take(t, C_TXHASH, j, "transactionHash", 'h');
-	if (err && *err)
-		t->s[C_ERROR] = xstrdup(err);
+	if (cJSON_IsString(err) && *err->valuestring)
+		t->s[C_ERROR] = xstrdup(err->valuestring);
 	t->s[C_TYPE] = xstrdup(type);
+	/* error, action and result may be absent or null (a failed call has
+	 * no result); anything else of the wrong type is a malformed trace,
+	 * not one without them. */
+	if ((err && !cJSON_IsNull(err) && !cJSON_IsString(err)) ||
+	    (action && !cJSON_IsNull(action) && !cJSON_IsObject(action)) ||
+	    (result && !cJSON_IsNull(result) && !cJSON_IsObject(result)))
+		bad = 1;
 	if (!cJSON_IsObject(action))
 		action = NULL;
 	if (!cJSON_IsObject(result))

@@ -261,6 +261,28 @@ error_text(const cJSON *err)
 	return out;
 }
 
+/* Whether body holds a NUL character, raw or as a \u0000 escape (one not
+ * itself behind an escaped backslash).  cJSON ends a string there, so a
+ * value holding one would be read cut short ("0xf4\u0000240" as "0xf4"). */
+static int
+body_has_nul(const char *body, size_t len)
+{
+	const char *p = body, *end = body + len;
+
+	if (memchr(body, '\0', len) != NULL)
+		return 1;
+	while ((p = memmem(p, (size_t)(end - p), "\\u0000", 6)) != NULL) {
+		const char *q = p;
+
+		while (q > body && q[-1] == '\\')
+			q--;
+		if ((p - q) % 2 == 0)
+			return 1;
+		p++;
+	}
+	return 0;
+}
+
 /* Validates a response body against job j.  Returns 0 when trusted (the
  * job holds the results), 1 to retry (*why set), -1 when a retry cannot
  * help (*why set). */
@@ -279,6 +301,10 @@ job_accept(const struct rpc_work *w, struct job *j, const char *body, size_t len
 	json_region_end();
 	if (resp == NULL) {
 		*why = xasprintf("response is not valid JSON (%zu bytes)", len);
+		goto out;
+	}
+	if (body_has_nul(body, len)) {
+		*why = xstrdup("response has a string with a NUL character (\\u0000)");
 		goto out;
 	}
 	if (cJSON_IsObject(resp)) {

@@ -154,6 +154,9 @@ test_py_float(void **state)
 	check_float("123456789", "123456789.0");
 	check_float("0.00000025", "2.5e-07");
 	assert_null(ethval_py_float("abc"));
+	/* float() takes no hex; strtod would read 0x10 as 16 */
+	assert_null(ethval_py_float("0x10"));
+	assert_null(ethval_py_float("0x1p3"));
 }
 
 static void
