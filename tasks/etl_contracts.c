@@ -455,8 +455,10 @@ tokens_check(void *vctx, size_t job, size_t k, const cJSON *result, char **why)
 {
 	struct tokens_ctx *c = vctx;
 
-	if (cJSON_IsObject(result) || (cJSON_IsString(result) &&
-	    ethval_is_data(result->valuestring) == 0))
+	/* A revert comes as the answer's error object (rpc.h); an object in
+	 * the result is no answer to eth_call. */
+	if ((cJSON_IsObject(result) && result->string != NULL && strcmp(result->string, "error") == 0) ||
+	    (cJSON_IsString(result) && ethval_is_data(result->valuestring) == 0))
 		return 0;
 	*why = xasprintf("token %s: eth_call returned neither data nor a revert",
 	    c->addrs.v[job * c->batch + k / NCALLS]);

@@ -239,8 +239,8 @@ def valid(kind, v):
         return isinstance(v, dict)
     if kind == "arr":
         return isinstance(v, list)
-    if kind == "call":
-        return isinstance(v, dict) or valid("h", v)
+    if kind == "call":  # a revert is an error, never a result
+        return valid("h", v)
     if kind == "u":
         return (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
                 and 0 <= v < 2 ** 63 and v == int(v))
