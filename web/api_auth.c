@@ -294,7 +294,8 @@ login_start(struct web_req *r, const char *name, const char *password, int form)
 void
 api_login(struct web_req *r)
 {
-	cJSON *body = web_body_json(r), *u, *p;
+	static const char *const fields[] = { "username", "password", NULL };
+	cJSON *body = web_body_json(r, fields), *u, *p;
 
 	if (body == NULL)
 		return;
@@ -518,7 +519,8 @@ new_user_done(struct web_job *j)
 void
 api_users_create(struct web_req *r)
 {
-	cJSON *body = web_body_json(r), *n, *role, *pw;
+	static const char *const fields[] = { "name", "role", "password", NULL };
+	cJSON *body = web_body_json(r, fields), *n, *role, *pw;
 	struct new_user *u;
 	struct web_job *j;
 	enum auth_role ro;
@@ -597,7 +599,8 @@ api_tokens_list(struct web_req *r)
 void
 api_tokens_create(struct web_req *r)
 {
-	cJSON *body = web_body_json(r), *u, *n, *o;
+	static const char *const fields[] = { "user", "name", NULL };
+	cJSON *body = web_body_json(r, fields), *u, *n, *o;
 	const char *user;
 	char *token = NULL;
 	int64_t id;

@@ -319,11 +319,12 @@ ensure_dag_row(struct web *w, const struct dag *dag)
 void
 api_dag_patch(struct web_req *r)
 {
+	static const char *const fields[] = { "is_paused", NULL };
 	const struct dag *dag = web_dag_arg(r, 3);
 	cJSON *body, *p, *o;
 	int paused;
 
-	if (dag == NULL || (body = web_body_json(r)) == NULL)
+	if (dag == NULL || (body = web_body_json(r, fields)) == NULL)
 		return;
 	p = cJSON_GetObjectItemCaseSensitive(body, "is_paused");
 	if (!cJSON_IsBool(p) || cJSON_GetArraySize(body) != 1) {

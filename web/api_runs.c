@@ -169,27 +169,20 @@ run_id_ok(const char *s)
 void
 api_run_trigger(struct web_req *r)
 {
+	static const char *const fields[] = { "conf", "run_id", "logical_date", NULL };
 	const struct dag *dag = web_dag_arg(r, 3);
-	cJSON *body, *conf, *rid, *ld, *item;
+	cJSON *body, *conf, *rid, *ld;
 	const char *run_id = NULL;
 	sta_time logical = time_now();
 	struct store_run run = {0};
 	char err[512], *conf_text = NULL;
 	int rc;
 
-	if (dag == NULL || (body = web_body_json(r)) == NULL)
+	if (dag == NULL || (body = web_body_json(r, fields)) == NULL)
 		return;
 	conf = cJSON_GetObjectItemCaseSensitive(body, "conf");
 	rid = cJSON_GetObjectItemCaseSensitive(body, "run_id");
 	ld = cJSON_GetObjectItemCaseSensitive(body, "logical_date");
-	cJSON_ArrayForEach(item, body) {
-		if (strcmp(item->string, "conf") != 0 && strcmp(item->string, "run_id") != 0 &&
-		    strcmp(item->string, "logical_date") != 0) {
-			web_reply_error(r, 400, "unknown field '%s' (conf, run_id, logical_date)",
-			    item->string);
-			goto out;
-		}
-	}
 	if (conf != NULL && !cJSON_IsNull(conf) && !cJSON_IsObject(conf)) {
 		web_reply_error(r, 400, "conf must be a JSON object");
 		goto out;
@@ -278,11 +271,12 @@ static int
 clear_selection(struct web_req *r, const struct dag *dag, const struct store_run *run,
     int *sel, int *downstream)
 {
+	static const char *const fields[] = { "task_ids", "downstream", "only_failed", NULL };
 	cJSON *body = NULL, *ids = NULL, *down = NULL, *failed = NULL, *item;
 	int rc = -1;
 
 	if (r->body.len > 0) {
-		if ((body = web_body_json(r)) == NULL)
+		if ((body = web_body_json(r, fields)) == NULL)
 			return -1;
 		ids = cJSON_GetObjectItemCaseSensitive(body, "task_ids");
 		down = cJSON_GetObjectItemCaseSensitive(body, "downstream");
@@ -543,6 +537,7 @@ out:
 void
 api_ti_patch(struct web_req *r)
 {
+	static const char *const fields[] = { "state", NULL };
 	const struct dag *dag = web_dag_arg(r, 3);
 	struct store_run run = {0};
 	cJSON *body = NULL, *s, *o;
@@ -556,7 +551,7 @@ api_ti_patch(struct web_req *r)
 		web_reply_error(r, 404, "DAG %s has no task '%s'", dag->dag_id, r->seg[7]);
 		goto out;
 	}
-	if ((body = web_body_json(r)) == NULL)
+	if ((body = web_body_json(r, fields)) == NULL)
 		goto out;
 	s = cJSON_GetObjectItemCaseSensitive(body, "state");
 	if (!cJSON_IsString(s) || ti_state_parse(s->valuestring, &to) != 0 ||

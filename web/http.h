@@ -119,9 +119,11 @@ void web_reply_redirect(struct web_req *r, const char *location);
 const char *web_query(struct web_req *r, const char *key);
 /* A request header, or NULL. */
 const char *web_header(struct web_req *r, const char *name);
-/* Parses the body as a JSON object.  On failure replies 415 (not JSON),
- * 400 (malformed or not an object) and returns NULL.  Caller frees. */
-cJSON *web_body_json(struct web_req *r);
+/* Parses the body as a JSON object whose members are among fields (a
+ * NULL-terminated list), each at most once.  On failure replies 415 (not
+ * JSON) or 400 (malformed, not UTF-8, not an object, an unknown or
+ * repeated field, named) and returns NULL.  Caller frees. */
+cJSON *web_body_json(struct web_req *r, const char *const *fields);
 /* Reads query parameter key as an integer in [min, max]; absent: def.
  * Returns 0, or -1 after replying 400. */
 int web_query_int(struct web_req *r, const char *key, int64_t def, int64_t min,

@@ -163,18 +163,64 @@ web_reply_json(struct web_req *r, unsigned status, cJSON *v)
 	web_reply(r, status, resp);
 }
 
+/* Length of the UTF-8 sequence at s (n bytes left), or 0 when it is not
+ * one: overlong forms, surrogates and code points past U+10FFFF too. */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char lo = 0x80, hi = 0xBF;
+	size_t len;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xC2 && s[0] <= 0xDF)
+		len = 2;
+	else if (s[0] >= 0xE0 && s[0] <= 0xEF)
+		len = 3;
+	else if (s[0] >= 0xF0 && s[0] <= 0xF4)
+		len = 4;
+	else
+		return 0;
+	if (s[0] == 0xE0)
+		lo = 0xA0;
+	else if (s[0] == 0xED)
+		hi = 0x9F;
+	else if (s[0] == 0xF0)
+		lo = 0x90;
+	else if (s[0] == 0xF4)
+		hi = 0x8F;
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xBF)
+			return 0;
+	return len;
+}
+
 void
 web_reply_error(struct web_req *r, unsigned status, const char *fmt, ...)
 {
 	cJSON *o = cJSON_CreateObject();
-	struct buf b = {0};
+	struct buf b = {0}, shown = {0};
 	va_list ap;
+	size_t k;
 
 	va_start(ap, fmt);
 	buf_vprintf(&b, fmt, ap);
 	va_end(ap);
-	cJSON_AddStringToObject(o, "error", b.data != NULL ? b.data : "");
+	/* Ids from the path are quoted as sent: bytes that are not UTF-8
+	 * become U+FFFD, so the answer stays valid JSON. */
+	for (size_t i = 0; i < b.len; i += k) {
+		k = utf8_seq((const unsigned char *)b.data + i, b.len - i);
+		if (k == 0)
+			buf_puts(&shown, "\xEF\xBF\xBD");
+		else
+			buf_append(&shown, b.data + i, k);
+		k = k > 0 ? k : 1;
+	}
+	cJSON_AddStringToObject(o, "error", shown.data != NULL ? shown.data : "");
 	cJSON_AddNumberToObject(o, "status", status);
+	buf_free(&shown);
 	buf_free(&b);
 	web_reply_json(r, status, o);
 }
@@ -288,10 +334,69 @@ is_json_type(struct web_req *r)
 	    (ct[16] == '\0' || ct[16] == ';' || ct[16] == ' ');
 }
 
-cJSON *
-web_body_json(struct web_req *r)
+/* What cJSON lets through but must not reach the store: bytes that are
+ * not UTF-8 (every later answer showing them would be invalid JSON),
+ * control characters in strings, and \u0000, which would cut a C string
+ * short.  Returns NULL, or the reason with *at set to its byte. */
+static const char *
+json_text_bad(const char *text, size_t len, size_t *at)
 {
-	const char *end = NULL;
+	const unsigned char *s = (const unsigned char *)text;
+	int in_string = 0;
+	size_t i = 0, k;
+
+	while (i < len) {
+		*at = i;
+		if ((k = utf8_seq(s + i, len - i)) == 0)
+			return "is not valid UTF-8";
+		if (in_string && s[i] < 0x20)
+			return "has a control character in a string (escape it)";
+		if (in_string && s[i] == '\\') {
+			if (i + 5 < len && s[i + 1] == 'u' && memcmp(s + i + 2, "0000", 4) == 0)
+				return "has \\u0000 in a string";
+			k = i + 1 < len && s[i + 1] < 0x80 ? 2 : 1;
+		} else if (s[i] == '"') {
+			in_string = !in_string;
+		}
+		i += k;
+	}
+	return NULL;
+}
+
+/* A misspelt field must not be ignored, nor one given twice be read one
+ * way by a proxy and another by us.  Returns 0, or -1 after a 400 naming
+ * the member of obj that is not among fields (NULL-terminated). */
+static int
+body_fields_check(struct web_req *r, const cJSON *obj, const char *const *fields)
+{
+	const cJSON *item;
+	struct buf names = {0};
+	size_t i;
+
+	cJSON_ArrayForEach(item, obj) {
+		for (i = 0; fields[i] != NULL && strcmp(fields[i], item->string) != 0; i++)
+			;
+		if (fields[i] == NULL) {
+			for (i = 0; fields[i] != NULL; i++)
+				buf_printf(&names, "%s%s", i > 0 ? ", " : "", fields[i]);
+			web_reply_error(r, 400, "unknown field '%s' (fields: %s)", item->string,
+			    names.data != NULL ? names.data : "none");
+			buf_free(&names);
+			return -1;
+		}
+		if (cJSON_GetObjectItemCaseSensitive(obj, item->string) != item) {
+			web_reply_error(r, 400, "field '%s' is given twice", item->string);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+cJSON *
+web_body_json(struct web_req *r, const char *const *fields)
+{
+	const char *end = NULL, *why;
+	size_t at = 0, n;
 	cJSON *v;
 
 	if (!is_json_type(r)) {
@@ -302,16 +407,31 @@ web_body_json(struct web_req *r)
 		web_reply_error(r, 400, "the request needs a JSON object body");
 		return NULL;
 	}
+	if ((why = json_text_bad(r->body.data, r->body.len, &at)) != NULL) {
+		web_reply_error(r, 400, "the JSON body %s (byte %zu)", why, at);
+		return NULL;
+	}
 	v = cJSON_ParseWithLengthOpts(r->body.data, r->body.len, &end, 0);
 	if (v == NULL) {
-		size_t at = end != NULL && end >= r->body.data ? (size_t)(end - r->body.data) : 0;
-
+		at = end != NULL && end >= r->body.data ? (size_t)(end - r->body.data) : 0;
 		web_reply_error(r, 400, "malformed JSON body near byte %zu", at);
+		return NULL;
+	}
+	/* cJSON stops after the first value: anything but space after it
+	 * would be dropped unseen. */
+	n = (size_t)(end - r->body.data) + strspn(end, " \t\r\n");    /* the buf ends in NUL */
+	if (n < r->body.len) {
+		cJSON_Delete(v);
+		web_reply_error(r, 400, "malformed JSON body: more after the value at byte %zu", n);
 		return NULL;
 	}
 	if (!cJSON_IsObject(v)) {
 		cJSON_Delete(v);
 		web_reply_error(r, 400, "the JSON body must be an object");
+		return NULL;
+	}
+	if (body_fields_check(r, v, fields) != 0) {
+		cJSON_Delete(v);
 		return NULL;
 	}
 	return v;
