@@ -9,8 +9,8 @@
 # the field, parameter or id at fault; every JSON answer is valid UTF-8
 # JSON; requests that must be refused are; a refused request changes no
 # row of the state database; the server stays up with no sanitizer
-# report.  STA_FUZZ_SEED replays a run (the seed is printed),
-# STA_FUZZ_CASES sets the number of cases.  Prints TAP.
+# report.  STA_FUZZ_SEED (default 1; the seed is printed) chooses the
+# cases and replays a run, STA_FUZZ_CASES sets their number.  Prints TAP.
 import http.client
 import json
 import os
@@ -23,7 +23,7 @@ from urllib.parse import quote as urlquote
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from web_common import HOME, dag, done, is_, ok, q, sta, start, stop  # noqa: E402
 
-SEED = int(os.environ.get("STA_FUZZ_SEED") or random.SystemRandom().randrange(1 << 32))
+SEED = int(os.environ.get("STA_FUZZ_SEED") or 1)
 CASES = int(os.environ.get("STA_FUZZ_CASES") or 4000)
 print(f"# seed {SEED} (STA_FUZZ_SEED={SEED} replays this run), {CASES} cases")
 rng = random.Random(SEED)
