@@ -66,6 +66,7 @@ api_session(struct web_req *r)
 		cJSON_AddNumberToObject(o, "status", 401);
 		cJSON_AddBoolToObject(o, "auth_required", 1);
 		web_reply_json(r, 401, o);
+		web_challenge(r);
 		return;
 	}
 	web_reply_json(r, 200, whoami(r, r->cookie_auth ? MHD_lookup_connection_value(r->conn,
@@ -216,6 +217,7 @@ login_done(struct web_job *j)
 			web_reply_redirect(r, "/login?error=1");
 		else
 			web_reply_error(r, 401, "wrong user name or password");
+		web_challenge(r);
 		return;
 	}
 	if (auth_session_create(r->w->db, l->user.id, &token) != 0) {

@@ -117,6 +117,9 @@ void web_reply_redirect(struct web_req *r, const char *location);
 /* The decoded value of query parameter key, or NULL.  Valid until the
  * request ends. */
 const char *web_query(struct web_req *r, const char *key);
+/* Adds the challenge (WWW-Authenticate) every 401 answer carries; call
+ * after the reply. */
+void web_challenge(struct web_req *r);
 /* A request header, or NULL. */
 const char *web_header(struct web_req *r, const char *name);
 /* Parses the body as a JSON object whose members are among fields (a

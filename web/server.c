@@ -198,6 +198,14 @@ utf8_seq(const unsigned char *s, size_t n)
 }
 
 void
+web_challenge(struct web_req *r)
+{
+	if (r->resp != NULL)
+		MHD_add_response_header(r->resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		    "Bearer realm=\"sta\"");
+}
+
+void
 web_reply_error(struct web_req *r, unsigned status, const char *fmt, ...)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -1011,9 +1019,7 @@ dispatch(struct web_req *r)
 				web_reply_redirect(r, "/login");
 			} else {
 				web_reply_error(r, 401, "%s", why);
-				if (r->resp != NULL)
-					MHD_add_response_header(r->resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-					    "Bearer realm=\"sta\"");
+				web_challenge(r);
 			}
 			return;
 		}
