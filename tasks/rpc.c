@@ -261,9 +261,11 @@ error_text(const cJSON *err)
 	return out;
 }
 
-/* Whether body holds a NUL character, raw or as a \u0000 escape (one not
- * itself behind an escaped backslash).  cJSON ends a string there, so a
- * value holding one would be read cut short ("0xf4\u0000240" as "0xf4"). */
+/* Whether body (valid JSON) holds a NUL character, raw or as a \u0000
+ * escape.  cJSON ends a string there, so a value holding one would be
+ * read cut short ("0xf4\u0000240" as "0xf4").  Escapes are walked from
+ * backslash to backslash (memchr: answers of hex strings have none), so
+ * an escaped backslash before "u0000" is not taken for one. */
 static int
 body_has_nul(const char *body, size_t len)
 {
@@ -271,14 +273,10 @@ body_has_nul(const char *body, size_t len)
 
 	if (memchr(body, '\0', len) != NULL)
 		return 1;
-	while ((p = memmem(p, (size_t)(end - p), "\\u0000", 6)) != NULL) {
-		const char *q = p;
-
-		while (q > body && q[-1] == '\\')
-			q--;
-		if ((p - q) % 2 == 0)
+	while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL) {
+		if (end - p >= 6 && memcmp(p + 1, "u0000", 5) == 0)
 			return 1;
-		p++;
+		p += end - p >= 2 ? 2 : 1;      /* past the escaped character */
 	}
 	return 0;
 }
