@@ -133,6 +133,20 @@ static const char *const yaml_tokens[] = {
 	"execution_timeout", "retry_delay", "\xc3\x28", "\xef\xbb\xbf", "\xe2\x80\x8b",
 };
 
+/* Inserts len bytes of data at byte at of b. */
+static void
+insert_at(struct buf *b, size_t at, const char *data, size_t len)
+{
+	char *copy = xmalloc(len + 1);   /* data may lie in b itself */
+
+	memcpy(copy, data, len);
+	for (size_t i = 0; i < len; i++)
+		buf_putc(b, ' ');
+	memmove(b->data + at + len, b->data + at, b->len - len - at);
+	memcpy(b->data + at, copy, len);
+	free(copy);
+}
+
 /* Applies 1-4 random edits to b, picking inserted text from tokens. */
 static void
 mutate(struct buf *b, const char *const *tokens, size_t ntokens)
@@ -155,32 +169,17 @@ mutate(struct buf *b, const char *const *tokens, size_t ntokens)
 			b->len -= n;
 			break;
 		case 2: {       /* copy a range elsewhere */
-			size_t from = below(b->len + 1), len = below(64);
-			char *copy;
+			size_t from = below(b->len + 1);
 
-			if (from + len > b->len)
-				len = b->len - from;
-			copy = xmalloc(len + 1);
-			memcpy(copy, b->data + from, len);
-			buf_append(b, "", 0);   /* room, then shift */
-			for (size_t i = 0; i < len; i++)
-				buf_putc(b, ' ');
-			memmove(b->data + at + len, b->data + at, b->len - len - at);
-			memcpy(b->data + at, copy, len);
-			free(copy);
+			n = below(64);
+			insert_at(b, at, b->data + from, from + n > b->len ? b->len - from : n);
 			break;
 		}
 		case 3:
-		case 4: {       /* insert a token */
-			const char *tok = tokens[below(ntokens)];
-			size_t len = strlen(tok);
-
-			for (size_t i = 0; i < len; i++)
-				buf_putc(b, ' ');
-			memmove(b->data + at + len, b->data + at, b->len - len - at);
-			memcpy(b->data + at, tok, len);
+		case 4:         /* insert a token */
+			n = below(ntokens);
+			insert_at(b, at, tokens[n], strlen(tokens[n]));
 			break;
-		}
 		case 5:         /* an odd byte */
 			if (b->len > 0)
 				b->data[below(b->len)] = "\0\x01\x7f\x80\xff:-\n\t \"'{}[]&*!|>%@#"[below(24)];
@@ -197,17 +196,13 @@ mutate(struct buf *b, const char *const *tokens, size_t ntokens)
 				memmove(b->data + ls, b->data + ls + 1, b->len - ls - 1);
 				b->len--;
 			} else {
-				buf_putc(b, ' ');
-				memmove(b->data + ls + 1, b->data + ls, b->len - 1 - ls);
-				b->data[ls] = ' ';
+				insert_at(b, ls, " ", 1);
 			}
 			break;
 		}
 		}
 	}
-	buf_append(b, "", 0);
-	if (b->data != NULL)
-		b->data[b->len] = '\0';
+	buf_append(b, "", 0);  /* terminates it, after a cut too */
 }
 
 /* ----------------------------------------------------------------- DAGs */
