@@ -281,15 +281,17 @@ const struct etl_cmd etl_cmd_export_blocks = {
 
 /* ---- get_block_range_for_date ---- */
 
+/* ctx: the number of the block asked for, UINT64_MAX for the latest. */
 static int
 check_block_ts(void *ctx, size_t job, size_t k, const cJSON *b, char **why)
 {
+	const uint64_t *want = ctx;
 	uint64_t v;
 
-	(void)ctx, (void)job, (void)k;
+	(void)job, (void)k;
 	if (!cJSON_IsObject(b) || ethval_u64(json_str(b, "timestamp"), &v) < 0 ||
-	    ethval_u64(json_str(b, "number"), &v) < 0) {
-		*why = xstrdup("block without a number or timestamp");
+	    ethval_u64(json_str(b, "number"), &v) < 0 || (*want != UINT64_MAX && v != *want)) {
+		*why = xstrdup("block without a number or timestamp, or not the block asked for");
 		return -1;
 	}
 	return 0;
@@ -304,7 +306,7 @@ block_point(struct rpc *r, uint64_t n, uint64_t *num, uint64_t *ts)
 
 	cJSON_AddItemToArray(params, n == UINT64_MAX ? cJSON_CreateString("latest") : etl_hex_number(n));
 	cJSON_AddItemToArray(params, cJSON_CreateFalse());
-	b = rpc_call(r, "eth_getBlockByNumber", params, check_block_ts, NULL);
+	b = rpc_call(r, "eth_getBlockByNumber", params, check_block_ts, &n);
 	cJSON_Delete(params);
 	if (b == NULL)
 		return -1;
