@@ -4,6 +4,7 @@
  */
 #include "lib/util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,7 +180,8 @@ parse_int64(const char *s, int64_t *out)
 	char *end;
 	long long v;
 
-	if (s == NULL || *s == '\0')
+	/* digits, after a '-' at most: strtoll alone would take " 1" and "+1" */
+	if (s == NULL || !isdigit((unsigned char)s[s[0] == '-']))
 		return -1;
 	errno = 0;
 	v = strtoll(s, &end, 10);

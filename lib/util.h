@@ -43,7 +43,8 @@ void buf_reset(struct buf *b);
 char *buf_detach(struct buf *b);
 void buf_free(struct buf *b);
 
-/* Parses a whole decimal string into *out; 0 on success, -1 otherwise. */
+/* Parses a whole decimal string (digits, a leading '-' at most) into
+ * *out; 0 on success, -1 otherwise (also out of int64's range). */
 int parse_int64(const char *s, int64_t *out);
 int str_has_prefix(const char *s, const char *prefix);
 int str_has_suffix(const char *s, const char *suffix);

@@ -516,6 +516,13 @@ enum scalar_as { AS_STRING, AS_NULL, AS_BOOL, AS_INT, AS_COLLECTION };
  * false and integers below JSON_INT_LIMIT in magnitude (set in *v) are
  * themselves; any other scalar is its text: larger integers too, which as
  * text stay exact (a template renders them as written). */
+/* An integer as YAML writes it may have a '+' (parse_int64 takes none). */
+static const char *
+yaml_int_text(const char *s)
+{
+	return s[0] == '+' && isdigit((unsigned char)s[1]) ? s + 1 : s;
+}
+
 static enum scalar_as
 scalar_as(const struct loader *l, const struct ynode *n, int64_t *v)
 {
@@ -529,7 +536,7 @@ scalar_as(const struct loader *l, const struct ynode *n, int64_t *v)
 		return AS_NULL;
 	if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0)
 		return AS_BOOL;
-	if (parse_int64(s, v) == 0 && *v > -JSON_INT_LIMIT && *v < JSON_INT_LIMIT)
+	if (parse_int64(yaml_int_text(s), v) == 0 && *v > -JSON_INT_LIMIT && *v < JSON_INT_LIMIT)
 		return AS_INT;
 	return AS_STRING;
 }
@@ -711,7 +718,7 @@ get_int(struct loader *l, const struct ynode *n, const char *field, int64_t lo,
 	const char *s = scalar(l, n);
 
 	if (s == NULL || n->style != YAML_PLAIN_SCALAR_STYLE ||
-	    parse_int64(s, out) != 0) {
+	    parse_int64(yaml_int_text(s), out) != 0) {
 		ERR(l, n, "%s: expected an integer, got '%s'", field, s ? s : type_name(n));
 		return -1;
 	}

@@ -316,12 +316,12 @@ test_defaults_inheritance_graph(void **state)
 	    "schedule: \"@daily\"\n"
 	    "start_date: 2024-01-01\n"
 	    "tags: [x, y]\n"
-	    "params: {n: 3}\n"
+	    "params: {n: 3, p: +4, q: +-4}\n"
 	    "tasks:\n"
 	    "  last:\n"
 	    "    command: [\"true\"]\n"
 	    "    depends_on: [mid1, mid2]\n"
-	    "    retries: 7\n"
+	    "    retries: +7\n"
 	    "    env: {B: \"2\"}\n"
 	    "  mid1:\n"
 	    "    command: [\"true\"]\n"
@@ -352,6 +352,9 @@ test_defaults_inheritance_graph(void **state)
 	assert_int_equal(d->max_active_tasks, 16);
 	assert_int_equal(d->tags.n, 2);
 	assert_int_equal(cJSON_GetObjectItem(d->params, "n")->valueint, 3);
+	/* YAML's integers may carry a '+' */
+	assert_int_equal(cJSON_GetObjectItem(d->params, "p")->valueint, 4);
+	assert_string_equal(cJSON_GetObjectItem(d->params, "q")->valuestring, "+-4");
 	/* default_args comes after the tasks in the file and still applies */
 	ssize_t last = dag_task_index(d, "last"), first = dag_task_index(d, "first");
 	assert_int_equal(d->tasks[last].args.retries, 7);

@@ -14,7 +14,8 @@
  *   - templates: template_check accepts exactly what template_render can
  *     render without a lookup failure;
  *   - hex quantities and decimals (uint256 values): ethval_dec and
- *     dec_add/dec_cmp equal a schoolbook conversion written here;
+ *     dec_add/dec_cmp equal a schoolbook conversion written here; integers
+ *     (options, query strings) as a digit-by-digit sum reads them;
  *   - try outcomes: what executor_outcome_json writes parses back equal;
  *     mutated outcome lines and item files (CSV, JSON lines) never crash
  *     and count as they read;
@@ -878,6 +879,43 @@ test_decimals(void **state)
 	}
 }
 
+/* Integers as CLI options, query strings and paths give them: accepted
+ * exactly when they are digits after a '-' at most and fit, with the value
+ * a digit-by-digit sum gives. */
+static void
+test_integers(void **state)
+{
+	static const char *const tokens[] = { "0", "1", "7", "9", "-", "+", " ", "\t", "x",
+	    "9223372036854775807", "9223372036854775808", "00", "e3", ".", "" };
+	int n = cases(20000);
+
+	(void)state;
+	target("integers");
+	for (int c = 0; c < n; c++) {
+		struct buf b = {0};
+		__int128 want = 0;
+		int well_formed, neg;
+		int64_t got = 0;
+
+		for (int p = (int)below(5); p > 0; p--)
+			buf_puts(&b, tokens[below(ARRAY_LEN(tokens))]);
+		buf_append(&b, "", 0);
+		neg = b.data[0] == '-';
+		well_formed = b.len > (size_t)neg;
+		for (size_t i = (size_t)neg; i < b.len && well_formed; i++) {
+			well_formed = b.data[i] >= '0' && b.data[i] <= '9';
+			if (want <= (__int128)INT64_MAX + 1)
+				want = want * 10 + (b.data[i] - '0');
+		}
+		if (neg)
+			want = -want;
+		well_formed = well_formed && want >= INT64_MIN && want <= INT64_MAX;
+		if ((parse_int64(b.data, &got) == 0) != well_formed || (well_formed && got != want))
+			fail_case("integers", c, b.data, b.len, well_formed ? "refused or misread" : "accepted");
+		buf_free(&b);
+	}
+}
+
 /* ------------------------------------------------ outcomes, item files */
 
 static void
@@ -1051,6 +1089,7 @@ main(void)
 		cmocka_unit_test(test_templates),
 		cmocka_unit_test(test_hex_quantities),
 		cmocka_unit_test(test_decimals),
+		cmocka_unit_test(test_integers),
 		cmocka_unit_test(test_outcomes),
 		cmocka_unit_test(test_item_files),
 		cmocka_unit_test(test_kubeconfigs),
