@@ -19,6 +19,7 @@
 #include "runner/dag.h"
 #include "runner/duration.h"
 #include "runner/template.h"
+#include "tests/unit/tmpdir.h"
 
 static char dir[256];
 
@@ -26,19 +27,14 @@ static int
 setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/sta-dagfile-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	return mkdtemp(dir) == NULL ? -1 : 0;
+	return tmpdir_make(dir, sizeof(dir), "dagfile");
 }
 
 static int
 teardown(void **state)
 {
-	char *cmd = xasprintf("rm -rf '%s'", dir);
-	int rc = system(cmd);
-
 	(void)state;
-	free(cmd);
-	return rc == 0 ? 0 : -1;
+	return tmpdir_remove(dir);
 }
 
 /* Writes text to dir/name and returns the path (caller frees). */

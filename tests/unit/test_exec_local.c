@@ -20,6 +20,7 @@
 #include "lib/fsutil.h"
 #include "lib/util.h"
 #include "runner/executor.h"
+#include "tests/unit/tmpdir.h"
 
 static char dir[256];
 
@@ -143,19 +144,14 @@ static int
 setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/sta-exec-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	return mkdtemp(dir) == NULL ? -1 : 0;
+	return tmpdir_make(dir, sizeof(dir), "exec");
 }
 
 static int
 teardown(void **state)
 {
-	char *cmd = xasprintf("rm -rf '%s'", dir);
-	int rc = system(cmd);
-
 	(void)state;
-	free(cmd);
-	return rc == 0 ? 0 : -1;
+	return tmpdir_remove(dir);
 }
 
 static void

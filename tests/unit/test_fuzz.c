@@ -47,6 +47,7 @@
 #include "tasks/decimal.h"
 #include "tasks/ethval.h"
 #include "tasks/itemin.h"
+#include "tests/unit/tmpdir.h"
 
 static char dir[256];
 static uint64_t seed = 1, rng;
@@ -97,19 +98,14 @@ setup(void **state)
 	if (k != NULL)
 		scale = strtod(k, NULL);
 	print_message("# STA_FUZZ_SEED=%llu STA_FUZZ_SCALE=%g\n", (unsigned long long)seed, scale);
-	snprintf(dir, sizeof(dir), "%s/sta-fuzz-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	return mkdtemp(dir) == NULL ? -1 : 0;
+	return tmpdir_make(dir, sizeof(dir), "fuzz");
 }
 
 static int
 teardown(void **state)
 {
-	char *cmd = xasprintf("rm -rf '%s'", dir);
-	int rc = system(cmd);
-
 	(void)state;
-	free(cmd);
-	return rc == 0 ? 0 : -1;
+	return tmpdir_remove(dir);
 }
 
 /* Fails the test naming the case and showing its input. */
