@@ -19,7 +19,7 @@
 #include "runner/dag.h"
 #include "runner/duration.h"
 #include "runner/template.h"
-#include "tests/unit/tmpdir.h"
+#include "tests/unit/unit.h"
 
 static char dir[256];
 
@@ -96,16 +96,6 @@ test_durations(void **state)
 	assert_string_equal(out, "0s");
 }
 
-static int
-fake_var(void *arg, const char *key, char **value)
-{
-	(void)arg;
-	if (strcmp(key, "chain") != 0)
-		return -1;
-	*value = xstrdup("mainnet");
-	return 0;
-}
-
 static void
 test_templates(void **state)
 {
@@ -115,7 +105,7 @@ test_templates(void **state)
 		.dag_id = "d", .task_id = "t", .run_id = "r1",
 		.logical_date = 1704412800,             /* 2024-01-05 */
 		.data_interval_start = 1704412800, .data_interval_end = 1704499200,
-		.params = params, .var_get = fake_var,
+		.params = params, .var_get = unit_var_get,
 	};
 	char err[512], *out = NULL;
 	size_t off;

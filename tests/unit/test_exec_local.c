@@ -20,7 +20,7 @@
 #include "lib/fsutil.h"
 #include "lib/util.h"
 #include "runner/executor.h"
-#include "tests/unit/tmpdir.h"
+#include "tests/unit/unit.h"
 
 static char dir[256];
 

@@ -47,7 +47,7 @@
 #include "tasks/decimal.h"
 #include "tasks/ethval.h"
 #include "tasks/itemin.h"
-#include "tests/unit/tmpdir.h"
+#include "tests/unit/unit.h"
 
 static char dir[256];
 static uint64_t seed = 1, rng;
@@ -629,16 +629,6 @@ test_durations(void **state)
 
 /* ----------------------------------------------------------- templates */
 
-static int
-fuzz_var(void *arg, const char *key, char **value)
-{
-	(void)arg;
-	if (strcmp(key, "chain") != 0)
-		return -1;
-	*value = xstrdup("mainnet");
-	return 0;
-}
-
 static void
 test_templates(void **state)
 {
@@ -653,7 +643,7 @@ test_templates(void **state)
 	struct template_ctx ctx = {
 		.dag_id = "d", .task_id = "t", .run_id = "r",
 		.logical_date = 1704412800, .data_interval_start = 1704412800,
-		.data_interval_end = 1704499200, .params = params, .var_get = fuzz_var,
+		.data_interval_end = 1704499200, .params = params, .var_get = unit_var_get,
 	};
 	int n = cases(5000);
 

@@ -1,12 +1,14 @@
 /*
- * tmpdir.h: a unit test's private folder under $TMPDIR (or /tmp), made by
- * its group setup and removed, with all in it, by its group teardown.
+ * unit.h: what several unit tests share: a private folder under $TMPDIR
+ * (or /tmp), made by a group setup and removed, with all in it, by its
+ * teardown; and a variable store for templates that knows one variable.
  */
-#ifndef STA_TESTS_TMPDIR_H
-#define STA_TESTS_TMPDIR_H
+#ifndef STA_TESTS_UNIT_H
+#define STA_TESTS_UNIT_H
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "lib/util.h"
 
@@ -27,6 +29,18 @@ tmpdir_remove(const char *dir)
 
 	free(cmd);
 	return rc == 0 ? 0 : -1;
+}
+
+/* A template_ctx var_get: var.value.chain is "mainnet", nothing else is
+ * set. */
+static inline int
+unit_var_get(void *arg, const char *key, char **value)
+{
+	(void)arg;
+	if (strcmp(key, "chain") != 0)
+		return -1;
+	*value = xstrdup("mainnet");
+	return 0;
 }
 
 #endif
