@@ -7,9 +7,12 @@
  */
 #include "runner/executor.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -38,34 +41,83 @@ executor_try_file(const char *log_path, const char *ext)
 	return xasprintf("%.*s.%s", (int)n, log_path, ext);
 }
 
+/* The line [start, end) of fd as a result when it is "STA_RESULT {object}";
+ * chunk holds [chunk_off, chunk_off + chunk_len) of the file. */
+static cJSON *
+result_line(int fd, off_t start, off_t end, const char *chunk, off_t chunk_off,
+    size_t chunk_len)
+{
+	static const char prefix[] = EXECUTOR_RESULT_PREFIX;
+	const size_t plen = sizeof(prefix) - 1;
+	char head[sizeof(prefix) - 1], *line;
+	size_t len = (size_t)(end - start);
+	cJSON *j = NULL;
+
+	if (len < plen || len > EXECUTOR_RESULT_MAX)
+		return NULL;
+	if (start + (off_t)plen <= chunk_off + (off_t)chunk_len) {
+		if (memcmp(chunk + (start - chunk_off), prefix, plen) != 0)
+			return NULL;
+	} else if (pread(fd, head, plen, start) != (ssize_t)plen || memcmp(head, prefix, plen) != 0) {
+		return NULL;
+	}
+	line = xmalloc(len + 1);
+	if (pread(fd, line, len, start) == (ssize_t)len) {
+		line[len] = '\0';
+		j = cJSON_Parse(line + plen);
+		if (!cJSON_IsObject(j)) {
+			cJSON_Delete(j);
+			j = NULL;
+		}
+	}
+	free(line);
+	return j;
+}
+
+/* Reads the log backwards a chunk at a time and stops at the first result
+ * line from the end: a log of any size costs a chunk and one line of
+ * memory, and usually one read (a task prints its result last). */
+cJSON *
+executor_scan_result_chunked(const char *log_path, size_t chunk_size)
+{
+	int fd = open(log_path, O_RDONLY | O_CLOEXEC);
+	char *chunk;
+	struct stat st;
+	off_t pos, line_end;
+	cJSON *r = NULL;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) != 0 || st.st_size == 0) {
+		close(fd);
+		return NULL;
+	}
+	chunk = xmalloc(chunk_size);
+	pos = line_end = st.st_size;
+	while (pos > 0 && r == NULL) {
+		size_t n = pos < (off_t)chunk_size ? (size_t)pos : chunk_size;
+
+		if (pread(fd, chunk, n, pos - (off_t)n) != (ssize_t)n)
+			break;
+		pos -= (off_t)n;
+		for (size_t i = n; i-- > 0 && r == NULL;) {
+			if (chunk[i] != '\n')
+				continue;
+			r = result_line(fd, pos + (off_t)i + 1, line_end, chunk, pos, n);
+			line_end = pos + (off_t)i;
+		}
+		if (pos == 0 && r == NULL)
+			r = result_line(fd, 0, line_end, chunk, 0, n);
+	}
+	free(chunk);
+	close(fd);
+	return r;
+}
+
 cJSON *
 executor_scan_result(const char *log_path)
 {
-	char *text = NULL, *line;
-	size_t len;
-	cJSON *r = NULL;
-
-	if (fs_read_file(log_path, &text, &len) != 0)
-		return NULL;
-	for (line = text; line != NULL && *line != '\0';) {
-		char *nl = strchr(line, '\n');
-
-		if (nl != NULL)
-			*nl = '\0';
-		if (str_has_prefix(line, EXECUTOR_RESULT_PREFIX)) {
-			cJSON *j = cJSON_Parse(line + strlen(EXECUTOR_RESULT_PREFIX));
-
-			if (cJSON_IsObject(j)) {
-				cJSON_Delete(r);
-				r = j;
-			} else {
-				cJSON_Delete(j);
-			}
-		}
-		line = nl != NULL ? nl + 1 : NULL;
-	}
-	free(text);
-	return r;
+	return executor_scan_result_chunked(log_path, 64 * 1024);
 }
 
 static const char *const end_names[] = {

@@ -120,8 +120,11 @@ extern const struct executor_ops executor_kubernetes;
 
 /* The try's file with extension ext beside its log (caller frees). */
 char *executor_try_file(const char *log_path, const char *ext);
-/* The last "STA_RESULT {json}" object of the log, or NULL (caller frees). */
+/* The last "STA_RESULT {json}" object of the log, or NULL (caller frees);
+ * a line longer than EXECUTOR_RESULT_MAX is not read.  The log is read
+ * backwards chunk_size bytes at a time (the first: 64 kB). */
 cJSON *executor_scan_result(const char *log_path);
+cJSON *executor_scan_result_chunked(const char *log_path, size_t chunk_size);
 /* An outcome (and result, taken; may be NULL) as one line of JSON
  * (caller frees). */
 char *executor_outcome_json(const struct try_outcome *o, cJSON *result);
@@ -140,5 +143,7 @@ void executor_task_env(const struct try_spec *spec, struct strv *out);
 
 /* The "STA_RESULT " prefix a task prints before its one-line JSON result. */
 #define EXECUTOR_RESULT_PREFIX "STA_RESULT "
+/* The longest result line read (1 MiB). */
+#define EXECUTOR_RESULT_MAX (1024 * 1024)
 
 #endif

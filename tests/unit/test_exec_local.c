@@ -1,6 +1,7 @@
 /*
  * test_exec_local.c: the local executor with real processes on a real
- * libev loop: outcomes and STA_RESULT, exec failures, adoption of finished,
+ * libev loop: outcomes and STA_RESULT (the log read backwards in chunks
+ * of every size), exec failures, adoption of finished,
  * unknown, running and lost tries, outcome times (to the millisecond;
  * seconds in older status files), the claim that lets a try run once even
  * when it is started twice, a supervisor that outlives its executor, stops
@@ -531,11 +532,80 @@ test_many_stops_at_once(void **state)
 	executor_local.destroy(ex);
 }
 
+/* The result scan reads the log backwards in chunks: every chunk size
+ * (down to one byte, so lines and the prefix straddle chunks) finds the
+ * same last valid result. */
+static void
+test_scan_result(void **state)
+{
+	static const size_t chunks[] = { 1, 2, 3, 7, 11, 12, 64, 65536 };
+	size_t big_len = 100000;
+	char *big = xmalloc(big_len + 64), *huge = xmalloc(EXECUTOR_RESULT_MAX + 64);
+	char *path = xasprintf("%s/scan.log", dir);
+	const char *huge_head = "STA_RESULT {\"ok\":1}\nSTA_RESULT {\"x\":\"";
+	struct {
+		const char *log;
+		size_t len;             /* 0: strlen */
+		const char *want;       /* NULL: no result */
+	} cases[] = {
+		{ "", 0, NULL },
+		{ "STA_RESULT {\"a\":1}", 0, "{\"a\":1}" },  /* no newline at the end */
+		{ "x\nSTA_RESULT {\"a\":1}\nSTA_RESULT bad\nSTA_RESULT [1]\n", 0, "{\"a\":1}" },
+		{ "STA_RESULT {\"a\":1}\nSTA_RESULT {\"b\":2}\r\nnoise\n\n", 0, "{\"b\":2}" },
+		{ " STA_RESULT {\"a\":1}\nxSTA_RESULT {\"b\":1}\n", 0, NULL },  /* not at a line start */
+		{ "STA_RESULT {\"a\":1}\nSTA_RESULT\nSTA_RESULT \n", 0, "{\"a\":1}" },
+		/* a NUL before the result does not hide it */
+		{ "\0junk\nSTA_RESULT {\"n\":0}\n", 19 + 7, "{\"n\":0}" },
+		{ NULL, 0, NULL },      /* big: a 100 kB result line */
+		{ NULL, 0, NULL },      /* huge: a line past the limit is not read */
+	};
+	size_t n_cases = sizeof(cases) / sizeof(cases[0]);
+
+	(void)state;
+	snprintf(big, big_len + 64, "STA_RESULT {\"x\":\"%0*d\"}\nafter\n", (int)big_len, 7);
+	cases[n_cases - 2].log = big;
+	cases[n_cases - 2].want = big + strlen("STA_RESULT ");
+	memcpy(huge, huge_head, strlen(huge_head));
+	memset(huge + strlen(huge_head), 'a', EXECUTOR_RESULT_MAX);
+	memcpy(huge + strlen(huge_head) + EXECUTOR_RESULT_MAX, "\"}\n", 3);
+	cases[n_cases - 1].log = huge;
+	cases[n_cases - 1].len = strlen(huge_head) + EXECUTOR_RESULT_MAX + 3;
+	cases[n_cases - 1].want = "{\"ok\":1}";
+	for (size_t c = 0; c < n_cases; c++) {
+		size_t len = cases[c].len ? cases[c].len : strlen(cases[c].log);
+
+		assert_int_equal(fs_write_atomic(path, cases[c].log, len, 0), 0);
+		for (size_t k = 0; k < sizeof(chunks) / sizeof(chunks[0]); k++) {
+			cJSON *r = executor_scan_result_chunked(path, chunks[k]);
+			char *got = r != NULL ? cJSON_PrintUnformatted(r) : NULL;
+			char *want = NULL;
+
+			if (cases[c].want != NULL) {
+				cJSON *w = cJSON_Parse(cases[c].want);
+
+				want = cJSON_PrintUnformatted(w);
+				cJSON_Delete(w);
+			}
+			if ((got == NULL) != (want == NULL) || (got != NULL && strcmp(got, want) != 0))
+				fail_msg("case %zu, chunk %zu: got %.60s, want %.60s", c, chunks[k],
+				    got ? got : "(none)", want ? want : "(none)");
+			free(got);
+			free(want);
+			cJSON_Delete(r);
+		}
+	}
+	assert_null(executor_scan_result_chunked("/nonexistent/log", 64));
+	free(path);
+	free(big);
+	free(huge);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_outcome_and_result),
+		cmocka_unit_test(test_scan_result),
 		cmocka_unit_test(test_start_failure_and_unknown),
 		cmocka_unit_test(test_lost_supervisor),
 		cmocka_unit_test(test_outcome_times),
