@@ -40,12 +40,11 @@ fs_mkdir_p(const char *path)
 }
 
 int
-fs_read_file(const char *path, char **out, size_t *len)
+fs_read_chunks(const char *path, int (*fn)(void *arg, const char *data, size_t len), void *arg)
 {
-	struct buf b = {0};
 	char chunk[65536];
 	ssize_t n;
-	int fd, saved;
+	int fd, saved, rc = 0;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -54,15 +53,29 @@ fs_read_file(const char *path, char **out, size_t *len)
 		n = read(fd, chunk, sizeof(chunk));
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n <= 0 || (rc = fn(arg, chunk, (size_t)n)) != 0)
 			break;
-		buf_append(&b, chunk, (size_t)n);
 	}
 	saved = errno;
 	close(fd);
-	if (n < 0) {
+	errno = saved;
+	return n < 0 ? -1 : rc;
+}
+
+static int
+buf_chunk(void *arg, const char *data, size_t len)
+{
+	buf_append(arg, data, len);
+	return 0;
+}
+
+int
+fs_read_file(const char *path, char **out, size_t *len)
+{
+	struct buf b = {0};
+
+	if (fs_read_chunks(path, buf_chunk, &b) != 0) {
 		buf_free(&b);
-		errno = saved;
 		return -1;
 	}
 	if (len != NULL)

@@ -4,6 +4,7 @@
  */
 #include <regex.h>
 #include <signal.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,16 +304,20 @@ want_try_cb(void *arg, const struct store_try *t)
 }
 
 static int
+copy_out(void *arg, const char *data, size_t len)
+{
+	return fwrite(data, 1, len, arg) == len ? 0 : 1;
+}
+
+static int
 tasks_logs(const struct cli_env *env, int argc, char **argv)
 {
 	struct task_ctx c;
 	struct store_ti ti = {0};
 	struct store_try best = {0};
 	struct want_try want = {0};
-	char *text = NULL;
-	size_t len = 0;
 	int64_t try_n = 0;
-	int rc;
+	int rc, copied;
 
 	if (argc == 6 && strcmp(argv[4], "--try") == 0 && parse_int64(argv[5], &try_n) == 0 &&
 	    try_n > 0)
@@ -337,12 +342,13 @@ tasks_logs(const struct cli_env *env, int argc, char **argv)
 		if (path == NULL) {
 			fprintf(stderr, "sta tasks logs: no such try\n");
 			rc = EX_DATAERR;
-		} else if (fs_read_file(path, &text, &len) != 0) {
-			fprintf(stderr, "sta tasks logs: cannot read %s\n", path);
+		} else if ((copied = fs_read_chunks(path, copy_out, stdout)) < 0) {
+			/* streamed: a log of any size costs 64 kB of memory */
+			fprintf(stderr, "sta tasks logs: cannot read %s: %s\n", path, strerror(errno));
 			rc = EX_NOINPUT;
-		} else {
-			fwrite(text, 1, len, stdout);
-			free(text);
+		} else if (copied > 0 || fflush(stdout) != 0) {
+			fprintf(stderr, "sta tasks logs: cannot write the log: %s\n", strerror(errno));
+			rc = EX_IOERR;
 		}
 	}
 	free(want.path);

@@ -68,6 +68,34 @@ is "tasks state --json shows the try's exit code" \
 	"$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["state"], [t["exit_code"] for t in d["tries"]])' "$T/state.json")" \
 	"failed [3]"
 
+# sta tasks logs streams the log, of any size; the result printed at the
+# end of a big log is the try's (the log is read backwards).
+dag chatty <<'EOF'
+dag_id: chatty
+tasks:
+  talk:
+    command: [sh, -c, 'echo "STA_RESULT {\"early\": 1}"; head -c 3000000 /dev/zero | tr "\\0" x; echo; echo "STA_RESULT {\"rows\": 7}"; echo done >&2']
+EOF
+"$STA" dags test chatty 2024-03-01 > /dev/null 2>&1
+is "a task with a 3 MB log succeeds" "$?" 0
+"$STA" tasks logs chatty talk 2024-03-01 > "$T/talk.log"
+is "tasks logs prints the whole log" "$?" 0
+is "  every byte of it" "$(wc -c < "$T/talk.log" | tr -d ' ')" $((24 + 3000000 + 1 + 23 + 5))
+is "  ending with the task's last lines" "$(tail -2 "$T/talk.log" | tr '\n' ' ')" \
+	'STA_RESULT {"rows": 7} done '
+"$STA" tasks logs chatty talk 2024-03-01 --try 1 | cmp -s - "$T/talk.log"
+is "tasks logs --try 1 is the same try" "$?" 0
+is "the last result of the log is the try's" \
+	"$(sql "select result from task_tries t join task_instances ti on ti.id = t.ti_pk where ti.task_id = 'talk'")" \
+	'{"rows":7}'
+"$STA" tasks logs chatty talk 2024-03-01 --try 2 > /dev/null 2> "$T/err"
+is "tasks logs of a try that never ran exits 65" "$?" 65
+if [ -w /dev/full ]; then
+	"$STA" tasks logs chatty talk 2024-03-01 > /dev/full 2> "$T/err"
+	is "tasks logs into a full disk exits 74" "$?" 74
+	check "  saying it cannot write" grep -q "cannot write the log: No space left on device" "$T/err"
+fi
+
 "$STA" dags test fan 2024-03-01 > /dev/null 2>&1
 is "a second dags test of the same date runs again" "$?" 0
 is "the second test ran every task again" "$(wc -l < "$out/order" | tr -d ' ')" 6
