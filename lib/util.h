@@ -46,6 +46,12 @@ void buf_free(struct buf *b);
 /* Parses a whole decimal string (digits, a leading '-' at most) into
  * *out; 0 on success, -1 otherwise (also out of int64's range). */
 int parse_int64(const char *s, int64_t *out);
+/* Length of the UTF-8 sequence at s (n > 0 bytes left), or 0 when it is
+ * not one as RFC 3629 (and Python's and JSON decoders) define it:
+ * overlong forms, surrogates and code points past U+10FFFF are not. */
+size_t utf8_seq(const unsigned char *s, size_t n);
+/* Whether the n bytes at p are UTF-8 text, by utf8_seq. */
+int utf8_valid(const void *p, size_t n);
 int str_has_prefix(const char *s, const char *prefix);
 int str_has_suffix(const char *s, const char *suffix);
 

@@ -325,7 +325,8 @@ static const char *const call_sigs[NCALLS] = {
 	"symbol()", "SYMBOL()", "name()", "NAME()", "decimals()", "DECIMALS()", "totalSupply()",
 };
 
-/* Removes NUL characters; returns NULL (freeing s) unless UTF-8. */
+/* Removes NUL characters; returns NULL (freeing s) unless UTF-8 as
+ * Python decodes it (ethereum-etl keeps no name it cannot decode). */
 static char *
 clean_text(unsigned char *s, size_t n)
 {
@@ -335,20 +336,8 @@ clean_text(unsigned char *s, size_t n)
 		if (s[i] != 0)
 			s[w++] = s[i];
 	s[w] = '\0';
-	for (size_t i = 0; i < w;) {
-		unsigned c = s[i];
-		size_t extra = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 :
-		    (c & 0xf8) == 0xf0 ? 3 : 9;
-
-		if (extra == 9 || (extra && i + extra >= w))
-			goto bad;
-		for (size_t k = 1; k <= extra; k++)
-			if ((s[i + k] & 0xc0) != 0x80)
-				goto bad;
-		i += extra + 1;
-	}
-	return (char *)s;
-bad:
+	if (utf8_valid(s, w))
+		return (char *)s;
 	free(s);
 	return NULL;
 }

@@ -202,24 +202,6 @@ is_dynamic(const char *type)
 	return strcmp(type, "bytes") == 0 || strcmp(type, "string") == 0;
 }
 
-static int
-valid_utf8(const unsigned char *s, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		unsigned c = s[i];
-		size_t extra = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 :
-		    (c & 0xf8) == 0xf0 ? 3 : 9;
-
-		if (extra == 9 || c == 0 || i + extra >= n + (extra == 0))
-			return 0;
-		for (size_t k = 1; k <= extra; k++)
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-		i += extra + 1;
-	}
-	return 1;
-}
-
 /* A 32-byte word (as hex text, "0x" + 64) for a static type; -1 if the
  * word does not hold a value of that type. */
 static int
@@ -303,7 +285,7 @@ decode_data(const struct st_event *e, const char *data, cJSON *args, char **why)
 			if (strcmp(p->type, "string") == 0) {
 				char *s;
 
-				if (!valid_utf8(d + off + 32, n)) {
+				if (memchr(d + off + 32, 0, n) != NULL || !utf8_valid(d + off + 32, n)) {
 					*why = xasprintf("%s is not UTF-8 text", p->name);
 					goto out;
 				}

@@ -67,7 +67,7 @@ def word(n):
 
 
 def abi_string(s):
-    b = s.encode()
+    b = s.encode() if isinstance(s, str) else s
     return "0x" + word(32) + word(len(b)) + (b.hex() + "00" * ((32 - len(b) % 32) % 32))
 
 
@@ -799,6 +799,22 @@ def main():
                 bad.append("%s .%s: wrote %s, not %s" % (seed, ext, got, WANT[seed]))
     ok(not bad, "every seed command succeeds on the unmutated answers, with rows (the transfers and "
        "the date's range as ethereum-etl finds them)", "\n".join(bad))
+
+    # A token's name is text as Python's strict UTF-8 decoder reads it:
+    # ethereum-etl decodes none from an overlong "/", a surrogate or a code
+    # point past U+10FFFF, and goes on to read the answer as a bytes32
+    # name, whose first word (the string's offset, 32) leaves " " once its
+    # NULs are dropped; a 4-byte character is kept.
+    name_key = SEEDS["tokens"][2][1]
+    kept, names = ANSWERS[name_key], []
+    for raw in (b"\xc0\xaf", b"a\xed\xa0\x80", b"\xf4\x90\x80\x80", "\U0001F525".encode()):
+        ANSWERS[name_key] = abi_string(raw)
+        rc, err, _, _ = run("tokens", "csv", http, None)
+        with open(os.path.join(T, "case", "tokens.csv"), newline="", encoding="utf-8", errors="replace") as f:
+            names.append(list(csv.DictReader(f))[0]["name"] if rc == 0 else err)
+    ANSWERS[name_key] = kept
+    ok(names == [" ", " ", " ", "\U0001F525"], "token names that are not UTF-8 as Python decodes it "
+       "are read as ethereum-etl reads them", repr(names))
 
     cases = [make_case(i) for i in range(NCASES)] if ONLY is None else [make_case(int(ONLY))]
     cases += [regression_case(*r) for r in REGRESSIONS] if ONLY is None else []

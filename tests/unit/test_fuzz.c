@@ -15,7 +15,8 @@
  *     render without a lookup failure;
  *   - hex quantities and decimals (uint256 values): ethval_dec and
  *     dec_add/dec_cmp equal a schoolbook conversion written here; integers
- *     (options, query strings) as a digit-by-digit sum reads them;
+ *     (options, query strings) as a digit-by-digit sum reads them; UTF-8
+ *     checks (request bodies, token names) as the definition decodes it;
  *   - try outcomes: what executor_outcome_json writes parses back equal;
  *     mutated outcome lines and item files (CSV, JSON lines) never crash
  *     and count as they read;
@@ -902,6 +903,74 @@ test_integers(void **state)
 	}
 }
 
+/* UTF-8 by its definition: a lead byte's high bits give the length, the
+ * bits of the sequence the code point, which must need that length and
+ * be a scalar value (not a surrogate, at most U+10FFFF). */
+static int
+utf8_model(const unsigned char *s, size_t n)
+{
+	static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+
+	for (size_t i = 0; i < n;) {
+		size_t len = s[i] >> 7 == 0 ? 1 : s[i] >> 5 == 6 ? 2 : s[i] >> 4 == 14 ? 3 :
+		    s[i] >> 3 == 30 ? 4 : 0;
+		uint32_t cp = len == 1 ? s[i] : s[i] & (0x7F >> len);
+
+		if (len == 0 || i + len > n)
+			return 0;
+		for (size_t k = 1; k < len; k++) {
+			if (s[i + k] >> 6 != 2)
+				return 0;
+			cp = cp << 6 | (s[i + k] & 0x3F);
+		}
+		if (cp < min[len] || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
+static void
+test_utf8(void **state)
+{
+	static const unsigned char bytes[] = { 0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0,
+	    0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xF8, 0xFF };
+	int n = cases(50000), valid = 0;
+
+	(void)state;
+	target("utf8");
+	for (int c = 0; c < n; c++) {
+		unsigned char s[16];
+		size_t len = 0;
+
+		while (len < 12) {
+			if (below(3) == 0) {        /* a code point, maybe encoded too long */
+				uint32_t cp = (uint32_t)below(below(2) ? 0x800 : 0x110100);
+				size_t need = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+				size_t w = need + (below(8) == 0 && need < 4);
+
+				if (w == 1) {
+					s[len++] = (unsigned char)cp;
+				} else {
+					s[len++] = (unsigned char)((0xF00 >> w) | (cp >> (6 * (w - 1))));
+					for (size_t k = w - 1; k-- > 0;)
+						s[len++] = (unsigned char)(0x80 | ((cp >> (6 * k)) & 0x3F));
+				}
+			} else {
+				s[len++] = bytes[below(ARRAY_LEN(bytes))];
+			}
+			if (below(4) == 0)
+				break;
+		}
+		valid += utf8_model(s, len);
+		if (utf8_valid(s, len) != utf8_model(s, len))
+			fail_case("utf8", c, (const char *)s, len,
+			    utf8_model(s, len) ? "refused" : "accepted");
+	}
+	/* both kinds were tried */
+	assert_true(valid > n / 20 && valid < n - n / 20);
+}
+
 /* ------------------------------------------------ outcomes, item files */
 
 static void
@@ -1076,6 +1145,7 @@ main(void)
 		cmocka_unit_test(test_hex_quantities),
 		cmocka_unit_test(test_decimals),
 		cmocka_unit_test(test_integers),
+		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_outcomes),
 		cmocka_unit_test(test_item_files),
 		cmocka_unit_test(test_kubeconfigs),
