@@ -9,12 +9,17 @@
 #
 #   bench/sched_10k.sh [PATH/TO/sta] [N]
 # Build first (./dev build); the default binary is build/release/sta.
+# ROUNDS=K repeats make and sta K times per shape, each sta run right
+# after its own make (a VM's speed drifts within minutes), and prints the
+# median of the K ratios; SHAPES="wide" (or "deep") measures one shape.
 # The state (store, logs) goes under $TMPDIR: its file system weighs a
 # lot (every try creates a folder and two files, and commits once).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 STA=${1:-$ROOT/build/release/sta}
 N=${2:-10000}
+ROUNDS=${ROUNDS:-1}
+SHAPES=${SHAPES:-wide deep}
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 
@@ -48,9 +53,10 @@ gen() { # gen SHAPE: writes $W/SHAPE.yaml and $W/SHAPE.mk
 	} > "$W/$shape.mk"
 }
 
-# measure LABEL CMD...: prints "LABEL wall_s cpu_s maxrss_MB"
+# measure LABEL CMD...: prints "LABEL wall_s cpu_s maxrss_MB"; the wall
+# time stays in $wall
 measure() {
-	local label=$1; shift
+	local label=$1 user sys rss; shift
 	/usr/bin/time -f "%e %U %S %M" -o "$W/time" "$@" > "$W/out" 2>&1 || {
 		echo "$label: failed"; tail -5 "$W/out"; return 1; }
 	read -r wall user sys rss < "$W/time"
@@ -59,14 +65,24 @@ measure() {
 }
 
 echo "sta: $STA ($("$STA" --version)), N=$N, $(nproc) cores, state on $(df -T "$W" | awk 'NR == 2 { print $2 " (" $1 ")" }')"
-for shape in wide deep; do
+for shape in $SHAPES; do
 	gen "$shape"
 	mkdir -p "$W/dags/$shape"
 	mv "$W/dags_$shape.yaml" "$W/dags/$shape/bench.yaml"
 	measure "sta dags validate ($shape)" "$STA" --dags-folder "$W/dags/$shape" dags validate
-	measure "make -j2 ($shape)" make -s -j2 -f "$W/$shape.mk"
-	measure "sta dags test ($shape)" env STA_HOME="$W/home_$shape" \
-		"$STA" --dags-folder "$W/dags/$shape" dags test "bench_$shape" 2024-01-01
+	ratios=()
+	for ((r = 0; r < ROUNDS; r++)); do
+		measure "make -j2 ($shape)" make -s -j2 -f "$W/$shape.mk"
+		make_wall=$wall
+		rm -rf "$W/home_$shape"
+		measure "sta dags test ($shape)" env STA_HOME="$W/home_$shape" \
+			"$STA" --dags-folder "$W/dags/$shape" dags test "bench_$shape" 2024-01-01
+		ratios+=("$(echo "scale=3; $wall / $make_wall" | bc)")
+	done
 	echo "  store: $(sqlite3 "$W/home_$shape/sta.db" \
 		"select count(*) || ' task instances, ' || (select count(*) from task_tries) || ' tries, ' || (select count(*) from audit_log) || ' audit rows' from task_instances")"
+	if [ "$ROUNDS" -gt 1 ]; then
+		sorted=$(printf '%s\n' "${ratios[@]}" | sort -n | tr '\n' ' ')
+		echo "  sta/make ($shape), $ROUNDS rounds: $sorted(median $(printf '%s\n' "${ratios[@]}" | sort -n | sed -n "$(((ROUNDS + 1) / 2))p"))"
+	fi
 done
