@@ -16,12 +16,16 @@
  *   3. enforces the timeout: SIGTERM to the group, SIGKILL after a grace;
  *   4. sends the outcome to the scheduler, then appends it, one line of
  *      JSON, to the status file.
- * When the scheduler is gone, the supervisor finishes the tries it runs,
- * records their outcomes and exits.  A restarted scheduler adopts a try by
- * its status file: the outcome is there; or the supervisor that claimed it
- * lives, and the scheduler waits for the outcome (ev_stat, inotify) or the
- * supervisor's end (a pidfd; an end without an outcome is a lost try); or
- * there is no file: the try never started.
+ * A try may be handed ahead, after a running one: the supervisor keeps it
+ * and starts it the moment that one ends, so the next task does not wait
+ * for the scheduler to record the end (a commit, on a disk an fsync).
+ * When the scheduler is gone, the supervisor starts none of those,
+ * finishes the tries it runs, records their outcomes and exits.  A
+ * restarted scheduler adopts a try by its status file: the outcome is
+ * there; or the supervisor that claimed it lives, and the scheduler waits
+ * for the outcome (ev_stat, inotify) or the supervisor's end (a pidfd; an
+ * end without an outcome is a lost try); or there is no file: the try
+ * never started.
  *
  * One supervisor for all tries, not one process per try: a try costs a
  * vfork and small writes, not a fork of a process that maps all of the
@@ -35,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -198,8 +203,9 @@ task_environ(const struct try_spec *spec, struct strv *extra)
 /* ------------------------------------------------------------- messages */
 
 /* A message to the supervisor is a list of NUL-terminated fields:
- *   start ID DAG_ID RUN_ID TASK_ID TRY LOGICAL_DATE START END TIMEOUT
+ *   start ID AFTER DAG_ID RUN_ID TASK_ID TRY LOGICAL_DATE START END TIMEOUT
  *         LOG_PATH ARGC ARGV... ENVC ENV...
+ * (AFTER: the ID of the try whose end starts this one, or 0)
  *   kill ID
  * (numbers in decimal): no escaping to do, nothing to parse but the
  * numbers. */
@@ -233,10 +239,11 @@ msg_put_strv(struct buf *b, char *const *v)
 
 /* A try as the supervisor receives it. */
 static void
-start_message(struct buf *b, const struct try_spec *spec, uint64_t id)
+start_message(struct buf *b, const struct try_spec *spec, uint64_t id, uint64_t after)
 {
 	msg_put(b, "start");
 	msg_put_num(b, (long long)id);
+	msg_put_num(b, (long long)after);
 	msg_put(b, spec->dag_id);
 	msg_put(b, spec->run_id);
 	msg_put(b, spec->task_id);
@@ -331,6 +338,12 @@ struct stask {
 	int stopping;           /* SIGTERM sent */
 	int timed_out;
 	int64_t started_ms;
+	struct queued {         /* tries to start in turn when this one ends */
+		uint64_t id;
+		size_t len;
+		struct queued *next;
+		char msg[];     /* the start message from its DAG id on */
+	} *queue;
 	struct stask *next;
 };
 
@@ -432,25 +445,26 @@ sup_append(const char *status_path, const char *text)
 }
 
 /* Reports a try's end (the task's pid, or 0 when none ran), outcome
- * included, then records the outcome in its status file: the scheduler
+ * included, then records the outcome in its status file (none: a try
+ * stopped before it was claimed): the scheduler
  * does not wait for the write, the file is for one that restarts.  An
  * outcome too large for a report is written first: the scheduler reads it
  * from the file. */
 static void
 sup_ended(struct sup *sv, uint64_t id, pid_t pid, const char *status_path, enum try_end end,
-    int code, int sig, cJSON *result, const char *reason, int64_t started_ms)
+    int code, int sig, cJSON *result, const char *reason, int64_t started_ms, int64_t ended_ms)
 {
 	struct try_outcome o = {
 		.end = end, .exit_code = code, .signal = sig, .reason = (char *)reason,
-		.started_ms = started_ms, .ended_ms = time_now_ms(),
+		.started_ms = started_ms, .ended_ms = ended_ms,
 	};
 	char *json = executor_outcome_json(&o, result), *line = xasprintf("%s\n", json);
 	int fits = strlen(json) <= OUTCOME_MAX;
 
-	if (!fits)
+	if (!fits && status_path != NULL)
 		sup_append(status_path, line);
 	sup_tell(sv, id, SUP_ENDED, (int)pid, fits ? json : NULL);
-	if (fits)
+	if (fits && status_path != NULL)
 		sup_append(status_path, line);
 	free(line);
 	free(json);
@@ -543,6 +557,12 @@ stask_free(struct stask *t)
 	close(t->pidfd);
 	free(t->log_path);
 	free(t->status_path);
+	while (t->queue != NULL) {
+		struct queued *q = t->queue;
+
+		t->queue = q->next;
+		free(q);
+	}
 	free(t);
 	if (sv->sock < 0 && sv->tasks == NULL)
 		ev_break(sv->loop, EVBREAK_ALL);
@@ -583,6 +603,40 @@ sup_report_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	sup_tell(t->sv, t->id, SUP_STARTED, (int)t->pid, NULL);
 }
 
+static void sup_start(struct sup *sv, uint64_t id, struct msg *m);
+
+/* Whether the scheduler is still there: its socket not closed (an end of
+ * the socket not read yet counts). */
+static int
+sup_scheduler_lives(struct sup *sv)
+{
+	struct pollfd p = { .fd = sv->sock, .events = POLLRDHUP };
+
+	return sv->sock >= 0 && (poll(&p, 1, 0) != 1 || !(p.revents & (POLLRDHUP | POLLHUP)));
+}
+
+/* t ended: the first try handed ahead behind it that starts takes its
+ * place (and the rest of its queue).  None starts once the scheduler is
+ * gone: a restarted one gives them back their slots. */
+static void
+sup_start_queued(struct stask *t)
+{
+	struct sup *sv = t->sv;
+
+	while (t->queue != NULL && sup_scheduler_lives(sv)) {
+		struct queued *q = t->queue;
+		struct msg m = { q->msg, q->msg + q->len, 0 };
+
+		t->queue = q->next;
+		sup_start(sv, q->id, &m);
+		if (sv->tasks != NULL && sv->tasks->id == q->id) {
+			sv->tasks->queue = t->queue;
+			t->queue = NULL;
+		}
+		free(q);
+	}
+}
+
 /* The task ended: its outcome to the scheduler and the status file. */
 static void
 sup_task_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -590,6 +644,7 @@ sup_task_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct stask *t = w->data;
 	char reason[128];
 	int status = 0, sig, code;
+	int64_t ended_ms;
 	cJSON *result;
 
 	(void)loop;
@@ -602,6 +657,8 @@ sup_task_cb(struct ev_loop *loop, ev_io *w, int revents)
 		break;
 	}
 	kill(-t->pid, SIGKILL);         /* whatever the task left in its group */
+	ended_ms = time_now_ms();
+	sup_start_queued(t);
 	sig = status != -1 && WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 	code = status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	result = executor_scan_result(t->log_path);
@@ -609,10 +666,10 @@ sup_task_cb(struct ev_loop *loop, ev_io *w, int revents)
 		snprintf(reason, sizeof(reason), "execution_timeout (%llds) reached: "
 		    "process group killed", (long long)t->timeout);
 		sup_ended(t->sv, t->id, t->pid, t->status_path, TRY_TIMED_OUT, -1, sig, result,
-		    reason, t->started_ms);
+		    reason, t->started_ms, ended_ms);
 	} else {
 		sup_ended(t->sv, t->id, t->pid, t->status_path, TRY_EXITED, code, sig, result,
-		    t->stopping ? "stopped on request" : NULL, t->started_ms);
+		    t->stopping ? "stopped on request" : NULL, t->started_ms, ended_ms);
 	}
 	stask_free(t);
 }
@@ -688,13 +745,52 @@ sup_start(struct sup *sv, uint64_t id, struct msg *m)
 	goto out;
 failed:
 	close(claimfd);
-	sup_ended(sv, id, 0, status_path, TRY_START_FAILED, -1, 0, NULL, reason, started_ms);
+	sup_ended(sv, id, 0, status_path, TRY_START_FAILED, -1, 0, NULL, reason, started_ms,
+	    time_now_ms());
 out:
 	if (logfd >= 0)
 		close(logfd);
 	free(status_path);
 	strv_free(&argv);
 	strv_free(&env);
+}
+
+/* The end of the queue that holds the try after (running or handed
+ * ahead), or NULL when there is none: after ended, or is 0. */
+static struct queued **
+sup_queue_end(struct sup *sv, uint64_t after)
+{
+	for (struct stask *t = sv->tasks; t != NULL && after != 0; t = t->next) {
+		struct queued **qp = &t->queue;
+		int hit = t->id == after;
+
+		for (; *qp != NULL; qp = &(*qp)->next)
+			hit |= (*qp)->id == after;
+		if (hit)
+			return qp;
+	}
+	return NULL;
+}
+
+/* Stops a running try, or drops one handed ahead (it never ran). */
+static void
+sup_kill(struct sup *sv, uint64_t id)
+{
+	for (struct stask *t = sv->tasks; t != NULL; t = t->next) {
+		if (t->id == id && !t->stopping)
+			sup_stop(t);
+		for (struct queued **qp = &t->queue; *qp != NULL; qp = &(*qp)->next) {
+			if ((*qp)->id == id) {
+				struct queued *q = *qp;
+
+				*qp = q->next;
+				free(q);
+				sup_ended(sv, id, 0, NULL, TRY_START_FAILED, -1, 0, NULL,
+				    "stopped on request before it started", time_now_ms(), time_now_ms());
+				return;
+			}
+		}
+	}
 }
 
 static void
@@ -727,11 +823,20 @@ sup_sock_cb(struct ev_loop *loop, ev_io *w, int revents)
 		op = msg_str(&m);
 		id = (uint64_t)msg_num(&m);
 		if (strcmp(op, "start") == 0) {
-			sup_start(sv, id, &m);
+			uint64_t after = (uint64_t)msg_num(&m);
+			struct queued **qp = sup_queue_end(sv, after);
+
+			if (qp != NULL) {
+				size_t len = (size_t)(m.end - m.p);
+
+				*qp = xmalloc(sizeof(**qp) + len + 1);
+				**qp = (struct queued){ .id = id, .len = len };
+				memcpy((*qp)->msg, m.p, len + 1);
+			} else {
+				sup_start(sv, id, &m);
+			}
 		} else if (strcmp(op, "kill") == 0) {
-			for (struct stask *t = sv->tasks; t != NULL; t = t->next)
-				if (t->id == id && !t->stopping)
-					sup_stop(t);
+			sup_kill(sv, id);
 		}
 	}
 }
@@ -1104,9 +1209,15 @@ supervisor_send(struct executor *ex, const struct try_spec *spec, uint64_t id)
 {
 	size_t len;
 	ssize_t n = -1;
+	uint64_t after = 0;
 
+	/* after a try our supervisor runs; one it does not (followed after
+	 * a restart or a lost supervisor) cannot hold it: it starts now */
+	for (struct ltry *t = ex->tries; t != NULL && spec->after != NULL; t = t->next)
+		if (t->arg == spec->after)
+			after = t->id;
 	buf_reset(&ex->msg);
-	start_message(&ex->msg, spec, id);
+	start_message(&ex->msg, spec, id, after);
 	len = ex->msg.len;
 	if (len >= LAUNCH_MAX) {
 		log_error("%s: its command and environment take %zu bytes, more than the %d a try may",

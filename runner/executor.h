@@ -44,6 +44,11 @@ struct try_spec {
 	const char *image;
 	const cJSON *resources;
 	const cJSON *kubernetes;
+	/* local only: the arg given to start() for a running try of the same
+	 * executor; this try starts the moment that one ends (handed ahead),
+	 * or at once when that one has ended or is not run by its
+	 * supervisor.  NULL: at once. */
+	const void *after;
 };
 
 enum try_end {

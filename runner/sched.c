@@ -42,6 +42,11 @@
 #define DEFAULT_RESCAN 30
 #define POOL_BLOCKED_POPS 64
 
+/* How many tries may wait behind a running local try, handed to the
+ * supervisor ahead so that it starts the next one the moment a task ends,
+ * without waiting for the scheduler's commit (on a disk, an fsync). */
+#define HAND_AHEAD 2
+
 /* One version of a DAG file; runs keep the version they started with. */
 struct dver {
 	struct dag *dag;
@@ -109,7 +114,13 @@ struct pool {
 /* A try being run: its run and task (for executor callbacks) and the slots
  * it holds (parallelism, its DAG's max_active_tasks, its pool) from the
  * moment it is recorded until it reports its end, whatever happens to its
- * task instance meanwhile. */
+ * task instance meanwhile.
+ *
+ * A try handed ahead (queued) is bound to a running local try of its DAG
+ * and pool, its holder: the supervisor starts it the moment the holder
+ * ends, and it takes the holder's slots then.  Until that it holds none.
+ * A holder has at most one try bound to it, which may have one of its
+ * own, HAND_AHEAD deep at most. */
 struct running_try {
 	struct sched *s;
 	int64_t try_pk;
@@ -118,6 +129,9 @@ struct running_try {
 	struct sdag *sd;
 	char *pool;
 	int pool_slots;
+	int own;                /* started by our local executor (not adopted) */
+	struct running_try *holder;     /* set while handed ahead */
+	struct running_try *successor;  /* handed ahead behind this one */
 	struct running_try *next;
 };
 
@@ -461,9 +475,18 @@ running_remove(struct sched *s, int64_t try_pk)
 			struct running_try *rt = *pp;
 
 			*pp = rt->next;
-			s->n_running--;
-			rt->sd->n_active_tis--;
-			pool_get(s, rt->pool)->used -= rt->pool_slots;
+			if (rt->holder != NULL) {
+				/* ended before it started: its successor moves up */
+				rt->holder->successor = rt->successor;
+				if (rt->successor != NULL)
+					rt->successor->holder = rt->holder;
+			} else if (rt->successor != NULL) {
+				rt->successor->holder = NULL;   /* takes our slots */
+			} else {
+				s->n_running--;
+				rt->sd->n_active_tis--;
+				pool_get(s, rt->pool)->used -= rt->pool_slots;
+			}
 			free(rt->pool);
 			free(rt);
 			return;
@@ -604,9 +627,9 @@ run_activate(struct sched *s, struct srun *r)
 			run_evaluate(s, r, i);
 			break;
 		case TI_SCHEDULED:
-		case TI_QUEUED:
 			ready_push(&r->sd->ready, r, i);
 			break;
+		case TI_QUEUED:         /* handed ahead: maybe started since */
 		case TI_RUNNING:
 			try_adopt(s, r, i);
 			break;
@@ -834,9 +857,11 @@ rendered_free(struct rendered *rd)
 
 static void try_done(void *arg, const struct try_outcome *out);
 
-/* Registers a try as running and takes its slots. */
+/* Registers a try as running and takes its slots; or, bound to holder,
+ * as handed ahead (it takes the holder's slots when the holder ends). */
 static struct running_try *
-running_add(struct sched *s, int64_t try_pk, struct srun *r, size_t task)
+running_add_after(struct sched *s, int64_t try_pk, struct srun *r, size_t task,
+    struct running_try *holder)
 {
 	const struct dag_task *dt = &r->ver->dag->tasks[task];
 	struct running_try *rt = xcalloc(1, sizeof(*rt));
@@ -850,10 +875,46 @@ running_add(struct sched *s, int64_t try_pk, struct srun *r, size_t task)
 	rt->pool_slots = dt->args.pool_slots;
 	rt->next = s->running;
 	s->running = rt;
+	if (holder != NULL) {
+		rt->holder = holder;
+		holder->successor = rt;
+		return rt;
+	}
 	s->n_running++;
 	r->sd->n_active_tis++;
 	pool_get(s, rt->pool)->used += rt->pool_slots;
 	return rt;
+}
+
+static struct running_try *
+running_add(struct sched *s, int64_t try_pk, struct srun *r, size_t task)
+{
+	return running_add_after(s, try_pk, r, task, NULL);
+}
+
+/* A try of sd that a try of dt may be handed ahead behind: the last of a
+ * chain that began with a running try of our local executor, holding the
+ * pool slots dt needs, and not being stopped; or NULL. */
+static struct running_try *
+holder_find(struct sched *s, struct sdag *sd, const struct dag_task *dt)
+{
+	if (executor_find(dt->args.executor) != &executor_local)
+		return NULL;
+	for (struct running_try *rt = s->running; rt != NULL; rt = rt->next) {
+		const struct sti *t = rt->run != NULL ? &rt->run->tis[rt->task] : NULL;
+		int depth = 0;
+
+		if (rt->sd != sd || !rt->own || rt->successor != NULL || t == NULL ||
+		    t->try_pk != rt->try_pk || t->kill_sent ||
+		    (t->state != TI_RUNNING && t->state != TI_QUEUED) ||
+		    rt->pool_slots != dt->args.pool_slots || strcmp(rt->pool, dt->args.pool) != 0)
+			continue;
+		for (const struct running_try *h = rt->holder; h != NULL; h = h->holder)
+			depth++;
+		if (depth < HAND_AHEAD)
+			return rt;
+	}
+	return NULL;
 }
 
 static void
@@ -933,6 +994,54 @@ try_started(void *arg, const char *handle)
 		try_store_handle(rt->s, rt->run, rt->task, handle);
 }
 
+/* Due to started, for /metrics (sta scheduler --web). */
+static void
+latency_metric(const struct sti *t, int64_t started_ms)
+{
+	if (t->due_ms > 0)
+		web_metrics_set(WEB_METRIC_SCHEDULING_LATENCY,
+		    (double)(started_ms - t->due_ms) / 1000.0);
+}
+
+/* A try handed ahead has started (its holder ended at now_ms): the task
+ * instance runs. */
+static void
+try_promote(struct sched *s, struct running_try *rt, int64_t now_ms)
+{
+	struct srun *r = rt->run;
+	struct sti *t = r != NULL ? &r->tis[rt->task] : NULL;
+	struct store_try row = {0};
+
+	if (t == NULL || t->try_pk != rt->try_pk || t->state != TI_QUEUED)
+		return;         /* cleared or marked meanwhile: it is being stopped */
+	t->start_ms = now_ms;
+	latency_metric(t, now_ms);
+	ti_set_state(s, r, rt->task, TI_RUNNING, NULL);
+	row.pk = t->try_pk;
+	row.state = TI_RUNNING;
+	row.start_ms = now_ms;
+	store_try_update(s->store, &row);
+}
+
+/* A try handed ahead that never started (its scheduler was restarted): the
+ * task instance waits for a slot again, to run the same try number. */
+static void
+queued_return(struct sched *s, struct srun *r, size_t task)
+{
+	struct sti *t = &r->tis[task];
+
+	txn(s);
+	running_remove(s, t->try_pk);
+	store_try_delete_queued(s->store, t->try_pk);
+	t->try_pk = 0;
+	t->try_number--;
+	free(t->log_path);
+	t->log_path = NULL;
+	ti_set_state(s, r, task, TI_SCHEDULED, "handed to the executor before a restart, never started");
+	ready_push(&r->sd->ready, r, task);
+	mark_dirty(s);
+}
+
 /* Starts (or, after a restart, re-starts) the recorded try of a running
  * task instance. */
 static void
@@ -944,6 +1053,7 @@ try_start(struct sched *s, struct srun *r, size_t task, int adopting)
 	struct executor *inst = executor_instance(s, ex);
 	struct rendered rd = {0};
 	struct try_spec spec;
+	struct running_try *rt;
 	char err[512], *handle = NULL;
 	enum adopt_result ar = ADOPT_NOT_STARTED;
 
@@ -959,12 +1069,22 @@ try_start(struct sched *s, struct srun *r, size_t task, int adopting)
 		return;
 	}
 	spec_fill(&spec, r, dt, t->try_number, &rd, t->log_path);
-	if (running_find(s, t->try_pk) == NULL)
-		running_add(s, t->try_pk, r, task);
+	if ((rt = running_find(s, t->try_pk)) == NULL)
+		rt = running_add(s, t->try_pk, r, task);
+	spec.after = rt->holder;
 	if (adopting)
-		ar = ex->adopt(inst, &spec, try_done, running_find(s, t->try_pk), &handle);
-	if (ar == ADOPT_NOT_STARTED &&
-	    ex->start(inst, &spec, try_done, running_find(s, t->try_pk), &handle) != 0) {
+		ar = ex->adopt(inst, &spec, try_done, rt, &handle);
+	if (adopting && ar == ADOPT_NOT_STARTED && t->state == TI_QUEUED) {
+		/* handed ahead before a restart and never started: it waits
+		 * for a slot again, as the same try (if its old supervisor
+		 * starts it after all, the claim makes ours follow that one) */
+		rendered_free(&rd);
+		queued_return(s, r, task);
+		return;
+	}
+	if (ar != ADOPT_NOT_STARTED && t->state == TI_QUEUED)
+		try_promote(s, rt, time_now_ms());
+	if (ar == ADOPT_NOT_STARTED && ex->start(inst, &spec, try_done, rt, &handle) != 0) {
 		rendered_free(&rd);
 		try_fail_to_start(s, r, task, "the executor could not start it (see the scheduler log)");
 		return;
@@ -975,25 +1095,26 @@ try_start(struct sched *s, struct srun *r, size_t task, int adopting)
 	rendered_free(&rd);
 }
 
-/* Records a new try as running, before it is started. */
+/* Records a new try as running, before it is started; or, with a holder,
+ * as queued behind it. */
 static int
-try_record(struct sched *s, struct srun *r, size_t task)
+try_record(struct sched *s, struct srun *r, size_t task, struct running_try *holder)
 {
 	const struct dag_task *dt = &r->ver->dag->tasks[task];
 	struct sti *t = &r->tis[task];
 	struct store_try row = {0};
 
 	t->try_number++;
-	t->start_ms = time_now_ms();
+	t->start_ms = holder != NULL ? 0 : time_now_ms();
 	t->end_ms = 0;
 	t->next_try_at = 0;
 	t->kill_sent = 0;
 	free(t->log_path);
 	t->log_path = try_log_path(s, r, dt->task_id, t->try_number);
-	ti_set_state(s, r, task, TI_RUNNING, NULL);
+	ti_set_state(s, r, task, holder != NULL ? TI_QUEUED : TI_RUNNING, NULL);
 	row.ti_pk = t->pk;
 	row.try_number = t->try_number;
-	row.state = TI_RUNNING;
+	row.state = t->state;
 	row.executor = dt->args.executor;
 	row.hostname = s->hostname;
 	row.log_path = t->log_path;
@@ -1001,7 +1122,8 @@ try_record(struct sched *s, struct srun *r, size_t task)
 	if (store_try_insert(s->store, &row) != 0)
 		return -1;
 	t->try_pk = row.pk;
-	running_add(s, t->try_pk, r, task);
+	running_add_after(s, t->try_pk, r, task, holder)->own =
+	    executor_find(dt->args.executor) == &executor_local;
 	return 0;
 }
 
@@ -1025,30 +1147,33 @@ pick_launches(struct sched *s, struct launch **out)
 		struct ready_heap parked = {0};
 		int blocked = 0;
 
-		while (sd->ready.n > 0 && s->n_running < parallelism &&
-		    blocked < POOL_BLOCKED_POPS) {
+		while (sd->ready.n > 0 && blocked < POOL_BLOCKED_POPS) {
 			struct ready_item it = sd->ready.v[0];
 			const struct dag *dag = it.run->ver->dag;
 			const struct dag_task *dt = &dag->tasks[it.task];
+			struct running_try *holder = NULL;
 			struct pool *p;
 
-			if (sdag_held(s, sd) || sd->n_active_tis >= dag->max_active_tasks)
+			if (sdag_held(s, sd))
+				break;
+			/* no slot: handed ahead behind a running try, or it waits */
+			if ((s->n_running >= parallelism || sd->n_active_tis >= dag->max_active_tasks) &&
+			    (holder = holder_find(s, sd, dt)) == NULL)
 				break;
 			ready_pop(&sd->ready);
 			if (it.run->tis[it.task].state != TI_SCHEDULED)
 				continue;       /* cleared or marked meanwhile */
 			p = pool_get(s, dt->args.pool);
-			if (p->slots < 0 || p->used + dt->args.pool_slots > p->slots) {
+			if (holder == NULL && (p->slots < 0 || p->used + dt->args.pool_slots > p->slots) &&
+			    (p->slots < 0 || (holder = holder_find(s, sd, dt)) == NULL)) {
 				ready_push(&parked, it.run, it.task);
 				blocked++;
 				continue;
 			}
-			if (try_record(s, it.run, it.task) != 0)
+			if (try_record(s, it.run, it.task, holder) != 0)
 				continue;
-			/* due to started, for /metrics (sta scheduler --web) */
-			if (it.run->tis[it.task].due_ms > 0)
-				web_metrics_set(WEB_METRIC_SCHEDULING_LATENCY,
-				    (double)(time_now_ms() - it.run->tis[it.task].due_ms) / 1000.0);
+			if (holder == NULL)
+				latency_metric(&it.run->tis[it.task], time_now_ms());
 			if (n == cap) {
 				cap = cap ? cap * 2 : 16;
 				l = xreallocarray(l, cap, sizeof(*l));
@@ -1186,6 +1311,7 @@ try_done(void *arg, const struct try_outcome *out)
 	struct srun *r = rt->run;
 	size_t task = rt->task;
 	int64_t try_pk = rt->try_pk;
+	struct running_try *next;
 	int retryable;
 	enum ti_state st = outcome_state(out, &retryable);
 	char *reason = outcome_reason(out);
@@ -1211,6 +1337,9 @@ try_done(void *arg, const struct try_outcome *out)
 			row.start_ms = t->start_ms;
 	}
 	store_try_update(s->store, &row);
+	/* a try handed ahead behind this one has started: it runs now */
+	if ((next = rt->holder == NULL ? rt->successor : NULL) != NULL)
+		try_promote(s, next, row.end_ms);
 	running_remove(s, try_pk);
 	if (r == NULL) {
 		free(reason);
@@ -1218,7 +1347,7 @@ try_done(void *arg, const struct try_outcome *out)
 	}
 
 	struct sti *t = &r->tis[task];
-	if (t->try_pk != try_pk || t->state != TI_RUNNING) {
+	if (t->try_pk != try_pk || (t->state != TI_RUNNING && t->state != TI_QUEUED)) {
 		/* Marked or cleared while running: the try is recorded, the
 		 * task instance keeps the state it was given. */
 		free(reason);
@@ -1502,7 +1631,7 @@ ti_sync_cb(void *arg, const struct store_ti *row)
 	t = &r->tis[i];
 	if (t->state == row->state && t->try_number == row->try_number)
 		return 0;
-	if (t->state == TI_RUNNING && t->try_pk != 0 && !t->kill_sent) {
+	if ((t->state == TI_RUNNING || t->state == TI_QUEUED) && t->try_pk != 0 && !t->kill_sent) {
 		const struct executor_ops *ex = executor_find(r->ver->dag->tasks[i].args.executor);
 
 		log_info("%s %s %s: changed to %s while running: stopping the try",

@@ -83,7 +83,7 @@ enum stmt_id {
 	S_RUN_INSERT, S_RUN_STATE, S_RUN_GET, S_RUN_GET_PK, S_RUN_LAST_SCHED,
 	S_RUNS_ACTIVE, S_RUNS_ACTIVE_DAG, S_RUNS_LIST,
 	S_TI_INSERT, S_TI_UPDATE, S_TI_GET, S_TIS_OF_RUN,
-	S_TRY_INSERT, S_TRY_UPDATE, S_TRIES_OF_TI, S_TRIES_RUNNING,
+	S_TRY_INSERT, S_TRY_UPDATE, S_TRY_DELETE, S_TRIES_OF_TI, S_TRIES_RUNNING,
 	S_POOL_SET, S_POOL_GET, S_POOL_DEL, S_POOLS_LIST,
 	S_VAR_GET, S_VAR_SET, S_VAR_DEL, S_VARS_LIST,
 	S_AUDIT, S_AUDIT_LIST, S_AUDIT_LIST_DAG,
@@ -143,6 +143,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_TRY_UPDATE] = "UPDATE task_tries SET state = ?2, handle = coalesce(?3, handle),"
 	    " end_ms = ?4, exit_code = ?5, signal = ?6, result = ?7, reason = ?8,"
 	    " start_ms = CASE WHEN ?9 > 0 THEN ?9 ELSE start_ms END WHERE id = ?1",
+	[S_TRY_DELETE] = "DELETE FROM task_tries WHERE id = ?1 AND state = 'queued'",
 	[S_TRIES_OF_TI] = "SELECT " TRY_COLS " FROM task_tries WHERE ti_pk = ?1 ORDER BY try_number",
 	[S_TRIES_RUNNING] = "SELECT " TRY_COLS " FROM task_tries INDEXED BY task_tries_running"
 	    " WHERE state = 'running'",
@@ -890,6 +891,17 @@ store_try_update(struct store *s, const struct store_try *t)
 	bind_text(st, 8, t->reason);
 	sqlite3_bind_int64(st, 9, t->start_ms);
 	return exec_done(s, st, "updating a try");
+}
+
+int
+store_try_delete_queued(struct store *s, int64_t pk)
+{
+	sqlite3_stmt *st = stmt(s, S_TRY_DELETE);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, pk);
+	return exec_done(s, st, "removing a try that never started");
 }
 
 static int

@@ -3,7 +3,8 @@
  * libev loop: outcomes and STA_RESULT (the log read backwards in chunks
  * of every size), exec failures, adoption of finished,
  * unknown, running and lost tries, outcome times (to the millisecond;
- * seconds in older status files), the claim that lets a try run once even
+ * seconds in older status files), tries handed ahead of a running one
+ * (started at its end, or dropped when stopped first), the claim that lets a try run once even
  * when it is started twice, a supervisor that outlives its executor, stops
  * of own and adopted tries (2,000 at once), and a killed supervisor.
  */
@@ -532,6 +533,55 @@ test_many_stops_at_once(void **state)
 	executor_local.destroy(ex);
 }
 
+/* Tries handed ahead: b waits for a's end and starts at once after it
+ * (its own process, timed from then); c, stopped while it waits, never
+ * runs and ends as stopped before it started; d, handed after a try that
+ * has ended, starts at once. */
+static void
+test_handed_ahead(void **state)
+{
+	struct ev_loop *loop = ev_default_loop(0);
+	struct executor *ex = executor_local.create(loop, &host);
+	char *mark = xasprintf("%s/c_ran", dir);
+	char *a_argv[] = { "sleep", "0.5", NULL }, *b_argv[] = { "true", NULL };
+	char *c_argv[] = { "touch", mark, NULL };
+	struct got g[4] = {{0}};
+	char *handle = NULL;
+	struct try_spec spec;
+
+	(void)state;
+	spec = spec_for("ahead_a", a_argv);
+	assert_int_equal(executor_local.start(ex, &spec, done, &g[0], &handle), 0);
+	spec = spec_for("ahead_b", b_argv);
+	spec.after = &g[0];
+	assert_int_equal(executor_local.start(ex, &spec, done, &g[1], &handle), 0);
+	spec = spec_for("ahead_c", c_argv);
+	spec.after = &g[1];
+	assert_int_equal(executor_local.start(ex, &spec, done, &g[2], &handle), 0);
+	executor_local.kill(ex, spec.log_path);
+	wait_for(loop, g, 3);
+	assert_int_equal(g[0].out.end, TRY_EXITED);
+	assert_int_equal(g[1].out.end, TRY_EXITED);
+	assert_int_equal(g[1].out.exit_code, 0);
+	/* b started when a ended, not when it was handed over */
+	assert_true(g[1].out.started_ms >= g[0].out.ended_ms - 1);
+	assert_true(g[1].out.started_ms - g[0].out.started_ms >= 450);
+	assert_int_equal(g[2].out.end, TRY_START_FAILED);
+	assert_string_equal(g[2].reason, "stopped on request before it started");
+	assert_int_equal(access(mark, F_OK), -1);
+	assert_int_equal(status_line("ahead_c", "supervisor ", NULL), 0);     /* never claimed */
+	/* after a try that has ended: at once */
+	spec = spec_for("ahead_d", b_argv);
+	spec.after = &g[0];
+	assert_int_equal(executor_local.start(ex, &spec, done, &g[3], &handle), 0);
+	wait_for(loop, &g[3], 1);
+	assert_int_equal(g[3].out.exit_code, 0);
+	for (int i = 0; i < 4; i++)
+		got_free(&g[i]);
+	free(mark);
+	executor_local.destroy(ex);
+}
+
 /* The result scan reads the log backwards in chunks: every chunk size
  * (down to one byte, so lines and the prefix straddle chunks) finds the
  * same last valid result. */
@@ -606,6 +656,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_outcome_and_result),
 		cmocka_unit_test(test_scan_result),
+		cmocka_unit_test(test_handed_ahead),
 		cmocka_unit_test(test_start_failure_and_unknown),
 		cmocka_unit_test(test_lost_supervisor),
 		cmocka_unit_test(test_outcome_times),
