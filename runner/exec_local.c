@@ -207,6 +207,7 @@ task_environ(const struct try_spec *spec, struct strv *extra)
  *         LOG_PATH ARGC ARGV... ENVC ENV...
  * (AFTER: the ID of the try whose end starts this one, or 0)
  *   kill ID
+ *   now ID          (a try handed ahead starts at once)
  * (numbers in decimal): no escaping to do, nothing to parse but the
  * numbers. */
 static void
@@ -772,24 +773,51 @@ sup_queue_end(struct sup *sv, uint64_t after)
 	return NULL;
 }
 
-/* Stops a running try, or drops one handed ahead (it never ran). */
-static void
-sup_kill(struct sup *sv, uint64_t id)
+/* Takes the try handed ahead with id out of its queue: it, or NULL. */
+static struct queued *
+sup_unqueue(struct sup *sv, uint64_t id)
 {
 	for (struct stask *t = sv->tasks; t != NULL; t = t->next) {
-		if (t->id == id && !t->stopping)
-			sup_stop(t);
 		for (struct queued **qp = &t->queue; *qp != NULL; qp = &(*qp)->next) {
 			if ((*qp)->id == id) {
 				struct queued *q = *qp;
 
 				*qp = q->next;
-				free(q);
-				sup_ended(sv, id, 0, NULL, TRY_START_FAILED, -1, 0, NULL,
-				    "stopped on request before it started", time_now_ms(), time_now_ms());
-				return;
+				return q;
 			}
 		}
+	}
+	return NULL;
+}
+
+/* Stops a running try, or drops one handed ahead (it never ran). */
+static void
+sup_kill(struct sup *sv, uint64_t id)
+{
+	struct queued *q = sup_unqueue(sv, id);
+
+	if (q != NULL) {
+		free(q);
+		sup_ended(sv, id, 0, NULL, TRY_START_FAILED, -1, 0, NULL,
+		    "stopped on request before it started", time_now_ms(), time_now_ms());
+		return;
+	}
+	for (struct stask *t = sv->tasks; t != NULL; t = t->next)
+		if (t->id == id && !t->stopping)
+			sup_stop(t);
+}
+
+/* Starts a try handed ahead at once (a slot freed elsewhere). */
+static void
+sup_now(struct sup *sv, uint64_t id)
+{
+	struct queued *q = sup_unqueue(sv, id);
+
+	if (q != NULL) {
+		struct msg m = { q->msg, q->msg + q->len, 0 };
+
+		sup_start(sv, q->id, &m);
+		free(q);
 	}
 }
 
@@ -837,6 +865,8 @@ sup_sock_cb(struct ev_loop *loop, ev_io *w, int revents)
 			}
 		} else if (strcmp(op, "kill") == 0) {
 			sup_kill(sv, id);
+		} else if (strcmp(op, "now") == 0) {
+			sup_now(sv, id);
 		}
 	}
 }
@@ -1320,20 +1350,45 @@ local_adopt(struct executor *ex, const struct try_spec *spec, executor_done_fn d
 	return r;
 }
 
-static void
-local_kill(struct executor *ex, const char *log_path)
+/* Our try with log_path, or NULL. */
+static struct ltry *
+ltry_by_log(struct executor *ex, const char *log_path)
 {
 	struct ltry *t = ex->tries;
-	char *status_path;
-	struct claim c;
 
 	while (t != NULL && strcmp(t->log_path, log_path) != 0)
 		t = t->next;
+	return t;
+}
+
+/* Sends "OP ID" about a try our supervisor has. */
+static void
+supervisor_tell(struct executor *ex, const char *op, const struct ltry *t)
+{
+	buf_reset(&ex->msg);
+	msg_put(&ex->msg, op);
+	msg_put_num(&ex->msg, (long long)t->id);
+	send(ex->sock, ex->msg.data, ex->msg.len, MSG_NOSIGNAL);
+}
+
+static void
+local_release(struct executor *ex, const char *log_path)
+{
+	struct ltry *t = ltry_by_log(ex, log_path);
+
+	if (t != NULL && t->id != 0)
+		supervisor_tell(ex, "now", t);
+}
+
+static void
+local_kill(struct executor *ex, const char *log_path)
+{
+	struct ltry *t = ltry_by_log(ex, log_path);
+	char *status_path;
+	struct claim c;
+
 	if (t != NULL && t->id != 0) {
-		buf_reset(&ex->msg);
-		msg_put(&ex->msg, "kill");
-		msg_put_num(&ex->msg, (long long)t->id);
-		send(ex->sock, ex->msg.data, ex->msg.len, MSG_NOSIGNAL);
+		supervisor_tell(ex, "kill", t);
 		return;
 	}
 	/* Another supervisor runs it: its process group is signalled here. */
@@ -1355,4 +1410,5 @@ const struct executor_ops executor_local = {
 	.start = local_start,
 	.adopt = local_adopt,
 	.kill = local_kill,
+	.release = local_release,
 };

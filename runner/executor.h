@@ -113,6 +113,10 @@ struct executor_ops {
 	/* Asks a running try to stop (SIGTERM to its process group, then
 	 * SIGKILL after a grace period); done_fn still follows. */
 	void (*kill)(struct executor *ex, const char *log_path);
+	/* A try started with spec->after may start now, without waiting (a
+	 * slot has freed elsewhere); nothing if it has started.  May be NULL
+	 * (the executor takes no spec->after). */
+	void (*release)(struct executor *ex, const char *log_path);
 };
 
 /* Looks an executor up by name; NULL if unknown. */

@@ -1023,6 +1023,46 @@ try_promote(struct sched *s, struct running_try *rt, int64_t now_ms)
 	store_try_update(s->store, &row);
 }
 
+/* The try of sd handed ahead longest ago that may start in a slot that
+ * freed elsewhere (its pool has room, it is not being stopped), or NULL. */
+static struct running_try *
+queued_oldest(struct sched *s, struct sdag *sd)
+{
+	struct running_try *found = NULL;
+
+	/* the list is newest first */
+	for (struct running_try *rt = s->running; rt != NULL; rt = rt->next) {
+		const struct pool *p;
+
+		if (rt->sd != sd || rt->holder == NULL || rt->run == NULL ||
+		    rt->run->tis[rt->task].kill_sent)
+			continue;
+		p = pool_get(s, rt->pool);
+		if (p->slots >= 0 && p->used + rt->pool_slots <= p->slots)
+			found = rt;
+	}
+	return found;
+}
+
+/* Starts a try handed ahead at once in a free slot, instead of after its
+ * holder (which may run long): a slot never idles while a try waits. */
+static void
+queued_release(struct sched *s, struct running_try *rt)
+{
+	struct sti *t = &rt->run->tis[rt->task];
+	const struct executor_ops *ex = executor_find(rt->run->ver->dag->tasks[rt->task].args.executor);
+
+	rt->holder->successor = rt->successor;
+	if (rt->successor != NULL)
+		rt->successor->holder = rt->holder;
+	rt->holder = rt->successor = NULL;
+	s->n_running++;
+	rt->sd->n_active_tis++;
+	pool_get(s, rt->pool)->used += rt->pool_slots;
+	ex->release(executor_instance(s, ex), t->log_path);
+	try_promote(s, rt, time_now_ms());
+}
+
 /* A try handed ahead that never started (its scheduler was restarted): the
  * task instance waits for a slot again, to run the same try number. */
 static void
@@ -1147,6 +1187,13 @@ pick_launches(struct sched *s, struct launch **out)
 		struct ready_heap parked = {0};
 		int blocked = 0;
 
+		struct running_try *q;
+
+		/* tries handed ahead first: they were ready before the rest */
+		while (!sdag_held(s, sd) && s->n_running < parallelism &&
+		    (q = queued_oldest(s, sd)) != NULL &&
+		    sd->n_active_tis < q->run->ver->dag->max_active_tasks)
+			queued_release(s, q);
 		while (sd->ready.n > 0 && blocked < POOL_BLOCKED_POPS) {
 			struct ready_item it = sd->ready.v[0];
 			const struct dag *dag = it.run->ver->dag;

@@ -5,7 +5,8 @@
 # still hold; every queued try is recorded queued, then running; a queued
 # try marked by hand is dropped without running; and one whose scheduler
 # is killed is not started by the orphaned supervisor but given back its
-# place by the next scheduler, and runs once, as the same try.
+# place by the next scheduler, and runs once, as the same try.  A try
+# handed ahead behind a long one starts as soon as another slot frees.
 . "${STA_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 
 out="$T/out"
@@ -34,6 +35,24 @@ is "  each queued task went queued, running, success" \
 	"scheduled queued running success"
 is "  and its try was recorded running, with its start" \
 	"$(sql "select count(*) from task_tries where state != 'success' or start_ms = 0 or end_ms < start_ms")" 0
+
+# a long task beside short ones: tries handed ahead behind the long one
+# start in the other slot as soon as it frees, not after the long one
+{
+	echo "dag_id: mixed"
+	echo "max_active_tasks: 2"
+	echo "tasks:"
+	printf '  long:\n    command: [sh, -c, '"'"'sleep 3; echo "L $(date +%%s%%N)" >> %s'"'"']\n    priority_weight: 10\n' "$out/mixed"
+	for i in $(seq 1 6); do
+		printf '  q%d:\n    command: [sh, -c, '"'"'sleep 0.2; echo "Q $(date +%%s%%N)" >> %s'"'"']\n' "$i" "$out/mixed"
+	done
+} > "$STA_DAGS_FOLDER/mixed.yaml"
+"$STA" dags test mixed 2024-01-01 > "$T/mixed.log" 2>&1
+is "a long task beside six short ones succeeds" "$?" 0
+is "  the short ones all end before the long one" \
+	"$(sort -k2,2n "$out/mixed" | awk '{ printf "%s", $1 }')" QQQQQQL
+check "  some were handed ahead behind the long one and released" \
+	test "$(sql "select count(*) from audit_log where dag_id = 'mixed' and detail = '{\"state\":\"queued\"}'")" -ge 3
 
 # one slot: `first` runs 2 s, `second` waits queued behind it
 dag one <<EOF

@@ -536,7 +536,7 @@ test_many_stops_at_once(void **state)
 /* Tries handed ahead: b waits for a's end and starts at once after it
  * (its own process, timed from then); c, stopped while it waits, never
  * runs and ends as stopped before it started; d, handed after a try that
- * has ended, starts at once. */
+ * has ended, starts at once; f, released, starts before e ends. */
 static void
 test_handed_ahead(void **state)
 {
@@ -545,7 +545,7 @@ test_handed_ahead(void **state)
 	char *mark = xasprintf("%s/c_ran", dir);
 	char *a_argv[] = { "sleep", "0.5", NULL }, *b_argv[] = { "true", NULL };
 	char *c_argv[] = { "touch", mark, NULL };
-	struct got g[4] = {{0}};
+	struct got g[6] = {{0}};
 	char *handle = NULL;
 	struct try_spec spec;
 
@@ -576,7 +576,20 @@ test_handed_ahead(void **state)
 	assert_int_equal(executor_local.start(ex, &spec, done, &g[3], &handle), 0);
 	wait_for(loop, &g[3], 1);
 	assert_int_equal(g[3].out.exit_code, 0);
-	for (int i = 0; i < 4; i++)
+	/* released: f starts at once, not after e's 2 s */
+	char *e_argv[] = { "sleep", "2", NULL };
+	spec = spec_for("ahead_e", e_argv);
+	assert_int_equal(executor_local.start(ex, &spec, done, &g[4], &handle), 0);
+	spec = spec_for("ahead_f", b_argv);
+	spec.after = &g[4];
+	assert_int_equal(executor_local.start(ex, &spec, done, &g[5], &handle), 0);
+	executor_local.release(ex, spec.log_path);
+	wait_for(loop, &g[5], 1);
+	assert_int_equal(g[4].calls, 0);
+	assert_int_equal(g[5].out.exit_code, 0);
+	executor_local.kill(ex, spec_for("ahead_e", e_argv).log_path);
+	wait_for(loop, &g[4], 1);
+	for (int i = 0; i < 6; i++)
 		got_free(&g[i]);
 	free(mark);
 	executor_local.destroy(ex);
