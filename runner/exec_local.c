@@ -1241,8 +1241,7 @@ supervisor_send(struct executor *ex, const struct try_spec *spec, uint64_t id)
 	ssize_t n = -1;
 	uint64_t after = 0;
 
-	/* after a try our supervisor runs; one it does not (followed after
-	 * a restart or a lost supervisor) cannot hold it: it starts now */
+	/* after a try our supervisor has; when it has ended: now */
 	for (struct ltry *t = ex->tries; t != NULL && spec->after != NULL; t = t->next)
 		if (t->arg == spec->after)
 			after = t->id;
@@ -1371,6 +1370,18 @@ supervisor_tell(struct executor *ex, const char *op, const struct ltry *t)
 	send(ex->sock, ex->msg.data, ex->msg.len, MSG_NOSIGNAL);
 }
 
+/* Only a try our supervisor has (running, or handed ahead) can have one
+ * handed ahead after it: not one followed by its file (adopted after a
+ * restart, or run by a supervisor that is gone). */
+static int
+local_can_follow(struct executor *ex, const void *arg)
+{
+	for (struct ltry *t = ex->tries; t != NULL; t = t->next)
+		if (t->arg == arg)
+			return t->id != 0;
+	return 0;
+}
+
 static void
 local_release(struct executor *ex, const char *log_path)
 {
@@ -1410,5 +1421,6 @@ const struct executor_ops executor_local = {
 	.start = local_start,
 	.adopt = local_adopt,
 	.kill = local_kill,
+	.can_follow = local_can_follow,
 	.release = local_release,
 };

@@ -44,10 +44,9 @@ struct try_spec {
 	const char *image;
 	const cJSON *resources;
 	const cJSON *kubernetes;
-	/* local only: the arg given to start() for a running try of the same
-	 * executor; this try starts the moment that one ends (handed ahead),
-	 * or at once when that one has ended or is not run by its
-	 * supervisor.  NULL: at once. */
+	/* The arg given to start() for a try that can_follow() accepted;
+	 * this try starts the moment that one ends (handed ahead), or at once
+	 * when that one has ended.  NULL: at once. */
 	const void *after;
 };
 
@@ -113,9 +112,12 @@ struct executor_ops {
 	/* Asks a running try to stop (SIGTERM to its process group, then
 	 * SIGKILL after a grace period); done_fn still follows. */
 	void (*kill)(struct executor *ex, const char *log_path);
+	/* Whether the try started with arg may be given as spec->after:
+	 * its end, under this executor's own supervisor, starts the next.
+	 * May be NULL (the executor takes no spec->after). */
+	int (*can_follow)(struct executor *ex, const void *arg);
 	/* A try started with spec->after may start now, without waiting (a
-	 * slot has freed elsewhere); nothing if it has started.  May be NULL
-	 * (the executor takes no spec->after). */
+	 * slot has freed elsewhere); nothing if it has started. */
 	void (*release)(struct executor *ex, const char *log_path);
 };
 

@@ -129,7 +129,6 @@ struct running_try {
 	struct sdag *sd;
 	char *pool;
 	int pool_slots;
-	int own;                /* started by our local executor (not adopted) */
 	struct running_try *holder;     /* set while handed ahead */
 	struct running_try *successor;  /* handed ahead behind this one */
 	struct running_try *next;
@@ -892,22 +891,29 @@ running_add(struct sched *s, int64_t try_pk, struct srun *r, size_t task)
 	return running_add_after(s, try_pk, r, task, NULL);
 }
 
+static struct executor *executor_instance(struct sched *s, const struct executor_ops *ex);
+
 /* A try of sd that a try of dt may be handed ahead behind: the last of a
- * chain that began with a running try of our local executor, holding the
- * pool slots dt needs, and not being stopped; or NULL. */
+ * chain, run by dt's executor (which takes tries handed ahead), holding
+ * the pool slots dt needs, and not being stopped; or NULL. */
 static struct running_try *
 holder_find(struct sched *s, struct sdag *sd, const struct dag_task *dt)
 {
-	if (executor_find(dt->args.executor) != &executor_local)
+	const struct executor_ops *ex = executor_find(dt->args.executor);
+	struct executor *inst = executor_instance(s, ex);
+
+	if (inst == NULL || ex->can_follow == NULL)
 		return NULL;
 	for (struct running_try *rt = s->running; rt != NULL; rt = rt->next) {
 		const struct sti *t = rt->run != NULL ? &rt->run->tis[rt->task] : NULL;
 		int depth = 0;
 
-		if (rt->sd != sd || !rt->own || rt->successor != NULL || t == NULL ||
+		if (rt->sd != sd || rt->successor != NULL || t == NULL ||
 		    t->try_pk != rt->try_pk || t->kill_sent ||
 		    (t->state != TI_RUNNING && t->state != TI_QUEUED) ||
-		    rt->pool_slots != dt->args.pool_slots || strcmp(rt->pool, dt->args.pool) != 0)
+		    rt->pool_slots != dt->args.pool_slots || strcmp(rt->pool, dt->args.pool) != 0 ||
+		    strcmp(rt->run->ver->dag->tasks[rt->task].args.executor, dt->args.executor) != 0 ||
+		    !ex->can_follow(inst, rt))
 			continue;
 		for (const struct running_try *h = rt->holder; h != NULL; h = h->holder)
 			depth++;
@@ -1162,8 +1168,7 @@ try_record(struct sched *s, struct srun *r, size_t task, struct running_try *hol
 	if (store_try_insert(s->store, &row) != 0)
 		return -1;
 	t->try_pk = row.pk;
-	running_add_after(s, t->try_pk, r, task, holder)->own =
-	    executor_find(dt->args.executor) == &executor_local;
+	running_add_after(s, t->try_pk, r, task, holder);
 	return 0;
 }
 

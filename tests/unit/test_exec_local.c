@@ -326,6 +326,7 @@ test_adopt_after_restart_and_claim(void **state)
 	usleep(300000);
 	struct executor *ex2 = executor_local.create(loop, NULL);
 	assert_int_equal(executor_local.adopt(ex2, &spec, done, &a, &h3), ADOPT_RUNNING);
+	assert_false(executor_local.can_follow(ex2, &a));      /* followed by its file */
 	wait_for(loop, g, 2);
 	wait_for(loop, &a, 1);
 	assert_int_equal(g[0].out.end, TRY_EXITED);
@@ -552,6 +553,8 @@ test_handed_ahead(void **state)
 	(void)state;
 	spec = spec_for("ahead_a", a_argv);
 	assert_int_equal(executor_local.start(ex, &spec, done, &g[0], &handle), 0);
+	assert_true(executor_local.can_follow(ex, &g[0]));
+	assert_false(executor_local.can_follow(ex, &g[3]));      /* not started */
 	spec = spec_for("ahead_b", b_argv);
 	spec.after = &g[0];
 	assert_int_equal(executor_local.start(ex, &spec, done, &g[1], &handle), 0);
@@ -560,6 +563,7 @@ test_handed_ahead(void **state)
 	assert_int_equal(executor_local.start(ex, &spec, done, &g[2], &handle), 0);
 	executor_local.kill(ex, spec.log_path);
 	wait_for(loop, g, 3);
+	assert_false(executor_local.can_follow(ex, &g[0]));      /* ended */
 	assert_int_equal(g[0].out.end, TRY_EXITED);
 	assert_int_equal(g[1].out.end, TRY_EXITED);
 	assert_int_equal(g[1].out.exit_code, 0);
