@@ -446,11 +446,10 @@ sup_append(const char *status_path, const char *text)
 }
 
 /* Reports a try's end (the task's pid, or 0 when none ran), outcome
- * included, then records the outcome in its status file (none: a try
- * stopped before it was claimed): the scheduler
- * does not wait for the write, the file is for one that restarts.  An
- * outcome too large for a report is written first: the scheduler reads it
- * from the file. */
+ * included, then records the outcome in its status file (NULL: a try
+ * stopped before it was claimed has none): the scheduler does not wait for
+ * the write, the file is for one that restarts.  An outcome too large for
+ * a report is written first: the scheduler reads it from the file. */
 static void
 sup_ended(struct sup *sv, uint64_t id, pid_t pid, const char *status_path, enum try_end end,
     int code, int sig, cJSON *result, const char *reason, int64_t started_ms, int64_t ended_ms)
