@@ -615,6 +615,16 @@ sup_scheduler_lives(struct sup *sv)
 	return sv->sock >= 0 && (poll(&p, 1, 0) != 1 || !(p.revents & (POLLRDHUP | POLLHUP)));
 }
 
+/* Starts a try taken out of a queue, and frees it. */
+static void
+sup_start_taken(struct sup *sv, struct queued *q)
+{
+	struct msg m = { q->msg, q->msg + q->len, 0 };
+
+	sup_start(sv, q->id, &m);
+	free(q);
+}
+
 /* t ended: the first try handed ahead behind it that starts takes its
  * place (and the rest of its queue).  None starts once the scheduler is
  * gone: a restarted one gives them back their slots. */
@@ -625,15 +635,14 @@ sup_start_queued(struct stask *t)
 
 	while (t->queue != NULL && sup_scheduler_lives(sv)) {
 		struct queued *q = t->queue;
-		struct msg m = { q->msg, q->msg + q->len, 0 };
+		uint64_t id = q->id;
 
 		t->queue = q->next;
-		sup_start(sv, q->id, &m);
-		if (sv->tasks != NULL && sv->tasks->id == q->id) {
+		sup_start_taken(sv, q);
+		if (sv->tasks != NULL && sv->tasks->id == id) {
 			sv->tasks->queue = t->queue;
 			t->queue = NULL;
 		}
-		free(q);
 	}
 }
 
@@ -812,12 +821,8 @@ sup_now(struct sup *sv, uint64_t id)
 {
 	struct queued *q = sup_unqueue(sv, id);
 
-	if (q != NULL) {
-		struct msg m = { q->msg, q->msg + q->len, 0 };
-
-		sup_start(sv, q->id, &m);
-		free(q);
-	}
+	if (q != NULL)
+		sup_start_taken(sv, q);
 }
 
 static void

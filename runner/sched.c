@@ -465,6 +465,25 @@ merge_params(const struct dag *dag, const char *conf)
 	return p;
 }
 
+/* Takes (n = 1) or gives back (n = -1) the slots of a try. */
+static void
+running_slots(struct sched *s, struct running_try *rt, int n)
+{
+	s->n_running += n;
+	rt->sd->n_active_tis += n;
+	pool_get(s, rt->pool)->used += n * rt->pool_slots;
+}
+
+/* Takes a try handed ahead out of its chain: the try behind it moves up. */
+static void
+chain_unlink(struct running_try *rt)
+{
+	rt->holder->successor = rt->successor;
+	if (rt->successor != NULL)
+		rt->successor->holder = rt->holder;
+	rt->holder = rt->successor = NULL;
+}
+
 /* Forgets a try that ended and gives back its slots. */
 static void
 running_remove(struct sched *s, int64_t try_pk)
@@ -474,18 +493,12 @@ running_remove(struct sched *s, int64_t try_pk)
 			struct running_try *rt = *pp;
 
 			*pp = rt->next;
-			if (rt->holder != NULL) {
-				/* ended before it started: its successor moves up */
-				rt->holder->successor = rt->successor;
-				if (rt->successor != NULL)
-					rt->successor->holder = rt->holder;
-			} else if (rt->successor != NULL) {
+			if (rt->holder != NULL)
+				chain_unlink(rt);       /* ended before it started */
+			else if (rt->successor != NULL)
 				rt->successor->holder = NULL;   /* takes our slots */
-			} else {
-				s->n_running--;
-				rt->sd->n_active_tis--;
-				pool_get(s, rt->pool)->used -= rt->pool_slots;
-			}
+			else
+				running_slots(s, rt, -1);
 			free(rt->pool);
 			free(rt);
 			return;
@@ -879,9 +892,7 @@ running_add_after(struct sched *s, int64_t try_pk, struct srun *r, size_t task,
 		holder->successor = rt;
 		return rt;
 	}
-	s->n_running++;
-	r->sd->n_active_tis++;
-	pool_get(s, rt->pool)->used += rt->pool_slots;
+	running_slots(s, rt, 1);
 	return rt;
 }
 
@@ -1058,13 +1069,8 @@ queued_release(struct sched *s, struct running_try *rt)
 	struct sti *t = &rt->run->tis[rt->task];
 	const struct executor_ops *ex = executor_find(rt->run->ver->dag->tasks[rt->task].args.executor);
 
-	rt->holder->successor = rt->successor;
-	if (rt->successor != NULL)
-		rt->successor->holder = rt->holder;
-	rt->holder = rt->successor = NULL;
-	s->n_running++;
-	rt->sd->n_active_tis++;
-	pool_get(s, rt->pool)->used += rt->pool_slots;
+	chain_unlink(rt);
+	running_slots(s, rt, 1);
 	ex->release(executor_instance(s, ex), t->log_path);
 	try_promote(s, rt, time_now_ms());
 }
