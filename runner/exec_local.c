@@ -18,7 +18,9 @@
  *      JSON, to the status file.
  * A try may be handed ahead, after a running one: the supervisor keeps it
  * and starts it the moment that one ends, so the next task does not wait
- * for the scheduler to record the end (a commit, on a disk an fsync).
+ * for the scheduler to record the end (a commit, on a disk an fsync).  A
+ * try of a task downstream of that one starts only if it succeeded, and
+ * is dropped (never claimed) if not.
  * When the scheduler is gone, the supervisor starts none of those,
  * finishes the tries it runs, records their outcomes and exits.  A
  * restarted scheduler adopts a try by its status file: the outcome is
@@ -75,6 +77,8 @@ enum sup_event {
 			 * follows the header, or is in the status file */
 	SUP_CLAIMED,    /* another supervisor (or start) holds its claim */
 	SUP_FAILED,     /* could not be claimed; value is the errno */
+	SUP_DROPPED,    /* handed ahead behind a try that did not succeed:
+			 * never started */
 };
 
 struct sup_msg {
@@ -203,9 +207,10 @@ task_environ(const struct try_spec *spec, struct strv *extra)
 /* ------------------------------------------------------------- messages */
 
 /* A message to the supervisor is a list of NUL-terminated fields:
- *   start ID AFTER DAG_ID RUN_ID TASK_ID TRY LOGICAL_DATE START END TIMEOUT
+ *   start ID AFTER IF DAG_ID RUN_ID TASK_ID TRY LOGICAL_DATE START END TIMEOUT
  *         LOG_PATH ARGC ARGV... ENVC ENV...
- * (AFTER: the ID of the try whose end starts this one, or 0)
+ * (AFTER: the ID of the try whose end starts this one, or 0; IF: 1 when
+ * only its success does, else the try is dropped)
  *   kill ID
  *   now ID          (a try handed ahead starts at once)
  * (numbers in decimal): no escaping to do, nothing to parse but the
@@ -245,6 +250,7 @@ start_message(struct buf *b, const struct try_spec *spec, uint64_t id, uint64_t 
 	msg_put(b, "start");
 	msg_put_num(b, (long long)id);
 	msg_put_num(b, (long long)after);
+	msg_put_num(b, after != 0 && spec->after_success);
 	msg_put(b, spec->dag_id);
 	msg_put(b, spec->run_id);
 	msg_put(b, spec->task_id);
@@ -341,6 +347,7 @@ struct stask {
 	int64_t started_ms;
 	struct queued {         /* tries to start in turn when this one ends */
 		uint64_t id;
+		int if_ok;      /* only if the try before it succeeds */
 		size_t len;
 		struct queued *next;
 		char msg[];     /* the start message from its DAG id on */
@@ -365,6 +372,10 @@ struct sup {
 	char claim[96];         /* "supervisor PID START\n" */
 	char *buf;
 	struct stask *tasks;
+	/* The last tries that succeeded, for a try sent to follow one that
+	 * has ended meanwhile. */
+	uint64_t succeeded[64];
+	unsigned n_succeeded;
 };
 
 /* Sends what waits: 0 when all went, -1 when the socket is full. */
@@ -625,24 +636,59 @@ sup_start_taken(struct sup *sv, struct queued *q)
 	free(q);
 }
 
-/* t ended: the first try handed ahead behind it that starts takes its
- * place (and the rest of its queue).  None starts once the scheduler is
- * gone: a restarted one gives them back their slots. */
+/* Drops tries handed ahead that were to start only after the success of
+ * a try that did not succeed (or start): the scheduler decides their tasks
+ * again.  Frees the list. */
 static void
-sup_start_queued(struct stask *t)
+sup_drop(struct sup *sv, struct queued *q)
+{
+	while (q != NULL) {
+		struct queued *next = q->next;
+
+		sup_tell(sv, q->id, SUP_DROPPED, 0, NULL);
+		free(q);
+		q = next;
+	}
+}
+
+/* Whether the try with id is among the last to succeed. */
+static int
+sup_succeeded(const struct sup *sv, uint64_t id)
+{
+	for (size_t i = 0; i < ARRAY_LEN(sv->succeeded); i++)
+		if (sv->succeeded[i] == id)
+			return 1;
+	return 0;
+}
+
+/* t ended (ok: it succeeded): the first try handed ahead behind it that
+ * starts takes its place (and the rest of its queue); one that starts only
+ * after the success of the try before it is dropped when that one did not
+ * succeed or start.  None starts once the scheduler is gone: a restarted
+ * one gives them back their slots. */
+static void
+sup_start_queued(struct stask *t, int ok)
 {
 	struct sup *sv = t->sv;
 
+	if (ok)
+		sv->succeeded[sv->n_succeeded++ % ARRAY_LEN(sv->succeeded)] = t->id;
 	while (t->queue != NULL && sup_scheduler_lives(sv)) {
 		struct queued *q = t->queue;
 		uint64_t id = q->id;
 
 		t->queue = q->next;
+		if (q->if_ok && !ok) {
+			q->next = NULL;
+			sup_drop(sv, q);
+			continue;
+		}
 		sup_start_taken(sv, q);
 		if (sv->tasks != NULL && sv->tasks->id == id) {
 			sv->tasks->queue = t->queue;
 			t->queue = NULL;
 		}
+		ok = 0;         /* it did not start */
 	}
 }
 
@@ -667,9 +713,10 @@ sup_task_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	kill(-t->pid, SIGKILL);         /* whatever the task left in its group */
 	ended_ms = time_now_ms();
-	sup_start_queued(t);
 	sig = status != -1 && WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 	code = status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	sup_start_queued(t, executor_outcome_succeeded(&(struct try_outcome){
+	    .end = t->timed_out ? TRY_TIMED_OUT : TRY_EXITED, .exit_code = code, .signal = sig }));
 	result = executor_scan_result(t->log_path);
 	if (t->timed_out) {
 		snprintf(reason, sizeof(reason), "execution_timeout (%llds) reached: "
@@ -781,16 +828,21 @@ sup_queue_end(struct sup *sv, uint64_t after)
 	return NULL;
 }
 
-/* Takes the try handed ahead with id out of its queue: it, or NULL. */
+/* Takes the try handed ahead with id out of its queue, together with the
+ * tries behind it that start only after its success (its next): it, or
+ * NULL. */
 static struct queued *
 sup_unqueue(struct sup *sv, uint64_t id)
 {
 	for (struct stask *t = sv->tasks; t != NULL; t = t->next) {
 		for (struct queued **qp = &t->queue; *qp != NULL; qp = &(*qp)->next) {
 			if ((*qp)->id == id) {
-				struct queued *q = *qp;
+				struct queued *q = *qp, **last = &q->next;
 
-				*qp = q->next;
+				while (*last != NULL && (*last)->if_ok)
+					last = &(*last)->next;
+				*qp = *last;
+				*last = NULL;
 				return q;
 			}
 		}
@@ -798,16 +850,20 @@ sup_unqueue(struct sup *sv, uint64_t id)
 	return NULL;
 }
 
-/* Stops a running try, or drops one handed ahead (it never ran). */
+/* Stops a running try, or drops one handed ahead (it never ran) and the
+ * tries waiting for its success. */
 static void
 sup_kill(struct sup *sv, uint64_t id)
 {
 	struct queued *q = sup_unqueue(sv, id);
 
 	if (q != NULL) {
+		struct queued *behind = q->next;
+
 		free(q);
 		sup_ended(sv, id, 0, NULL, TRY_START_FAILED, -1, 0, NULL,
 		    "stopped on request before it started", time_now_ms(), time_now_ms());
+		sup_drop(sv, behind);
 		return;
 	}
 	for (struct stask *t = sv->tasks; t != NULL; t = t->next)
@@ -815,14 +871,21 @@ sup_kill(struct sup *sv, uint64_t id)
 			sup_stop(t);
 }
 
-/* Starts a try handed ahead at once (a slot freed elsewhere). */
+/* Starts a try handed ahead at once (a slot freed elsewhere); the tries
+ * waiting for its success stay behind it. */
 static void
 sup_now(struct sup *sv, uint64_t id)
 {
-	struct queued *q = sup_unqueue(sv, id);
+	struct queued *q = sup_unqueue(sv, id), *behind;
 
-	if (q != NULL)
-		sup_start_taken(sv, q);
+	if (q == NULL)
+		return;
+	behind = q->next;
+	sup_start_taken(sv, q);
+	if (sv->tasks != NULL && sv->tasks->id == id)
+		sv->tasks->queue = behind;
+	else
+		sup_drop(sv, behind);
 }
 
 static void
@@ -856,14 +919,18 @@ sup_sock_cb(struct ev_loop *loop, ev_io *w, int revents)
 		id = (uint64_t)msg_num(&m);
 		if (strcmp(op, "start") == 0) {
 			uint64_t after = (uint64_t)msg_num(&m);
+			int if_ok = msg_num(&m) != 0;
 			struct queued **qp = sup_queue_end(sv, after);
 
 			if (qp != NULL) {
 				size_t len = (size_t)(m.end - m.p);
 
 				*qp = xmalloc(sizeof(**qp) + len + 1);
-				**qp = (struct queued){ .id = id, .len = len };
+				**qp = (struct queued){ .id = id, .if_ok = if_ok, .len = len };
 				memcpy((*qp)->msg, m.p, len + 1);
+			} else if (if_ok && !sup_succeeded(sv, after)) {
+				/* what it follows ended without success */
+				sup_tell(sv, id, SUP_DROPPED, 0, NULL);
 			} else {
 				sup_start(sv, id, &m);
 			}
@@ -983,7 +1050,14 @@ ltry_finish(struct ltry *t, const char *outcome, const char *handle)
 {
 	struct try_outcome o;
 
-	if ((outcome != NULL ? executor_parse_outcome(outcome, &o) :
+	if (outcome == NULL && access(t->status_path, F_OK) != 0 && errno == ENOENT) {
+		/* never claimed, and its supervisor is gone or never had it */
+		memset(&o, 0, sizeof(o));
+		o.end = TRY_DROPPED;
+		o.exit_code = -1;
+		o.reason = xstrdup("its supervisor ended before starting it");
+		o.started_ms = o.ended_ms = time_now_ms();
+	} else if ((outcome != NULL ? executor_parse_outcome(outcome, &o) :
 	    executor_read_status(t->log_path, &o)) != 0) {
 		o.end = TRY_LOST;
 		o.exit_code = -1;
@@ -1063,6 +1137,17 @@ ltry_new(struct executor *ex, const char *log_path, executor_done_fn done, void 
 	t->next = ex->tries;
 	ex->tries = t;
 	return t;
+}
+
+/* Our supervisor's id of the try started with arg; 0 when it has none
+ * (ended, or followed by its file). */
+static uint64_t
+ltry_sup_id(struct executor *ex, const void *arg)
+{
+	for (struct ltry *t = ex->tries; t != NULL; t = t->next)
+		if (t->arg == arg)
+			return t->id;
+	return 0;
 }
 
 static struct ltry *
@@ -1163,6 +1248,11 @@ ltry_report(struct ltry *t, const struct sup_msg *m, const char *outcome)
 	case SUP_ENDED:         /* ran, or could not start: the outcome says */
 		ltry_finish(t, outcome, handle);
 		break;
+	case SUP_DROPPED:
+		ltry_end(t, &(struct try_outcome){
+		    .end = TRY_DROPPED, .exit_code = -1,
+		    .started_ms = time_now_ms(), .ended_ms = time_now_ms() });
+		break;
 	case SUP_CLAIMED:       /* started before: follow that try */
 		t->id = 0;
 		if (ltry_follow(t, &handle) == ADOPT_NOT_STARTED)
@@ -1239,16 +1329,11 @@ supervisor_start(struct executor *ex)
  * sock_cb, so the scheduler goes on while the task starts.  0, or -1 with
  * the reason logged. */
 static int
-supervisor_send(struct executor *ex, const struct try_spec *spec, uint64_t id)
+supervisor_send(struct executor *ex, const struct try_spec *spec, uint64_t id, uint64_t after)
 {
 	size_t len;
 	ssize_t n = -1;
-	uint64_t after = 0;
 
-	/* after a try our supervisor has; when it has ended: now */
-	for (struct ltry *t = ex->tries; t != NULL && spec->after != NULL; t = t->next)
-		if (t->arg == spec->after)
-			after = t->id;
 	buf_reset(&ex->msg);
 	start_message(&ex->msg, spec, id, after);
 	len = ex->msg.len;
@@ -1315,7 +1400,7 @@ local_start(struct executor *ex, const struct try_spec *spec, executor_done_fn d
 {
 	char *dir = fs_dirname(spec->log_path);
 	struct ltry *t;
-	uint64_t id;
+	uint64_t id, after;
 
 	(void)handle;           /* the pid comes with the supervisor's answer */
 
@@ -1331,8 +1416,16 @@ local_start(struct executor *ex, const struct try_spec *spec, executor_done_fn d
 		    strerror(errno));
 		return -1;
 	}
+	/* after a try our supervisor has; when it has ended: now, or never
+	 * when it had to succeed (its end is not known here: dropped, from
+	 * the loop, as a try with no status file) */
+	after = spec->after != NULL ? ltry_sup_id(ex, spec->after) : 0;
+	if (spec->after != NULL && spec->after_success && after == 0) {
+		ltry_later(ltry_new(ex, spec->log_path, done, arg));
+		return 0;
+	}
 	id = ++ex->next_id;
-	if (supervisor_send(ex, spec, id) != 0)
+	if (supervisor_send(ex, spec, id, after) != 0)
 		return -1;
 	t = ltry_new(ex, spec->log_path, done, arg);
 	t->id = id;
@@ -1380,10 +1473,7 @@ supervisor_tell(struct executor *ex, const char *op, const struct ltry *t)
 static int
 local_can_follow(struct executor *ex, const void *arg)
 {
-	for (struct ltry *t = ex->tries; t != NULL; t = t->next)
-		if (t->arg == arg)
-			return t->id != 0;
-	return 0;
+	return ltry_sup_id(ex, arg) != 0;
 }
 
 static void

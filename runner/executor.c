@@ -18,6 +18,7 @@
 
 #include "lib/fsutil.h"
 #include "lib/util.h"
+#include "runner/rules.h"
 
 const struct executor_ops *
 executor_find(const char *name)
@@ -125,7 +126,15 @@ static const char *const end_names[] = {
 	[TRY_TIMED_OUT] = "timed_out",
 	[TRY_LOST] = "lost",
 	[TRY_START_FAILED] = "start_failed",
+	[TRY_DROPPED] = "dropped",
 };
+
+int
+executor_outcome_succeeded(const struct try_outcome *o)
+{
+	return o->end == TRY_EXITED && o->signal == 0 &&
+	    rules_exit_status(o->exit_code) == EXIT_VERDICT_SUCCESS;
+}
 
 char *
 executor_outcome_json(const struct try_outcome *o, cJSON *result)

@@ -48,6 +48,9 @@ struct try_spec {
 	 * this try starts the moment that one ends (handed ahead), or at once
 	 * when that one has ended.  NULL: at once. */
 	const void *after;
+	/* With after: start only if that try succeeds (it is an upstream
+	 * task of this one); else this try ends TRY_DROPPED. */
+	int after_success;
 };
 
 enum try_end {
@@ -55,6 +58,9 @@ enum try_end {
 	TRY_TIMED_OUT,      /* killed after `timeout` seconds */
 	TRY_LOST,           /* its supervisor vanished: outcome unknown */
 	TRY_START_FAILED,   /* could not be started (exec failed, ...) */
+	TRY_DROPPED,        /* never started: it was to follow a try that did
+			     * not succeed (spec->after_success), or its
+			     * supervisor ended first */
 };
 
 struct try_outcome {
@@ -128,6 +134,10 @@ extern const struct executor_ops executor_local;
 extern const struct executor_ops executor_kubernetes;
 
 /* Shared by the executors (executor.c). */
+
+/* Whether an outcome is the task's success (exit status 0): what starts
+ * a try handed ahead with after_success. */
+int executor_outcome_succeeded(const struct try_outcome *o);
 
 /* The try's file with extension ext beside its log (caller frees). */
 char *executor_try_file(const char *log_path, const char *ext);

@@ -5,29 +5,43 @@
 
 #include <sysexits.h>
 
-void
-upstream_counts_add(struct upstream_counts *c, enum ti_state st)
+/* Counts n task instances in state st (n = -1: takes them out). */
+static void
+upstream_counts_step(struct upstream_counts *c, enum ti_state st, int n)
 {
-	c->total++;
 	switch (st) {
 	case TI_SUCCESS:
-		c->success++;
+		c->success += n;
 		break;
 	case TI_SKIPPED:
-		c->skipped++;
+		c->skipped += n;
 		break;
 	case TI_FAILED:
-		c->failed++;
+		c->failed += n;
 		break;
 	case TI_UPSTREAM_FAILED:
-		c->upstream_failed++;
+		c->upstream_failed += n;
 		break;
 	case TI_REMOVED:
 		break;
 	default:
 		return;
 	}
-	c->done++;
+	c->done += n;
+}
+
+void
+upstream_counts_add(struct upstream_counts *c, enum ti_state st)
+{
+	c->total++;
+	upstream_counts_step(c, st, 1);
+}
+
+void
+upstream_counts_move(struct upstream_counts *c, enum ti_state from, enum ti_state to)
+{
+	upstream_counts_step(c, from, -1);
+	upstream_counts_step(c, to, 1);
 }
 
 /*

@@ -31,6 +31,8 @@ enum rule_verdict {
 };
 
 void upstream_counts_add(struct upstream_counts *c, enum ti_state st);
+/* One of the counted task instances went from state from to state to. */
+void upstream_counts_move(struct upstream_counts *c, enum ti_state from, enum ti_state to);
 enum rule_verdict rules_evaluate(enum trigger_rule rule, const struct upstream_counts *c);
 
 /* Task exit statuses (design.md section 4). */

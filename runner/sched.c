@@ -86,6 +86,7 @@ struct sti {
 	char *log_path;         /* of the running try */
 	int kill_sent;
 	int64_t due_ms;         /* when it last became scheduled (latency) */
+	struct upstream_counts up;      /* its upstream task instances' states */
 };
 
 struct srun {
@@ -120,7 +121,10 @@ struct pool {
  * and pool, its holder: the supervisor starts it the moment the holder
  * ends, and it takes the holder's slots then.  Until that it holds none.
  * A holder has at most one try bound to it, which may have one of its
- * own, HAND_AHEAD deep at most. */
+ * own, HAND_AHEAD deep at most.  A try of a task whose one unfinished
+ * upstream task is its holder's starts only if the holder succeeds
+ * (if_success); else the supervisor drops it and its task instance is
+ * decided again. */
 struct running_try {
 	struct sched *s;
 	int64_t try_pk;
@@ -131,6 +135,9 @@ struct running_try {
 	int pool_slots;
 	struct running_try *holder;     /* set while handed ahead */
 	struct running_try *successor;  /* handed ahead behind this one */
+	int if_success;                 /* starts only if its holder succeeds */
+	int ahead_checked;              /* its downstream tasks were looked at */
+	int unsent;                     /* recorded, to be started after the commit */
 	struct running_try *next;
 };
 
@@ -474,14 +481,22 @@ running_slots(struct sched *s, struct running_try *rt, int n)
 	pool_get(s, rt->pool)->used += n * rt->pool_slots;
 }
 
+/* Takes a try handed ahead out of its chain, with the tries behind it up
+ * to last: the one after last moves up behind its holder. */
+static void
+chain_cut(struct running_try *rt, struct running_try *last)
+{
+	rt->holder->successor = last->successor;
+	if (last->successor != NULL)
+		last->successor->holder = rt->holder;
+	rt->holder = last->successor = NULL;
+}
+
 /* Takes a try handed ahead out of its chain: the try behind it moves up. */
 static void
 chain_unlink(struct running_try *rt)
 {
-	rt->holder->successor = rt->successor;
-	if (rt->successor != NULL)
-		rt->successor->holder = rt->holder;
-	rt->holder = rt->successor = NULL;
+	chain_cut(rt, rt);
 }
 
 /* Forgets a try that ended and gives back its slots. */
@@ -618,6 +633,9 @@ run_load_tis(struct sched *s, struct srun *r)
 		if (!ti_state_finished(t->state))
 			r->n_unfinished++;
 	}
+	for (size_t i = 0; i < dag->n_tasks; i++)
+		for (size_t d = 0; d < dag->tasks[i].n_downstream; d++)
+			upstream_counts_add(&r->tis[dag->tasks[i].downstream[d]].up, r->tis[i].state);
 	return 0;
 }
 
@@ -728,25 +746,58 @@ runs_start_queued(struct sched *s)
 
 /* ----------------------------------------------------------- evaluation */
 
+/* Changes the state of a task instance in memory, and the counts that
+ * follow it: the run's unfinished ones, its downstream tasks' upstream
+ * states. */
+static void
+ti_state_put(struct srun *r, size_t task, enum ti_state st)
+{
+	const struct dag_task *dt = &r->ver->dag->tasks[task];
+	struct sti *t = &r->tis[task];
+
+	if (ti_state_finished(t->state) && !ti_state_finished(st))
+		r->n_unfinished++;
+	else if (!ti_state_finished(t->state) && ti_state_finished(st))
+		r->n_unfinished--;
+	for (size_t d = 0; d < dt->n_downstream; d++)
+		upstream_counts_move(&r->tis[dt->downstream[d]].up, t->state, st);
+	t->state = st;
+}
+
 static void
 ti_set_state(struct sched *s, struct srun *r, size_t task, enum ti_state st,
     const char *reason)
 {
 	struct sti *t = &r->tis[task];
-	int was_finished = ti_state_finished(t->state);
 
-	t->state = st;
 	if (st == TI_SCHEDULED)
 		t->due_ms = time_now_ms();
-	if (ti_state_finished(st)) {
-		if (t->end_ms == 0 || !was_finished)
-			t->end_ms = time_now_ms();
-		if (!was_finished)
-			r->n_unfinished--;
-	} else if (was_finished) {
-		r->n_unfinished++;
-	}
+	if (ti_state_finished(st) && (t->end_ms == 0 || !ti_state_finished(t->state)))
+		t->end_ms = time_now_ms();
+	ti_state_put(r, task, st);
 	ti_store(s, r, task, reason);
+}
+
+static struct running_try *running_find(struct sched *s, int64_t try_pk);
+
+/* One upstream task of task is left unfinished: if it runs, its
+ * downstream tasks are looked at again (its success alone may make task
+ * ready, to be handed ahead behind it). */
+static void
+ahead_recheck(struct sched *s, struct srun *r, size_t task)
+{
+	const struct dag_task *dt = &r->ver->dag->tasks[task];
+
+	for (size_t i = 0; i < dt->n_upstream; i++) {
+		const struct sti *u = &r->tis[dt->upstream[i]];
+		struct running_try *rt;
+
+		if (!ti_state_finished(u->state)) {
+			if (u->try_pk != 0 && (rt = running_find(s, u->try_pk)) != NULL)
+				rt->ahead_checked = 0;
+			return;
+		}
+	}
 }
 
 /* Decides a task instance that has not run yet from its upstream states;
@@ -755,14 +806,13 @@ static void
 run_evaluate(struct sched *s, struct srun *r, size_t task)
 {
 	const struct dag_task *dt = &r->ver->dag->tasks[task];
-	struct upstream_counts c = {0};
 
 	if (r->tis[task].state != TI_NONE)
 		return;
-	for (size_t u = 0; u < dt->n_upstream; u++)
-		upstream_counts_add(&c, r->tis[dt->upstream[u]].state);
-	switch (rules_evaluate(dt->trigger_rule, &c)) {
+	switch (rules_evaluate(dt->trigger_rule, &r->tis[task].up)) {
 	case RULE_WAIT:
+		if (r->tis[task].up.total - r->tis[task].up.done == 1)
+			ahead_recheck(s, r, task);
 		return;
 	case RULE_RUN:
 		ti_set_state(s, r, task, TI_SCHEDULED, NULL);
@@ -873,7 +923,7 @@ static void try_done(void *arg, const struct try_outcome *out);
  * as handed ahead (it takes the holder's slots when the holder ends). */
 static struct running_try *
 running_add_after(struct sched *s, int64_t try_pk, struct srun *r, size_t task,
-    struct running_try *holder)
+    struct running_try *holder, int if_success)
 {
 	const struct dag_task *dt = &r->ver->dag->tasks[task];
 	struct running_try *rt = xcalloc(1, sizeof(*rt));
@@ -889,6 +939,7 @@ running_add_after(struct sched *s, int64_t try_pk, struct srun *r, size_t task,
 	s->running = rt;
 	if (holder != NULL) {
 		rt->holder = holder;
+		rt->if_success = if_success;
 		holder->successor = rt;
 		return rt;
 	}
@@ -899,38 +950,48 @@ running_add_after(struct sched *s, int64_t try_pk, struct srun *r, size_t task,
 static struct running_try *
 running_add(struct sched *s, int64_t try_pk, struct srun *r, size_t task)
 {
-	return running_add_after(s, try_pk, r, task, NULL);
+	return running_add_after(s, try_pk, r, task, NULL, 0);
 }
 
 static struct executor *executor_instance(struct sched *s, const struct executor_ops *ex);
 
-/* A try of sd that a try of dt may be handed ahead behind: the last of a
- * chain, run by dt's executor (which takes tries handed ahead), holding
- * the pool slots dt needs, and not being stopped; or NULL. */
+/* Whether a try of dt may be handed ahead behind rt, a try of sd: rt is
+ * the last of a chain at most HAND_AHEAD deep, run by dt's executor (which
+ * takes tries handed ahead), holds the pool slots dt needs, and is not
+ * being stopped. */
+static int
+holder_takes(struct sched *s, const struct running_try *rt, const struct sdag *sd,
+    const struct dag_task *dt)
+{
+	const struct sti *t = rt->run != NULL ? &rt->run->tis[rt->task] : NULL;
+	const struct executor_ops *ex;
+	struct executor *inst;
+	int depth = 0;
+
+	/* (a queued try without a holder waits for its drop: its holder
+	 * ended without the success it needed) */
+	if (rt->sd != sd || rt->successor != NULL || t == NULL ||
+	    t->try_pk != rt->try_pk || t->kill_sent ||
+	    (t->state != TI_RUNNING && (t->state != TI_QUEUED || rt->holder == NULL)) ||
+	    rt->pool_slots != dt->args.pool_slots || strcmp(rt->pool, dt->args.pool) != 0 ||
+	    strcmp(rt->run->ver->dag->tasks[rt->task].args.executor, dt->args.executor) != 0)
+		return 0;
+	for (const struct running_try *h = rt->holder; h != NULL; h = h->holder)
+		depth++;
+	ex = executor_find(dt->args.executor);
+	inst = executor_instance(s, ex);
+	/* a try to be started in this pass goes to the executor first */
+	return depth < HAND_AHEAD && inst != NULL && ex->can_follow != NULL &&
+	    (rt->unsent || ex->can_follow(inst, rt));
+}
+
+/* A try of sd that a try of dt may be handed ahead behind, or NULL. */
 static struct running_try *
 holder_find(struct sched *s, struct sdag *sd, const struct dag_task *dt)
 {
-	const struct executor_ops *ex = executor_find(dt->args.executor);
-	struct executor *inst = executor_instance(s, ex);
-
-	if (inst == NULL || ex->can_follow == NULL)
-		return NULL;
-	for (struct running_try *rt = s->running; rt != NULL; rt = rt->next) {
-		const struct sti *t = rt->run != NULL ? &rt->run->tis[rt->task] : NULL;
-		int depth = 0;
-
-		if (rt->sd != sd || rt->successor != NULL || t == NULL ||
-		    t->try_pk != rt->try_pk || t->kill_sent ||
-		    (t->state != TI_RUNNING && t->state != TI_QUEUED) ||
-		    rt->pool_slots != dt->args.pool_slots || strcmp(rt->pool, dt->args.pool) != 0 ||
-		    strcmp(rt->run->ver->dag->tasks[rt->task].args.executor, dt->args.executor) != 0 ||
-		    !ex->can_follow(inst, rt))
-			continue;
-		for (const struct running_try *h = rt->holder; h != NULL; h = h->holder)
-			depth++;
-		if (depth < HAND_AHEAD)
+	for (struct running_try *rt = s->running; rt != NULL; rt = rt->next)
+		if (holder_takes(s, rt, sd, dt))
 			return rt;
-	}
 	return NULL;
 }
 
@@ -1031,6 +1092,8 @@ try_promote(struct sched *s, struct running_try *rt, int64_t now_ms)
 
 	if (t == NULL || t->try_pk != rt->try_pk || t->state != TI_QUEUED)
 		return;         /* cleared or marked meanwhile: it is being stopped */
+	if (rt->if_success)
+		t->due_ms = now_ms;     /* ready the moment its holder succeeded */
 	t->start_ms = now_ms;
 	latency_metric(t, now_ms);
 	ti_set_state(s, r, rt->task, TI_RUNNING, NULL);
@@ -1051,7 +1114,7 @@ queued_oldest(struct sched *s, struct sdag *sd)
 	for (struct running_try *rt = s->running; rt != NULL; rt = rt->next) {
 		const struct pool *p;
 
-		if (rt->sd != sd || rt->holder == NULL || rt->run == NULL ||
+		if (rt->sd != sd || rt->holder == NULL || rt->if_success || rt->run == NULL ||
 		    rt->run->tis[rt->task].kill_sent)
 			continue;
 		p = pool_get(s, rt->pool);
@@ -1062,35 +1125,40 @@ queued_oldest(struct sched *s, struct sdag *sd)
 }
 
 /* Starts a try handed ahead at once in a free slot, instead of after its
- * holder (which may run long): a slot never idles while a try waits. */
+ * holder (which may run long): a slot never idles while a try waits.  The
+ * tries behind it that wait for its success stay behind it. */
 static void
 queued_release(struct sched *s, struct running_try *rt)
 {
 	struct sti *t = &rt->run->tis[rt->task];
 	const struct executor_ops *ex = executor_find(rt->run->ver->dag->tasks[rt->task].args.executor);
+	struct running_try *last = rt;
 
-	chain_unlink(rt);
+	while (last->successor != NULL && last->successor->if_success)
+		last = last->successor;
+	chain_cut(rt, last);
 	running_slots(s, rt, 1);
 	ex->release(executor_instance(s, ex), t->log_path);
 	try_promote(s, rt, time_now_ms());
 }
 
-/* A try handed ahead that never started (its scheduler was restarted): the
- * task instance waits for a slot again, to run the same try number. */
+/* A try handed ahead that never started (its scheduler was restarted, or
+ * the try it followed did not succeed): the task instance is decided
+ * again from its upstream tasks, and runs as the same try number. */
 static void
-queued_return(struct sched *s, struct srun *r, size_t task)
+queued_return(struct sched *s, struct srun *r, size_t task, const char *why)
 {
 	struct sti *t = &r->tis[task];
 
 	txn(s);
 	running_remove(s, t->try_pk);
-	store_try_delete_queued(s->store, t->try_pk);
+	store_try_delete_unstarted(s->store, t->try_pk);
 	t->try_pk = 0;
 	t->try_number--;
 	free(t->log_path);
 	t->log_path = NULL;
-	ti_set_state(s, r, task, TI_SCHEDULED, "handed to the executor before a restart, never started");
-	ready_push(&r->sd->ready, r, task);
+	ti_set_state(s, r, task, TI_NONE, why);
+	run_evaluate(s, r, task);
 	mark_dirty(s);
 }
 
@@ -1124,6 +1192,8 @@ try_start(struct sched *s, struct srun *r, size_t task, int adopting)
 	if ((rt = running_find(s, t->try_pk)) == NULL)
 		rt = running_add(s, t->try_pk, r, task);
 	spec.after = rt->holder;
+	spec.after_success = rt->if_success;
+	rt->unsent = 0;
 	if (adopting)
 		ar = ex->adopt(inst, &spec, try_done, rt, &handle);
 	if (adopting && ar == ADOPT_NOT_STARTED && t->state == TI_QUEUED) {
@@ -1131,7 +1201,7 @@ try_start(struct sched *s, struct srun *r, size_t task, int adopting)
 		 * for a slot again, as the same try (if its old supervisor
 		 * starts it after all, the claim makes ours follow that one) */
 		rendered_free(&rd);
-		queued_return(s, r, task);
+		queued_return(s, r, task, "handed to the executor before a restart, never started");
 		return;
 	}
 	if (ar != ADOPT_NOT_STARTED && t->state == TI_QUEUED)
@@ -1148,13 +1218,16 @@ try_start(struct sched *s, struct srun *r, size_t task, int adopting)
 }
 
 /* Records a new try as running, before it is started; or, with a holder,
- * as queued behind it. */
-static int
-try_record(struct sched *s, struct srun *r, size_t task, struct running_try *holder)
+ * as queued behind it (if_success: to start only if the holder succeeds).
+ * Returns the try, or NULL. */
+static struct running_try *
+try_record(struct sched *s, struct srun *r, size_t task, struct running_try *holder,
+    int if_success)
 {
 	const struct dag_task *dt = &r->ver->dag->tasks[task];
 	struct sti *t = &r->tis[task];
 	struct store_try row = {0};
+	struct running_try *rt;
 
 	t->try_number++;
 	t->start_ms = holder != NULL ? 0 : time_now_ms();
@@ -1172,24 +1245,83 @@ try_record(struct sched *s, struct srun *r, size_t task, struct running_try *hol
 	row.log_path = t->log_path;
 	row.start_ms = t->start_ms;
 	if (store_try_insert(s->store, &row) != 0)
-		return -1;
+		return NULL;
 	t->try_pk = row.pk;
-	running_add_after(s, t->try_pk, r, task, holder);
-	return 0;
+	rt = running_add_after(s, t->try_pk, r, task, holder, if_success);
+	rt->unsent = 1;
+	return rt;
 }
 
-struct launch {
-	struct srun *run;
-	size_t task;
+struct launches {
+	struct launch {
+		struct srun *run;
+		size_t task;
+	} *v;
+	size_t n, cap;
 };
 
-/* Picks what may start now and records it; the caller starts them after
- * the commit. */
-static size_t
-pick_launches(struct sched *s, struct launch **out)
+static void
+launch_push(struct launches *l, struct srun *r, size_t task)
 {
-	struct launch *l = NULL;
-	size_t n = 0, cap = 0;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
+	}
+	l->v[l->n].run = r;
+	l->v[l->n].task = task;
+	l->n++;
+}
+
+/* Whether task of r, not decided yet, runs the moment its one unfinished
+ * upstream task succeeds. */
+static int
+ready_after_success(const struct srun *r, size_t task)
+{
+	struct upstream_counts c = r->tis[task].up;
+
+	if (r->tis[task].state != TI_NONE || c.total - c.done != 1)
+		return 0;
+	c.success++;
+	c.done++;
+	return rules_evaluate(r->ver->dag->tasks[task].trigger_rule, &c) == RULE_RUN;
+}
+
+/* Hands ahead, behind each running try of sd whose downstream tasks were
+ * not looked at yet, one that the try's success alone makes ready: the
+ * supervisor starts it the moment that try succeeds, without waiting for
+ * the scheduler to record the success (a commit).  Then behind that one,
+ * as deep as a chain may be. */
+static void
+hand_ahead_downstream(struct sched *s, struct sdag *sd, struct launches *l)
+{
+	for (struct running_try *rt = s->running; rt != NULL; rt = rt->next) {
+		struct running_try *h = rt;
+
+		while (h != NULL && h->sd == sd && !h->ahead_checked && h->run != NULL &&
+		    h->run->state == RUN_RUNNING) {
+			struct srun *r = h->run;
+			const struct dag_task *ut = &r->ver->dag->tasks[h->task];
+			size_t i = 0, d;
+
+			while (i < ut->n_downstream && !ready_after_success(r, ut->downstream[i]))
+				i++;
+			if (i == ut->n_downstream) {
+				h->ahead_checked = 1;
+				break;
+			}
+			d = ut->downstream[i];
+			if (!holder_takes(s, h, sd, &r->ver->dag->tasks[d]))
+				break;          /* maybe later: looked at again then */
+			h->ahead_checked = 1;
+			if ((h = try_record(s, r, d, h, 1)) != NULL)
+				launch_push(l, r, d);
+		}
+	}
+}
+
+static void
+pick_launches(struct sched *s, struct launches *l)
+{
 	int parallelism = s->opts->parallelism > 0 ? s->opts->parallelism : DEFAULT_PARALLELISM;
 
 	if (s->opts->before_launch != NULL)
@@ -1228,24 +1360,20 @@ pick_launches(struct sched *s, struct launch **out)
 				blocked++;
 				continue;
 			}
-			if (try_record(s, it.run, it.task, holder) != 0)
+			if (try_record(s, it.run, it.task, holder, 0) == NULL)
 				continue;
 			if (holder == NULL)
 				latency_metric(&it.run->tis[it.task], time_now_ms());
-			if (n == cap) {
-				cap = cap ? cap * 2 : 16;
-				l = xreallocarray(l, cap, sizeof(*l));
-			}
-			l[n].run = it.run;
-			l[n].task = it.task;
-			n++;
+			launch_push(l, it.run, it.task);
 		}
 		for (size_t i = 0; i < parked.n; i++)
 			ready_push(&sd->ready, parked.v[i].run, parked.v[i].task);
 		free(parked.v);
+		/* then tasks one running try's success makes ready, while no
+		 * ready task waits (they keep their priority) */
+		if (sd->ready.n == 0 && !sdag_held(s, sd))
+			hand_ahead_downstream(s, sd, l);
 	}
-	*out = l;
-	return n;
 }
 
 /* --------------------------------------------------------------- retries */
@@ -1319,6 +1447,7 @@ outcome_state(const struct try_outcome *out, int *retryable)
 		*retryable = 1;
 		return TI_FAILED;
 	case TRY_START_FAILED:
+	case TRY_DROPPED:
 		return TI_FAILED;
 	}
 	return TI_FAILED;
@@ -1343,6 +1472,8 @@ outcome_reason(const struct try_outcome *out)
 		return xstrdup("supervisor lost: outcome unknown");
 	case TRY_START_FAILED:
 		return xstrdup("could not start");
+	case TRY_DROPPED:
+		return xstrdup("not started");
 	}
 	return NULL;
 }
@@ -1358,6 +1489,33 @@ retry_seed(const struct srun *r, size_t task)
 	for (size_t i = 0; i < ARRAY_LEN(parts); i++)
 		h = fnv1a(h, parts[i], strlen(parts[i]));
 	return h ^ (uint64_t)r->logical_date;
+}
+
+/* A try handed ahead was dropped, never started: what it followed did not
+ * succeed, or its supervisor ended first.  Its task instance is decided
+ * again (unless cleared or marked meanwhile). */
+static void
+try_dropped(struct running_try *rt, const char *why)
+{
+	struct sched *s = rt->s;
+	struct srun *r = rt->run;
+	struct sti *t = r != NULL ? &r->tis[rt->task] : NULL;
+	struct running_try *next = rt->holder == NULL ? rt->successor : NULL;
+	char *reason = xasprintf("handed ahead, not started: %s",
+	    why != NULL ? why : "the task it followed did not succeed");
+
+	/* one holding slots (its holder ended) passes them on */
+	if (next != NULL && !next->if_success)
+		try_promote(s, next, time_now_ms());
+	if (t != NULL && t->try_pk == rt->try_pk &&
+	    (t->state == TI_QUEUED || t->state == TI_RUNNING)) {
+		queued_return(s, r, rt->task, reason);
+	} else {
+		store_try_delete_unstarted(s->store, rt->try_pk);
+		running_remove(s, rt->try_pk);
+		mark_dirty(s);
+	}
+	free(reason);
 }
 
 /* An executor reports the end of a try. */
@@ -1383,6 +1541,11 @@ try_done(void *arg, const struct try_outcome *out)
 	};
 
 	txn(s);
+	if (out->end == TRY_DROPPED) {
+		try_dropped(rt, out->reason);
+		free(reason);
+		return;
+	}
 	if (r != NULL) {
 		struct sti *t = &r->tis[task];
 
@@ -1395,8 +1558,11 @@ try_done(void *arg, const struct try_outcome *out)
 			row.start_ms = t->start_ms;
 	}
 	store_try_update(s->store, &row);
-	/* a try handed ahead behind this one has started: it runs now */
-	if ((next = rt->holder == NULL ? rt->successor : NULL) != NULL)
+	/* a try handed ahead behind this one has started: it runs now (one
+	 * to start only after a success waits for its drop, holding the
+	 * slots, when there was none) */
+	if ((next = rt->holder == NULL ? rt->successor : NULL) != NULL &&
+	    (!next->if_success || executor_outcome_succeeded(out)))
 		try_promote(s, next, row.end_ms);
 	running_remove(s, try_pk);
 	if (r == NULL) {
@@ -1698,11 +1864,7 @@ ti_sync_cb(void *arg, const struct store_ti *row)
 			ex->kill(executor_instance(s, ex), t->log_path);
 		t->kill_sent = 1;
 	}
-	if (ti_state_finished(t->state) && !ti_state_finished(row->state))
-		r->n_unfinished++;
-	else if (!ti_state_finished(t->state) && ti_state_finished(row->state))
-		r->n_unfinished--;
-	t->state = row->state;
+	ti_state_put(r, (size_t)i, row->state);
 	t->try_number = row->try_number;
 	t->max_tries = row->max_tries;
 	t->next_try_at = row->next_try_at;
@@ -1785,8 +1947,7 @@ static void
 prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	struct sched *s = w->data;
-	struct launch *l = NULL;
-	size_t n = 0;
+	struct launches l = {0};
 
 	(void)revents;
 	runs_reap(s);
@@ -1801,19 +1962,19 @@ prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 			}
 		}
 		runs_start_queued(s);
-		n = pick_launches(s, &l);
+		pick_launches(s, &l);
 	}
 	if (txn_commit(s) != 0) {
-		free(l);
+		free(l.v);
 		return;
 	}
 	/* Recorded and durable: now start them.  Starting a local try
 	 * writes nothing (its pid comes later); what else starting writes
 	 * (pod names, the ends of tries that could not start) is committed
 	 * at once. */
-	for (size_t i = 0; i < n; i++)
-		try_start(s, l[i].run, l[i].task, 0);
-	free(l);
+	for (size_t i = 0; i < l.n; i++)
+		try_start(s, l.v[i].run, l.v[i].task, 0);
+	free(l.v);
 	txn_commit(s);
 	runs_reap(s);
 	if (!s->dirty && ev_is_active(&s->idle))

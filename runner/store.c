@@ -143,7 +143,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_TRY_UPDATE] = "UPDATE task_tries SET state = ?2, handle = coalesce(?3, handle),"
 	    " end_ms = ?4, exit_code = ?5, signal = ?6, result = ?7, reason = ?8,"
 	    " start_ms = CASE WHEN ?9 > 0 THEN ?9 ELSE start_ms END WHERE id = ?1",
-	[S_TRY_DELETE] = "DELETE FROM task_tries WHERE id = ?1 AND state = 'queued'",
+	[S_TRY_DELETE] = "DELETE FROM task_tries WHERE id = ?1 AND state IN ('queued', 'running') AND end_ms = 0",
 	[S_TRIES_OF_TI] = "SELECT " TRY_COLS " FROM task_tries WHERE ti_pk = ?1 ORDER BY try_number",
 	[S_TRIES_RUNNING] = "SELECT " TRY_COLS " FROM task_tries INDEXED BY task_tries_running"
 	    " WHERE state = 'running'",
@@ -894,7 +894,7 @@ store_try_update(struct store *s, const struct store_try *t)
 }
 
 int
-store_try_delete_queued(struct store *s, int64_t pk)
+store_try_delete_unstarted(struct store *s, int64_t pk)
 {
 	sqlite3_stmt *st = stmt(s, S_TRY_DELETE);
 

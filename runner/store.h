@@ -174,9 +174,9 @@ int store_tis_of_run(struct store *s, int64_t run_pk, store_ti_fn fn, void *arg)
  * code, signal, result, reason. */
 int store_try_insert(struct store *s, struct store_try *t);
 int store_try_update(struct store *s, const struct store_try *t);
-/* Removes a try that is still 'queued' (handed to an executor that never
- * started it). */
-int store_try_delete_queued(struct store *s, int64_t pk);
+/* Removes a try that has not ended ('queued' or 'running') when its
+ * executor never started it. */
+int store_try_delete_unstarted(struct store *s, int64_t pk);
 typedef int (*store_try_fn)(void *arg, const struct store_try *t);
 int store_tries_of_ti(struct store *s, int64_t ti_pk, store_try_fn fn, void *arg);
 /* Tries in state running, across all runs (for adoption after restart). */

@@ -6,7 +6,10 @@
 # try marked by hand is dropped without running; and one whose scheduler
 # is killed is not started by the orphaned supervisor but given back its
 # place by the next scheduler, and runs once, as the same try.  A try
-# handed ahead behind a long one starts as soon as another slot frees.
+# handed ahead behind a long one starts as soon as another slot frees.  In
+# a chain, each task is handed ahead behind its upstream task and starts
+# after that one's success, never before; one whose upstream task fails
+# is dropped without running, and its trigger rule decides it.
 . "${STA_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 
 out="$T/out"
@@ -54,6 +57,83 @@ is "  the short ones all end before the long one" \
 check "  some were handed ahead behind the long one and released" \
 	test "$(sql "select count(*) from audit_log where dag_id = 'mixed' and detail = '{\"state\":\"queued\"}'")" -ge 3
 
+# a chain: each task is handed ahead behind its upstream task while that
+# one runs, and starts only once it has succeeded
+cat > "$T/step.sh" <<EOF
+#!/bin/sh
+# step.sh FILE SECONDS [STATUS]: logs the task's start and end to FILE
+echo "S \$STA_TASK_ID \$(date +%s%N)" >> "\$1"
+sleep "\$2"
+echo "E \$STA_TASK_ID \$(date +%s%N)" >> "\$1"
+exit "\${3:-0}"
+EOF
+chmod +x "$T/step.sh"
+# order FILE: the starts and ends in time order, as "Sa Ea Sb ..."
+order() { sort -k3,3n "$1" | awk '{ printf "%s%s%s", sep, $1, $2; sep = " " }'; }
+# states DAG TASK: the task's states in the audit log, in order
+states() { sql "select group_concat(s, ' ') from (select json_extract(detail, '$.state') s from audit_log where action = 'ti_state' and dag_id = '$1' and task_id = '$2' order by id)"; }
+dag chain <<EOF
+dag_id: chain
+max_active_tasks: 2
+tasks:
+  a: {command: [$T/step.sh, $out/chain, "0.3"]}
+  b: {command: [$T/step.sh, $out/chain, "0.3"], depends_on: [a]}
+  c: {command: [$T/step.sh, $out/chain, "0.3"], depends_on: [b]}
+  d: {command: [$T/step.sh, $out/chain, "0.3"], depends_on: [c]}
+EOF
+"$STA" dags test chain 2024-01-01 > "$T/chain.log" 2>&1
+is "a chain of four succeeds" "$?" 0
+is "  each task starts after its upstream task ended" "$(order "$out/chain")" \
+	"Sa Ea Sb Eb Sc Ec Sd Ed"
+is "  b, c and d were handed ahead: queued, running, success" \
+	"$(states chain b); $(states chain c); $(states chain d)" \
+	"queued running success; queued running success; queued running success"
+
+# b fails: c, handed ahead behind it, is dropped without running and
+# decided by its trigger rule; e (all_done) runs
+dag chainfail <<EOF
+dag_id: chainfail
+max_active_tasks: 2
+tasks:
+  a: {command: [$T/step.sh, $out/chainfail, "0.3"]}
+  b: {command: [$T/step.sh, $out/chainfail, "0.3", "3"], depends_on: [a]}
+  c: {command: [$T/step.sh, $out/chainfail, "0"], depends_on: [b]}
+  d: {command: [$T/step.sh, $out/chainfail, "0"], depends_on: [c]}
+  e: {command: [$T/step.sh, $out/chainfail, "0"], depends_on: [b], trigger_rule: all_done}
+EOF
+"$STA" dags test chainfail 2024-01-01 > "$T/chainfail.log" 2>&1
+is "a chain whose second task fails fails" "$?" 1
+is "  the task handed ahead behind the failed one never ran" "$(order "$out/chainfail")" \
+	"Sa Ea Sb Eb Se Ee"
+is "  it was queued, dropped, then upstream_failed" "$(states chainfail c)" \
+	"queued none upstream_failed"
+is "  with the reason recorded" \
+	"$(sql "select json_extract(detail, '$.reason') from audit_log where dag_id = 'chainfail' and task_id = 'c' and json_extract(detail, '$.state') = 'none'")" \
+	"handed ahead, not started: the task it followed did not succeed"
+is "  and no try of it is left" \
+	"$(sql "select count(*) from task_tries t join task_instances ti on ti.id = t.ti_pk join dag_runs r on r.id = ti.run_pk where r.dag_id = 'chainfail' and ti.task_id = 'c'")" 0
+is "  the one handed ahead behind that one too; the all_done one: success" \
+	"$(states chainfail d); $(states chainfail e)" \
+	"queued none upstream_failed; scheduled running success"
+
+# b fails once, then succeeds on its retry: c runs once, after that
+dag chainretry <<EOF
+dag_id: chainretry
+max_active_tasks: 2
+tasks:
+  a: {command: [$T/step.sh, $out/chainretry, "0.3"]}
+  b:
+    command: [sh, -c, 'if [ -e $out/retried ]; then $T/step.sh $out/chainretry 0.3; else touch $out/retried; $T/step.sh $out/chainretry 0.3 3; fi']
+    depends_on: [a]
+    retries: 1
+    retry_delay: 1s
+  c: {command: [$T/step.sh, $out/chainretry, "0"], depends_on: [b]}
+EOF
+"$STA" dags test chainretry 2024-01-01 > "$T/chainretry.log" 2>&1
+is "a chain whose second task succeeds on its retry succeeds" "$?" 0
+is "  the third ran once, after the retry" "$(order "$out/chainretry")" "Sa Ea Sb Eb Sb Eb Sc Ec"
+is "  as try 1" "$(sql "select max(try_number) from task_instances ti join dag_runs r on r.id = ti.run_pk where r.dag_id = 'chainretry' and ti.task_id = 'c'")" 1
+
 # one slot: `first` runs 2 s, `second` waits queued behind it
 dag one <<EOF
 dag_id: one
@@ -66,7 +146,7 @@ tasks:
     priority_weight: 0
 EOF
 state() { sql "select ti.state from task_instances ti join dag_runs r on r.id = ti.run_pk where r.dag_id = '$1' and r.run_id = '$2' and ti.task_id = '$3'"; }
-queued_now() { [ "$(state one "$1" second)" = queued ] && [ "$(state one "$1" first)" = running ]; }
+queued_now() { [ "$(state "${2:-one}" "$1" second)" = queued ] && [ "$(state "${2:-one}" "$1" first)" = running ]; }
 
 # marked by hand while queued: dropped, never run
 "$STA" dags trigger one --run-id m > /dev/null
@@ -83,22 +163,36 @@ is "  its try is recorded as stopped before it started" \
 	"stopped on request before it started"
 rm -f "$out/one"
 
-# the scheduler killed while a try is queued
-"$STA" dags trigger one --run-id k > /dev/null
-"$STA" scheduler > "$T/k1.log" 2>&1 &
-pid=$!
-t_pids+=("$pid")
-check "second queued again" wait_for 20 queued_now k
-kill -9 "$pid"
-wait "$pid" 2>/dev/null
-sleep 2.5       # first ends under the orphaned supervisor
-is "the orphaned supervisor did not start the queued try" "$(cat "$out/one")" first
-"$STA" scheduler --exit-when-idle > "$T/k2.log" 2>&1
-is "a restarted scheduler finishes the run" "$(sql "select state from dag_runs where run_id = 'k'")" success
-is "  second ran once" "$(cat "$out/one" | tr '\n' ' ')" "first second "
-is "  as try 1, its one try" \
-	"$(sql "select group_concat(t.try_number || ':' || t.state) from task_tries t join task_instances ti on ti.id = t.ti_pk join dag_runs r on r.id = ti.run_pk where r.run_id = 'k' and ti.task_id = 'second'")" \
-	"1:success"
-is "  given back its place with the reason recorded" \
-	"$(sql "select count(*) from audit_log where run_id = 'k' and task_id = 'second' and detail like '%never started%'")" 1
+# the scheduler killed while a try is queued: in `one`, second waits for
+# a slot; in `pair`, for first's success (its upstream task)
+dag pair <<EOF
+dag_id: pair
+tasks:
+  first:
+    command: [sh, -c, 'sleep 2; echo first >> $out/one']
+  second:
+    command: [sh, -c, 'echo second >> $out/one']
+    depends_on: [first]
+EOF
+for d in one pair; do
+	rm -f "$out/one"
+	"$STA" dags trigger "$d" --run-id k > /dev/null
+	"$STA" scheduler > "$T/k1.log" 2>&1 &
+	pid=$!
+	t_pids+=("$pid")
+	check "$d: second queued behind first" wait_for 20 queued_now k "$d"
+	kill -9 "$pid"
+	wait "$pid" 2>/dev/null
+	sleep 2.5       # first ends under the orphaned supervisor
+	is "  the orphaned supervisor did not start the queued try" "$(cat "$out/one")" first
+	"$STA" scheduler --exit-when-idle > "$T/k2.log" 2>&1
+	run_k="select id from dag_runs where dag_id = '$d' and run_id = 'k'"
+	is "  a restarted scheduler finishes the run" "$(sql "select state from dag_runs where id = ($run_k)")" success
+	is "  second ran once" "$(tr '\n' ' ' < "$out/one")" "first second "
+	is "  as try 1, its one try" \
+		"$(sql "select group_concat(t.try_number || ':' || t.state) from task_tries t join task_instances ti on ti.id = t.ti_pk where ti.run_pk = ($run_k) and ti.task_id = 'second'")" \
+		"1:success"
+	is "  given back its place with the reason recorded" \
+		"$(sql "select count(*) from audit_log where dag_id = '$d' and run_id = 'k' and task_id = 'second' and detail like '%never started%'")" 1
+done
 done_testing

@@ -599,6 +599,93 @@ test_handed_ahead(void **state)
 	executor_local.destroy(ex);
 }
 
+/* Tries handed ahead to start only after a success (after_success): b,
+ * behind a that fails, is dropped, never claimed, and c behind it (not
+ * conditional) takes a's slot; q, behind p that succeeds, runs after it;
+ * handed after a try that has ended before its end was read, one runs at
+ * once when that try succeeded (r) and is dropped when it failed (s), as
+ * is one after a try the executor no longer has (t); x, waiting for a slot
+ * and stopped, takes y that waits for its success with it; m, released,
+ * keeps n that waits for its success behind it. */
+static void
+test_handed_ahead_if_success(void **state)
+{
+	struct ev_loop *loop = ev_default_loop(0);
+	struct executor *ex = executor_local.create(loop, &host);
+	char *fail_argv[] = { "sh", "-c", "sleep 0.3; exit 3", NULL };
+	char *ok_argv[] = { "sleep", "0.3", NULL }, *true_argv[] = { "true", NULL };
+	char *long_argv[] = { "sleep", "5", NULL }, *false_argv[] = { "false", NULL };
+	enum { A, B, C, P, Q, R0, S0, R, S, T, L, X, Y, L2, M, N, NG };
+	static const char *const names[NG] = {
+		"if_a", "if_b", "if_c", "if_p", "if_q", "if_r0", "if_s0", "if_r", "if_s", "if_t",
+		"if_l", "if_x", "if_y", "if_l2", "if_m", "if_n",
+	};
+	struct got g[NG] = {{0}};
+	char *handle = NULL;
+
+	(void)state;
+	/* start (i, argv, after, after_success) */
+#define START(i, argv, aft, if_ok) do { \
+		struct try_spec sp = spec_for(names[i], argv); \
+		sp.after = (aft) < 0 ? NULL : &g[aft]; \
+		sp.after_success = (if_ok); \
+		assert_int_equal(executor_local.start(ex, &sp, done, &g[i], &handle), 0); \
+	} while (0)
+	START(A, fail_argv, -1, 0);
+	START(B, true_argv, A, 1);
+	START(C, true_argv, B, 0);
+	START(P, ok_argv, -1, 0);
+	START(Q, true_argv, P, 1);
+	wait_for(loop, &g[A], 3);
+	wait_for(loop, &g[P], 2);
+	assert_int_equal(g[A].out.exit_code, 3);
+	assert_int_equal(g[B].out.end, TRY_DROPPED);
+	assert_int_equal(status_line(names[B], "supervisor ", NULL), 0);        /* never claimed */
+	assert_int_equal(g[C].out.end, TRY_EXITED);
+	assert_int_equal(g[C].out.exit_code, 0);
+	assert_true(g[C].out.started_ms >= g[A].out.ended_ms - 1);
+	assert_int_equal(g[Q].out.end, TRY_EXITED);
+	assert_int_equal(g[Q].out.exit_code, 0);
+	assert_true(g[Q].out.started_ms >= g[P].out.ended_ms - 1);
+	/* after a try that has ended, its end not read yet: by how it ended */
+	START(R0, true_argv, -1, 0);
+	START(S0, false_argv, -1, 0);
+	usleep(500000);
+	START(R, true_argv, R0, 1);
+	START(S, true_argv, S0, 1);
+	START(T, true_argv, B, 1);
+	wait_for(loop, &g[R0], 5);
+	assert_true(g[R].out.started_ms > g[R0].out.ended_ms);
+	assert_int_equal(g[R].out.end, TRY_EXITED);
+	assert_int_equal(g[S].out.end, TRY_DROPPED);
+	assert_int_equal(g[T].out.end, TRY_DROPPED);
+	/* stopped while it waits: what waits for its success goes too */
+	START(L, long_argv, -1, 0);
+	START(X, true_argv, L, 0);
+	START(Y, true_argv, X, 1);
+	executor_local.kill(ex, spec_for(names[X], true_argv).log_path);
+	wait_for(loop, &g[X], 2);
+	assert_int_equal(g[X].out.end, TRY_START_FAILED);
+	assert_int_equal(g[Y].out.end, TRY_DROPPED);
+	/* released: it starts now, and what waits for its success after it */
+	START(L2, long_argv, -1, 0);
+	START(M, ok_argv, L2, 0);
+	START(N, true_argv, M, 1);
+	executor_local.release(ex, spec_for(names[M], ok_argv).log_path);
+	wait_for(loop, &g[M], 2);
+	assert_int_equal(g[L].calls + g[L2].calls, 0);
+	assert_int_equal(g[N].out.exit_code, 0);
+	assert_true(g[N].out.started_ms >= g[M].out.ended_ms - 1);
+#undef START
+	executor_local.kill(ex, spec_for(names[L], long_argv).log_path);
+	executor_local.kill(ex, spec_for(names[L2], long_argv).log_path);
+	wait_for(loop, &g[L], 1);
+	wait_for(loop, &g[L2], 1);
+	for (int i = 0; i < NG; i++)
+		got_free(&g[i]);
+	executor_local.destroy(ex);
+}
+
 /* The result scan reads the log backwards in chunks: every chunk size
  * (down to one byte, so lines and the prefix straddle chunks) finds the
  * same last valid result. */
@@ -674,6 +761,7 @@ main(void)
 		cmocka_unit_test(test_outcome_and_result),
 		cmocka_unit_test(test_scan_result),
 		cmocka_unit_test(test_handed_ahead),
+		cmocka_unit_test(test_handed_ahead_if_success),
 		cmocka_unit_test(test_start_failure_and_unknown),
 		cmocka_unit_test(test_lost_supervisor),
 		cmocka_unit_test(test_outcome_times),

@@ -52,6 +52,22 @@ test_all_success(void **state)
 	assert_int_equal(rules_evaluate(TRIGGER_ALL_SUCCESS, &c), RULE_RUN);
 }
 
+/* Counts kept up to date as states change equal counts made afresh. */
+static void
+test_counts_move(void **state)
+{
+	(void)state;
+	for (int from = TI_NONE; from <= TI_REMOVED; from++) {
+		for (int to = TI_NONE; to <= TI_REMOVED; to++) {
+			struct upstream_counts c = counts(from, S, F, -1);
+			struct upstream_counts want = counts(to, S, F, -1);
+
+			upstream_counts_move(&c, (enum ti_state)from, (enum ti_state)to);
+			assert_memory_equal(&c, &want, sizeof(c));
+		}
+	}
+}
+
 static void
 test_all_failed_all_done(void **state)
 {
@@ -173,6 +189,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_all_success),
+		cmocka_unit_test(test_counts_move),
 		cmocka_unit_test(test_all_failed_all_done),
 		cmocka_unit_test(test_one_success_one_failed),
 		cmocka_unit_test(test_none_rules_and_always),
