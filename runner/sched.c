@@ -918,6 +918,7 @@ rendered_free(struct rendered *rd)
 }
 
 static void try_done(void *arg, const struct try_outcome *out);
+static void try_dropped(struct running_try *rt, const char *why);
 
 /* Registers a try as running and takes its slots; or, bound to holder,
  * as handed ahead (it takes the holder's slots when the holder ends). */
@@ -1159,6 +1160,7 @@ queued_return(struct sched *s, struct srun *r, size_t task, const char *why)
 	t->log_path = NULL;
 	ti_set_state(s, r, task, TI_NONE, why);
 	run_evaluate(s, r, task);
+	run_finish_if_done(s, r);
 	mark_dirty(s);
 }
 
@@ -1194,6 +1196,12 @@ try_start(struct sched *s, struct srun *r, size_t task, int adopting)
 	spec.after = rt->holder;
 	spec.after_success = rt->if_success;
 	rt->unsent = 0;
+	if (!adopting && rt->if_success && rt->holder == NULL && t->state == TI_QUEUED) {
+		/* what it was to follow ended without success before it went */
+		rendered_free(&rd);
+		try_dropped(rt, NULL);
+		return;
+	}
 	if (adopting)
 		ar = ex->adopt(inst, &spec, try_done, rt, &handle);
 	if (adopting && ar == ADOPT_NOT_STARTED && t->state == TI_QUEUED) {
@@ -1286,6 +1294,22 @@ ready_after_success(const struct srun *r, size_t task)
 	return rules_evaluate(r->ver->dag->tasks[task].trigger_rule, &c) == RULE_RUN;
 }
 
+/* Whether a task's command or environment reads a variable (var.value.X),
+ * which its upstream task may set: it is rendered only once it is ready.
+ * (A plain mention of the text counts too: it only keeps the task from
+ * being handed ahead early.) */
+static int
+task_reads_variables(const struct dag_task *dt)
+{
+	for (size_t i = 0; i < dt->command.n; i++)
+		if (strstr(dt->command.v[i], "var.value.") != NULL)
+			return 1;
+	for (size_t i = 0; i < dt->args.n_env; i++)
+		if (strstr(dt->args.env[i].value, "var.value.") != NULL)
+			return 1;
+	return 0;
+}
+
 /* Hands ahead, behind each running try of sd whose downstream tasks were
  * not looked at yet, one that the try's success alone makes ready: the
  * supervisor starts it the moment that try succeeds, without waiting for
@@ -1303,7 +1327,8 @@ hand_ahead_downstream(struct sched *s, struct sdag *sd, struct launches *l)
 			const struct dag_task *ut = &r->ver->dag->tasks[h->task];
 			size_t i = 0, d;
 
-			while (i < ut->n_downstream && !ready_after_success(r, ut->downstream[i]))
+			while (i < ut->n_downstream && (!ready_after_success(r, ut->downstream[i]) ||
+			    task_reads_variables(&r->ver->dag->tasks[ut->downstream[i]])))
 				i++;
 			if (i == ut->n_downstream) {
 				h->ahead_checked = 1;

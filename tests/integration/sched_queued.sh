@@ -134,6 +134,33 @@ is "a chain whose second task succeeds on its retry succeeds" "$?" 0
 is "  the third ran once, after the retry" "$(order "$out/chainretry")" "Sa Ea Sb Eb Sb Eb Sc Ec"
 is "  as try 1" "$(sql "select max(try_number) from task_instances ti join dag_runs r on r.id = ti.run_pk where r.dag_id = 'chainretry' and ti.task_id = 'c'")" 1
 
+# a task that reads a variable is not handed ahead behind its upstream
+# task, which may set it: it is rendered once ready, with the value set
+dag varchain <<EOF
+dag_id: varchain
+tasks:
+  set: {command: [sta, variables, set, greeting, from-upstream]}
+  use: {command: [sh, -c, 'echo "{{ var.value.greeting }}" > $out/greeting'], depends_on: [set]}
+EOF
+"$STA" variables set greeting before
+"$STA" dags test varchain 2024-01-01 > "$T/varchain.log" 2>&1
+is "a task reading a variable its upstream task sets succeeds" "$?" 0
+is "  it sees the value set" "$(cat "$out/greeting")" from-upstream
+is "  it was not handed ahead" "$(states varchain use)" "scheduled running success"
+
+# the upstream task cannot even start (its command is over the 1 MiB a
+# try may take): the task handed ahead behind it never runs
+{
+	echo "dag_id: nostart"
+	echo "tasks:"
+	printf '  big: {command: [echo, "%s"]}\n' "$(head -c 1100000 /dev/zero | tr '\0' x)"
+	echo "  after: {command: [touch, $out/after_ran], depends_on: [big]}"
+} > "$STA_DAGS_FOLDER/nostart.yaml"
+"$STA" dags test nostart 2024-01-01 > "$T/nostart.log" 2>&1
+is "a chain whose first task cannot start fails" "$?" 1
+check "  the second never ran" test ! -e "$out/after_ran"
+is "  it is upstream_failed" "$(sql "select state from task_instances where task_id = 'after'")" upstream_failed
+
 # one slot: `first` runs 2 s, `second` waits queued behind it
 dag one <<EOF
 dag_id: one
