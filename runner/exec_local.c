@@ -985,6 +985,7 @@ struct ltry {
 	char *status_path;
 	uint64_t id;            /* our supervisor's tag; 0 when followed by its file */
 	int has_handle;         /* the host has its pid */
+	int claimed;            /* its status file was seen: it may have run */
 	int pidfd;              /* followed: the claiming supervisor */
 	ev_io io;
 	ev_stat st;
@@ -1050,7 +1051,7 @@ ltry_finish(struct ltry *t, const char *outcome, const char *handle)
 {
 	struct try_outcome o;
 
-	if (outcome == NULL && access(t->status_path, F_OK) != 0 && errno == ENOENT) {
+	if (outcome == NULL && !t->claimed && access(t->status_path, F_OK) != 0 && errno == ENOENT) {
 		/* never claimed, and its supervisor is gone or never had it */
 		memset(&o, 0, sizeof(o));
 		o.end = TRY_DROPPED;
@@ -1172,6 +1173,7 @@ ltry_follow(struct ltry *t, char **handle)
 
 	if (rc == -1)
 		return ADOPT_NOT_STARTED;
+	t->claimed = 1;
 	if (c.task > 0)
 		*handle = xasprintf("%ld", (long)c.task);
 	if (rc == 0 && !c.has_outcome && proc_alive(c.sup, c.sup_start) &&
@@ -1255,6 +1257,7 @@ ltry_report(struct ltry *t, const struct sup_msg *m, const char *outcome)
 		break;
 	case SUP_CLAIMED:       /* started before: follow that try */
 		t->id = 0;
+		t->claimed = 1;
 		if (ltry_follow(t, &handle) == ADOPT_NOT_STARTED)
 			ltry_later(t);      /* claimed, then removed: lost */
 		else

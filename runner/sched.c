@@ -1526,8 +1526,8 @@ try_dropped(struct running_try *rt, const char *why)
 	struct srun *r = rt->run;
 	struct sti *t = r != NULL ? &r->tis[rt->task] : NULL;
 	struct running_try *next = rt->holder == NULL ? rt->successor : NULL;
-	char *reason = xasprintf("handed ahead, not started: %s",
-	    why != NULL ? why : "the task it followed did not succeed");
+	char *reason = why != NULL ? xasprintf("not started: %s", why) :
+	    xstrdup("handed ahead, not started: the task it followed did not succeed");
 
 	/* one holding slots (its holder ended) passes them on */
 	if (next != NULL && !next->if_success)
