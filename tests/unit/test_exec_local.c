@@ -462,14 +462,19 @@ test_supervisor_killed(void **state)
 	struct executor *ex = executor_local.create(loop, &host);
 	char *argv[] = { "sleep", "30", NULL }, *quick[] = { "true", NULL };
 	struct try_spec spec = spec_for("sup_killed", argv);
-	struct got g = {0}, g2 = {0};
+	struct got g = {0}, g2 = {0}, gq = {0};
 	char *h = NULL, *h2 = NULL;
 	long sup, task;
 
 	(void)state;
 	/* the supervisor dies with a try running: the try is lost (its
-	 * outcome cannot be known), and the next try gets a new supervisor */
+	 * outcome cannot be known), one handed ahead behind it, never
+	 * claimed, did not start; the next try gets a new supervisor */
 	assert_int_equal(executor_local.start(ex, &spec, done, &g, &h), 0);
+	spec = spec_for("sup_killed_queued", quick);
+	spec.after = &g;
+	assert_int_equal(executor_local.start(ex, &spec, done, &gq, &h2), 0);
+	spec = spec_for("sup_killed", argv);
 	task = wait_task("sup_killed");
 	sup = status_pid("sup_killed", "supervisor ");
 	assert_true(sup > 0);
@@ -484,7 +489,10 @@ test_supervisor_killed(void **state)
 	assert_int_equal(rec, act);
 	assert_int_equal(kill((pid_t)sup, SIGKILL), 0);
 	wait_for(loop, &g, 1);
+	wait_for(loop, &gq, 1);
 	assert_int_equal(g.out.end, TRY_LOST);
+	assert_int_equal(gq.out.end, TRY_DROPPED);
+	assert_string_equal(gq.reason, "its supervisor ended before starting it");
 	kill((pid_t)-task, SIGKILL);
 	spec = spec_for("after_sup_killed", quick);
 	assert_int_equal(executor_local.start(ex, &spec, done, &g2, &h2), 0);
@@ -496,6 +504,7 @@ test_supervisor_killed(void **state)
 	free(h2);
 	got_free(&g);
 	got_free(&g2);
+	got_free(&gq);
 	executor_local.destroy(ex);
 }
 
