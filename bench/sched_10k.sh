@@ -11,7 +11,9 @@
 # Build first (./dev build); the default binary is build/release/sta.
 # ROUNDS=K repeats make and sta K times per shape, each sta run right
 # after its own make (a VM's speed drifts within minutes), and prints the
-# median of the K ratios; SHAPES="wide" (or "deep") measures one shape.
+# median of the K ratios; SHAPES="wide" (or "deep") measures one shape;
+# J=3 runs both at another parallelism (max_active_tasks 3, make -j3; the
+# default is 2).
 # The state (store, logs) goes under $TMPDIR: its file system weighs a
 # lot (every try creates a folder and two files, and commits once).
 set -euo pipefail
@@ -20,6 +22,7 @@ STA=${1:-$ROOT/build/release/sta}
 N=${2:-10000}
 ROUNDS=${ROUNDS:-1}
 SHAPES=${SHAPES:-wide deep}
+J=${J:-2}
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 
@@ -27,7 +30,7 @@ gen() { # gen SHAPE: writes $W/SHAPE.yaml and $W/SHAPE.mk
 	local shape=$1 i
 	{
 		echo "dag_id: bench_$shape"
-		echo "max_active_tasks: 2"
+		echo "max_active_tasks: $J"
 		echo "tasks:"
 		for ((i = 0; i < N; i++)); do
 			echo "  t$i:"
@@ -72,7 +75,7 @@ for shape in $SHAPES; do
 	measure "sta dags validate ($shape)" "$STA" --dags-folder "$W/dags/$shape" dags validate
 	ratios=()
 	for ((r = 0; r < ROUNDS; r++)); do
-		measure "make -j2 ($shape)" make -s -j2 -f "$W/$shape.mk"
+		measure "make -j$J ($shape)" make -s -j"$J" -f "$W/$shape.mk"
 		make_wall=$wall
 		rm -rf "$W/home_$shape"
 		measure "sta dags test ($shape)" env STA_HOME="$W/home_$shape" \
