@@ -138,6 +138,7 @@ struct running_try {
 	int if_success;                 /* starts only if its holder succeeds */
 	int ahead_checked;              /* its downstream tasks were looked at */
 	int unsent;                     /* recorded, to be started after the commit */
+	int64_t sent_ms;                /* when it went to the executor */
 	struct running_try *next;
 };
 
@@ -764,18 +765,27 @@ ti_state_put(struct srun *r, size_t task, enum ti_state st)
 	t->state = st;
 }
 
+/* Sets and records a task instance's state; a finished one ends at
+ * ended_ms (its try's end), or now when that is 0. */
 static void
-ti_set_state(struct sched *s, struct srun *r, size_t task, enum ti_state st,
-    const char *reason)
+ti_set_state_at(struct sched *s, struct srun *r, size_t task, enum ti_state st,
+    const char *reason, int64_t ended_ms)
 {
 	struct sti *t = &r->tis[task];
 
 	if (st == TI_SCHEDULED)
 		t->due_ms = time_now_ms();
 	if (ti_state_finished(st) && (t->end_ms == 0 || !ti_state_finished(t->state)))
-		t->end_ms = time_now_ms();
+		t->end_ms = ended_ms != 0 ? ended_ms : time_now_ms();
 	ti_state_put(r, task, st);
 	ti_store(s, r, task, reason);
+}
+
+static void
+ti_set_state(struct sched *s, struct srun *r, size_t task, enum ti_state st,
+    const char *reason)
+{
+	ti_set_state_at(s, r, task, st, reason, 0);
 }
 
 static struct running_try *running_find(struct sched *s, int64_t try_pk);
@@ -1196,6 +1206,7 @@ try_start(struct sched *s, struct srun *r, size_t task, int adopting)
 	spec.after = rt->holder;
 	spec.after_success = rt->if_success;
 	rt->unsent = 0;
+	rt->sent_ms = time_now_ms();
 	if (!adopting && rt->if_success && rt->holder == NULL && t->state == TI_QUEUED) {
 		/* what it was to follow ended without success before it went */
 		rendered_free(&rd);
@@ -1583,12 +1594,13 @@ try_done(void *arg, const struct try_outcome *out)
 			row.start_ms = t->start_ms;
 	}
 	store_try_update(s->store, &row);
-	/* a try handed ahead behind this one has started: it runs now (one
-	 * to start only after a success waits for its drop, holding the
-	 * slots, when there was none) */
+	/* a try handed ahead behind this one has started: it runs now, from
+	 * this end or from when it was sent, if later (one to start only
+	 * after a success waits for its drop, holding the slots, when there
+	 * was none) */
 	if ((next = rt->holder == NULL ? rt->successor : NULL) != NULL &&
 	    (!next->if_success || executor_outcome_succeeded(out)))
-		try_promote(s, next, row.end_ms);
+		try_promote(s, next, row.end_ms > next->sent_ms ? row.end_ms : next->sent_ms);
 	running_remove(s, try_pk);
 	if (r == NULL) {
 		free(reason);
@@ -1620,7 +1632,7 @@ try_done(void *arg, const struct try_outcome *out)
 	} else {
 		const struct dag_task *dt = &r->ver->dag->tasks[task];
 
-		ti_set_state(s, r, task, st, NULL);
+		ti_set_state_at(s, r, task, st, NULL, row.end_ms);
 		if (st != TI_SUCCESS)
 			log_info("%s %s %s: %s", run_dag_id(r), r->run_id,
 			    dt->task_id, ti_state_name(st));

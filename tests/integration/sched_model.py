@@ -13,8 +13,10 @@
 # as its command says; the run must fail exactly when a leaf failed.  No
 # task may start before its upstream tasks allow it (a rule that waits for
 # all of them: after they all ended; one_success: after one succeeded;
-# one_failed: after one failed), more than max_active_tasks may never run
-# at once, and no try may be left queued or running.  Tasks are handed
+# one_failed: after one failed), nor be recorded so in the store (its
+# start before an upstream task's end, for a rule that waits for all of
+# them), more than max_active_tasks may never run at once, and no try may
+# be left queued or running.  Tasks are handed
 # ahead behind their upstream tasks and dropped when those do not succeed:
 # the cases must have done both.
 #
@@ -235,6 +237,13 @@ def main():
         bad = order_faults(tasks, spans, got)
         ok(not bad, f"{name}: no task starts before its upstream tasks allow it",
            ", ".join(bad))
+        times = {t: (a, b) for t, a, b in db.execute(
+            "select ti.task_id, ti.start_ms, ti.end_ms from task_instances ti join dag_runs r "
+            "on r.id = ti.run_pk where r.dag_id = ?", (f"model{k}",))}
+        bad = [t["id"] for t in tasks if t["id"] in spans and t["rule"] in WAIT_ALL and
+               any(times[t["id"]][0] < times[tasks[u]["id"]][1] for u in t["ups"])]
+        ok(not bad, f"{name}: the store has no task starting before an upstream task's end",
+           ", ".join(f"{t}: {times[t]}" for t in bad))
         top = most_at_once(spans)
         ok(top <= slots, f"{name}: at most {slots} tasks at once ({top})")
         left = db.execute("select count(*) from task_tries t join task_instances ti on "
