@@ -626,14 +626,20 @@ sup_scheduler_lives(struct sup *sv)
 	return sv->sock >= 0 && (poll(&p, 1, 0) != 1 || !(p.revents & (POLLRDHUP | POLLHUP)));
 }
 
-/* Starts a try taken out of a queue, and frees it. */
-static void
-sup_start_taken(struct sup *sv, struct queued *q)
+/* Starts a try taken out of a queue, and frees it; the tries behind it
+ * become its queue if it started.  Whether it started. */
+static int
+sup_start_taken(struct sup *sv, struct queued *q, struct queued *behind)
 {
 	struct msg m = { q->msg, q->msg + q->len, 0 };
+	uint64_t id = q->id;
 
-	sup_start(sv, q->id, &m);
+	sup_start(sv, id, &m);
 	free(q);
+	if (sv->tasks == NULL || sv->tasks->id != id)
+		return 0;
+	sv->tasks->queue = behind;
+	return 1;
 }
 
 /* Drops tries handed ahead that were to start only after the success of
@@ -675,20 +681,16 @@ sup_start_queued(struct stask *t, int ok)
 		sv->succeeded[sv->n_succeeded++ % ARRAY_LEN(sv->succeeded)] = t->id;
 	while (t->queue != NULL && sup_scheduler_lives(sv)) {
 		struct queued *q = t->queue;
-		uint64_t id = q->id;
 
 		t->queue = q->next;
 		if (q->if_ok && !ok) {
 			q->next = NULL;
 			sup_drop(sv, q);
-			continue;
-		}
-		sup_start_taken(sv, q);
-		if (sv->tasks != NULL && sv->tasks->id == id) {
-			sv->tasks->queue = t->queue;
+		} else if (sup_start_taken(sv, q, t->queue)) {
 			t->queue = NULL;
+		} else {
+			ok = 0;         /* it did not start */
 		}
-		ok = 0;         /* it did not start */
 	}
 }
 
@@ -881,10 +883,7 @@ sup_now(struct sup *sv, uint64_t id)
 	if (q == NULL)
 		return;
 	behind = q->next;
-	sup_start_taken(sv, q);
-	if (sv->tasks != NULL && sv->tasks->id == id)
-		sv->tasks->queue = behind;
-	else
+	if (!sup_start_taken(sv, q, behind))
 		sup_drop(sv, behind);
 }
 
@@ -1044,6 +1043,15 @@ ltry_end(struct ltry *t, const struct try_outcome *o)
 	ltry_free(t);
 }
 
+/* Reports a try that never started (reason may be NULL); frees t. */
+static void
+ltry_dropped(struct ltry *t, const char *reason)
+{
+	ltry_end(t, &(struct try_outcome){
+	    .end = TRY_DROPPED, .exit_code = -1, .reason = (char *)reason,
+	    .started_ms = time_now_ms(), .ended_ms = time_now_ms() });
+}
+
 /* Reports the outcome given (JSON), or else the one in the status file,
  * or the loss; frees t.  handle: the task's pid if it came with the end. */
 static void
@@ -1053,12 +1061,10 @@ ltry_finish(struct ltry *t, const char *outcome, const char *handle)
 
 	if (outcome == NULL && !t->claimed && access(t->status_path, F_OK) != 0 && errno == ENOENT) {
 		/* never claimed, and its supervisor is gone or never had it */
-		memset(&o, 0, sizeof(o));
-		o.end = TRY_DROPPED;
-		o.exit_code = -1;
-		o.reason = xstrdup("its supervisor ended before starting it");
-		o.started_ms = o.ended_ms = time_now_ms();
-	} else if ((outcome != NULL ? executor_parse_outcome(outcome, &o) :
+		ltry_dropped(t, "its supervisor ended before starting it");
+		return;
+	}
+	if ((outcome != NULL ? executor_parse_outcome(outcome, &o) :
 	    executor_read_status(t->log_path, &o)) != 0) {
 		o.end = TRY_LOST;
 		o.exit_code = -1;
@@ -1250,10 +1256,8 @@ ltry_report(struct ltry *t, const struct sup_msg *m, const char *outcome)
 	case SUP_ENDED:         /* ran, or could not start: the outcome says */
 		ltry_finish(t, outcome, handle);
 		break;
-	case SUP_DROPPED:
-		ltry_end(t, &(struct try_outcome){
-		    .end = TRY_DROPPED, .exit_code = -1,
-		    .started_ms = time_now_ms(), .ended_ms = time_now_ms() });
+	case SUP_DROPPED:       /* what it followed did not succeed */
+		ltry_dropped(t, NULL);
 		break;
 	case SUP_CLAIMED:       /* started before: follow that try */
 		t->id = 0;

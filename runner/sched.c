@@ -137,8 +137,8 @@ struct running_try {
 	struct running_try *successor;  /* handed ahead behind this one */
 	int if_success;                 /* starts only if its holder succeeds */
 	int ahead_checked;              /* its downstream tasks were looked at */
-	int unsent;                     /* recorded, to be started after the commit */
-	int64_t sent_ms;                /* when it went to the executor */
+	int64_t sent_ms;                /* when it went to the executor; 0: it is
+					 * recorded, to be started after the commit */
 	struct running_try *next;
 };
 
@@ -993,7 +993,7 @@ holder_takes(struct sched *s, const struct running_try *rt, const struct sdag *s
 	inst = executor_instance(s, ex);
 	/* a try to be started in this pass goes to the executor first */
 	return depth < HAND_AHEAD && inst != NULL && ex->can_follow != NULL &&
-	    (rt->unsent || ex->can_follow(inst, rt));
+	    (rt->sent_ms == 0 || ex->can_follow(inst, rt));
 }
 
 /* A try of sd that a try of dt may be handed ahead behind, or NULL. */
@@ -1092,8 +1092,8 @@ latency_metric(const struct sti *t, int64_t started_ms)
 		    (double)(started_ms - t->due_ms) / 1000.0);
 }
 
-/* A try handed ahead has started (its holder ended at now_ms): the task
- * instance runs. */
+/* A try handed ahead has started, at now_ms (its holder's end, or later
+ * when it was sent later): the task instance runs. */
 static void
 try_promote(struct sched *s, struct running_try *rt, int64_t now_ms)
 {
@@ -1205,7 +1205,6 @@ try_start(struct sched *s, struct srun *r, size_t task, int adopting)
 		rt = running_add(s, t->try_pk, r, task);
 	spec.after = rt->holder;
 	spec.after_success = rt->if_success;
-	rt->unsent = 0;
 	rt->sent_ms = time_now_ms();
 	if (!adopting && rt->if_success && rt->holder == NULL && t->state == TI_QUEUED) {
 		/* what it was to follow ended without success before it went */
@@ -1246,7 +1245,6 @@ try_record(struct sched *s, struct srun *r, size_t task, struct running_try *hol
 	const struct dag_task *dt = &r->ver->dag->tasks[task];
 	struct sti *t = &r->tis[task];
 	struct store_try row = {0};
-	struct running_try *rt;
 
 	t->try_number++;
 	t->start_ms = holder != NULL ? 0 : time_now_ms();
@@ -1266,9 +1264,7 @@ try_record(struct sched *s, struct srun *r, size_t task, struct running_try *hol
 	if (store_try_insert(s->store, &row) != 0)
 		return NULL;
 	t->try_pk = row.pk;
-	rt = running_add_after(s, t->try_pk, r, task, holder, if_success);
-	rt->unsent = 1;
-	return rt;
+	return running_add_after(s, t->try_pk, r, task, holder, if_success);
 }
 
 struct launches {
