@@ -101,6 +101,21 @@ spec_for(const char *name, char *const *argv)
 	return s;
 }
 
+/* Starts try name (argv; g its arg) after the try started with after
+ * (NULL: at once), with if_ok only on that one's success. */
+static void
+start_try(struct executor *ex, const char *name, char **argv, struct got *g,
+    struct got *after, int if_ok)
+{
+	struct try_spec spec = spec_for(name, argv);
+	char *handle = NULL;
+
+	spec.after = after;
+	spec.after_success = if_ok;
+	assert_int_equal(executor_local.start(ex, &spec, done, g, &handle), 0);
+	free(handle);
+}
+
 /* A line of the try's status file ("supervisor PID START" or "task PID
  * START"): the pid, or 0, and the start time into *start (may be NULL). */
 static long
@@ -471,10 +486,7 @@ test_supervisor_killed(void **state)
 	 * outcome cannot be known), one handed ahead behind it, never
 	 * claimed, did not start; the next try gets a new supervisor */
 	assert_int_equal(executor_local.start(ex, &spec, done, &g, &h), 0);
-	spec = spec_for("sup_killed_queued", quick);
-	spec.after = &g;
-	assert_int_equal(executor_local.start(ex, &spec, done, &gq, &h2), 0);
-	spec = spec_for("sup_killed", argv);
+	start_try(ex, "sup_killed_queued", quick, &gq, &g, 0);
 	task = wait_task("sup_killed");
 	sup = status_pid("sup_killed", "supervisor ");
 	assert_true(sup > 0);
@@ -556,21 +568,14 @@ test_handed_ahead(void **state)
 	char *a_argv[] = { "sleep", "0.5", NULL }, *b_argv[] = { "true", NULL };
 	char *c_argv[] = { "touch", mark, NULL };
 	struct got g[6] = {{0}};
-	char *handle = NULL;
-	struct try_spec spec;
 
 	(void)state;
-	spec = spec_for("ahead_a", a_argv);
-	assert_int_equal(executor_local.start(ex, &spec, done, &g[0], &handle), 0);
+	start_try(ex, "ahead_a", a_argv, &g[0], NULL, 0);
 	assert_true(executor_local.can_follow(ex, &g[0]));
 	assert_false(executor_local.can_follow(ex, &g[3]));      /* not started */
-	spec = spec_for("ahead_b", b_argv);
-	spec.after = &g[0];
-	assert_int_equal(executor_local.start(ex, &spec, done, &g[1], &handle), 0);
-	spec = spec_for("ahead_c", c_argv);
-	spec.after = &g[1];
-	assert_int_equal(executor_local.start(ex, &spec, done, &g[2], &handle), 0);
-	executor_local.kill(ex, spec.log_path);
+	start_try(ex, "ahead_b", b_argv, &g[1], &g[0], 0);
+	start_try(ex, "ahead_c", c_argv, &g[2], &g[1], 0);
+	executor_local.kill(ex, spec_for("ahead_c", c_argv).log_path);
 	wait_for(loop, g, 3);
 	assert_false(executor_local.can_follow(ex, &g[0]));      /* ended */
 	assert_int_equal(g[0].out.end, TRY_EXITED);
@@ -584,19 +589,14 @@ test_handed_ahead(void **state)
 	assert_int_equal(access(mark, F_OK), -1);
 	assert_int_equal(status_line("ahead_c", "supervisor ", NULL), 0);     /* never claimed */
 	/* after a try that has ended: at once */
-	spec = spec_for("ahead_d", b_argv);
-	spec.after = &g[0];
-	assert_int_equal(executor_local.start(ex, &spec, done, &g[3], &handle), 0);
+	start_try(ex, "ahead_d", b_argv, &g[3], &g[0], 0);
 	wait_for(loop, &g[3], 1);
 	assert_int_equal(g[3].out.exit_code, 0);
 	/* released: f starts at once, not after e's 2 s */
 	char *e_argv[] = { "sleep", "2", NULL };
-	spec = spec_for("ahead_e", e_argv);
-	assert_int_equal(executor_local.start(ex, &spec, done, &g[4], &handle), 0);
-	spec = spec_for("ahead_f", b_argv);
-	spec.after = &g[4];
-	assert_int_equal(executor_local.start(ex, &spec, done, &g[5], &handle), 0);
-	executor_local.release(ex, spec.log_path);
+	start_try(ex, "ahead_e", e_argv, &g[4], NULL, 0);
+	start_try(ex, "ahead_f", b_argv, &g[5], &g[4], 0);
+	executor_local.release(ex, spec_for("ahead_f", b_argv).log_path);
 	wait_for(loop, &g[5], 1);
 	assert_int_equal(g[4].calls, 0);
 	assert_int_equal(g[5].out.exit_code, 0);
@@ -630,21 +630,13 @@ test_handed_ahead_if_success(void **state)
 		"if_l", "if_x", "if_y", "if_l2", "if_m", "if_n",
 	};
 	struct got g[NG] = {{0}};
-	char *handle = NULL;
 
 	(void)state;
-	/* start (i, argv, after, after_success) */
-#define START(i, argv, aft, if_ok) do { \
-		struct try_spec sp = spec_for(names[i], argv); \
-		sp.after = (aft) < 0 ? NULL : &g[aft]; \
-		sp.after_success = (if_ok); \
-		assert_int_equal(executor_local.start(ex, &sp, done, &g[i], &handle), 0); \
-	} while (0)
-	START(A, fail_argv, -1, 0);
-	START(B, true_argv, A, 1);
-	START(C, true_argv, B, 0);
-	START(P, ok_argv, -1, 0);
-	START(Q, true_argv, P, 1);
+	start_try(ex, names[A], fail_argv, &g[A], NULL, 0);
+	start_try(ex, names[B], true_argv, &g[B], &g[A], 1);
+	start_try(ex, names[C], true_argv, &g[C], &g[B], 0);
+	start_try(ex, names[P], ok_argv, &g[P], NULL, 0);
+	start_try(ex, names[Q], true_argv, &g[Q], &g[P], 1);
 	wait_for(loop, &g[A], 3);
 	wait_for(loop, &g[P], 2);
 	assert_int_equal(g[A].out.exit_code, 3);
@@ -657,35 +649,34 @@ test_handed_ahead_if_success(void **state)
 	assert_int_equal(g[Q].out.exit_code, 0);
 	assert_true(g[Q].out.started_ms >= g[P].out.ended_ms - 1);
 	/* after a try that has ended, its end not read yet: by how it ended */
-	START(R0, true_argv, -1, 0);
-	START(S0, false_argv, -1, 0);
+	start_try(ex, names[R0], true_argv, &g[R0], NULL, 0);
+	start_try(ex, names[S0], false_argv, &g[S0], NULL, 0);
 	usleep(500000);
-	START(R, true_argv, R0, 1);
-	START(S, true_argv, S0, 1);
-	START(T, true_argv, B, 1);
+	start_try(ex, names[R], true_argv, &g[R], &g[R0], 1);
+	start_try(ex, names[S], true_argv, &g[S], &g[S0], 1);
+	start_try(ex, names[T], true_argv, &g[T], &g[B], 1);
 	wait_for(loop, &g[R0], 5);
 	assert_true(g[R].out.started_ms > g[R0].out.ended_ms);
 	assert_int_equal(g[R].out.end, TRY_EXITED);
 	assert_int_equal(g[S].out.end, TRY_DROPPED);
 	assert_int_equal(g[T].out.end, TRY_DROPPED);
 	/* stopped while it waits: what waits for its success goes too */
-	START(L, long_argv, -1, 0);
-	START(X, true_argv, L, 0);
-	START(Y, true_argv, X, 1);
+	start_try(ex, names[L], long_argv, &g[L], NULL, 0);
+	start_try(ex, names[X], true_argv, &g[X], &g[L], 0);
+	start_try(ex, names[Y], true_argv, &g[Y], &g[X], 1);
 	executor_local.kill(ex, spec_for(names[X], true_argv).log_path);
 	wait_for(loop, &g[X], 2);
 	assert_int_equal(g[X].out.end, TRY_START_FAILED);
 	assert_int_equal(g[Y].out.end, TRY_DROPPED);
 	/* released: it starts now, and what waits for its success after it */
-	START(L2, long_argv, -1, 0);
-	START(M, ok_argv, L2, 0);
-	START(N, true_argv, M, 1);
+	start_try(ex, names[L2], long_argv, &g[L2], NULL, 0);
+	start_try(ex, names[M], ok_argv, &g[M], &g[L2], 0);
+	start_try(ex, names[N], true_argv, &g[N], &g[M], 1);
 	executor_local.release(ex, spec_for(names[M], ok_argv).log_path);
 	wait_for(loop, &g[M], 2);
 	assert_int_equal(g[L].calls + g[L2].calls, 0);
 	assert_int_equal(g[N].out.exit_code, 0);
 	assert_true(g[N].out.started_ms >= g[M].out.ended_ms - 1);
-#undef START
 	executor_local.kill(ex, spec_for(names[L], long_argv).log_path);
 	executor_local.kill(ex, spec_for(names[L2], long_argv).log_path);
 	wait_for(loop, &g[L], 1);
