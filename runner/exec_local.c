@@ -70,6 +70,10 @@ extern char **environ;
  * a shorter one reports it with its end. */
 #define PID_REPORT_DELAY 1.0
 
+/* How many tries a supervisor takes at most: one running, two handed
+ * ahead behind it (as many as the scheduler hands ahead per slot). */
+#define SUP_TRIES 3
+
 /* What the supervisor tells the scheduler about a try. */
 enum sup_event {
 	SUP_STARTED,    /* running for a while; value is the task's pid */
@@ -372,11 +376,38 @@ struct sup {
 	char claim[96];         /* "supervisor PID START\n" */
 	char *buf;
 	struct stask *tasks;
+	int children;           /* supervisors it forked that still run */
 	/* The last tries that succeeded, for a try sent to follow one that
 	 * has ended meanwhile. */
 	uint64_t succeeded[64];
 	unsigned n_succeeded;
 };
+
+/* A supervisor forked by this one, waited for before this one exits (so
+ * that its CPU time, its tasks' included, counts as the scheduler's). */
+struct schild {
+	struct sup *sv;
+	pid_t pid;
+	int pidfd;
+	ev_io io;
+};
+
+/* Ends the loop once the scheduler is gone and nothing runs. */
+static void
+sup_exit_if_done(struct sup *sv)
+{
+	if (sv->sock < 0 && sv->tasks == NULL && sv->children == 0)
+		ev_break(sv->loop, EVBREAK_ALL);
+}
+
+/* Closes every descriptor but stdio and fd. */
+static void
+fd_keep_only(int fd)
+{
+	if (fd > 3)
+		close_range(3, (unsigned)fd - 1, 0);
+	close_range((unsigned)fd + 1, ~0U, 0);
+}
 
 /* Sends what waits: 0 when all went, -1 when the socket is full. */
 static int
@@ -575,8 +606,7 @@ stask_free(struct stask *t)
 		free(q);
 	}
 	free(t);
-	if (sv->sock < 0 && sv->tasks == NULL)
-		ev_break(sv->loop, EVBREAK_ALL);
+	sup_exit_if_done(sv);
 }
 
 /* SIGTERM to the task's group, then SIGKILL after the grace. */
@@ -887,6 +917,51 @@ sup_now(struct sup *sv, uint64_t id)
 		sup_drop(sv, behind);
 }
 
+static void supervisor_main(int sock);
+
+static void
+schild_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct schild *c = w->data;
+	struct sup *sv = c->sv;
+
+	(void)revents;
+	ev_io_stop(loop, w);
+	close(c->pidfd);
+	waitpid(c->pid, NULL, 0);
+	free(c);
+	sv->children--;
+	sup_exit_if_done(sv);
+}
+
+/* Starts another supervisor on sock, the scheduler's socket to it:
+ * forked from this one, which is small, not from the scheduler, which
+ * grows, so that it does not keep a copy of the scheduler's memory. */
+static void
+sup_fork(struct sup *sv, int sock)
+{
+	struct schild *c;
+	pid_t pid = fork();
+	int pidfd;
+
+	if (pid == 0) {
+		fd_keep_only(sock);
+		supervisor_main(sock);
+	}
+	if (pid < 0)
+		return;         /* the scheduler sees its socket close */
+	if ((pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0)
+		return;         /* not waited for: it is reaped when we exit */
+	c = xcalloc(1, sizeof(*c));
+	c->sv = sv;
+	c->pid = pid;
+	c->pidfd = pidfd;
+	ev_io_init(&c->io, schild_cb, pidfd, EV_READ);
+	c->io.data = c;
+	ev_io_start(sv->loop, &c->io);
+	sv->children++;
+}
+
 static void
 sup_sock_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -894,11 +969,24 @@ sup_sock_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)revents;
 	for (;;) {
-		ssize_t n = recv(sv->sock, sv->buf, LAUNCH_MAX - 1, MSG_DONTWAIT);
+		union {
+			struct cmsghdr h;
+			char space[CMSG_SPACE(sizeof(int))];
+		} ctl;
+		struct iovec iov = { .iov_base = sv->buf, .iov_len = LAUNCH_MAX - 1 };
+		struct msghdr mh = {
+			.msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = &ctl, .msg_controllen = sizeof(ctl),
+		};
+		ssize_t n = recvmsg(sv->sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 		struct msg m = { sv->buf, sv->buf + (n > 0 ? n : 0), 0 };
+		struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+		int passed = -1;
 		const char *op;
 		uint64_t id;
 
+		if (c != NULL && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			memcpy(&passed, CMSG_DATA(c), sizeof(passed));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -909,8 +997,7 @@ sup_sock_cb(struct ev_loop *loop, ev_io *w, int revents)
 			ev_io_stop(loop, &sv->out_io);
 			close(sv->sock);
 			sv->sock = -1;
-			if (sv->tasks == NULL)
-				ev_break(loop, EVBREAK_ALL);
+			sup_exit_if_done(sv);
 			return;
 		}
 		sv->buf[n] = '\0';
@@ -937,7 +1024,11 @@ sup_sock_cb(struct ev_loop *loop, ev_io *w, int revents)
 			sup_kill(sv, id);
 		} else if (strcmp(op, "now") == 0) {
 			sup_now(sv, id);
+		} else if (strcmp(op, "fork") == 0 && passed >= 0) {
+			sup_fork(sv, passed);
 		}
+		if (passed >= 0)
+			close(passed);
 	}
 }
 
@@ -978,11 +1069,24 @@ supervisor_main(int sock)
 
 /* ------------------------------------------------------ scheduler side */
 
+/* One supervisor process.  Each runs the tries of one slot at a time,
+ * so the process woken when a task ends is the one that starts the next
+ * in that slot: with one supervisor for every slot, a task's end waited
+ * for the supervisor to finish with another slot's. */
+struct supv {
+	struct executor *ex;
+	int sock;               /* to it; -1 when it is gone */
+	pid_t pid;
+	int tries;              /* how many of ours it has (running or handed ahead) */
+	ev_io io;
+};
+
 struct ltry {
 	struct executor *ex;
 	char *log_path;
 	char *status_path;
-	uint64_t id;            /* our supervisor's tag; 0 when followed by its file */
+	struct supv *sup;       /* the supervisor that has it; NULL when followed by its file */
+	uint64_t id;            /* its tag there */
 	int has_handle;         /* the host has its pid */
 	int claimed;            /* its status file was seen: it may have run */
 	int pidfd;              /* followed: the claiming supervisor */
@@ -999,9 +1103,9 @@ struct executor {
 	struct ev_loop *loop;
 	struct executor_host host;
 	struct ltry *tries;
-	int sock;               /* to the supervisor, -1 when there is none */
-	pid_t sup_pid;
-	ev_io io;
+	struct supv **sups;     /* those started, gone ones included (reused) */
+	size_t n_sups;
+	struct supv *first;     /* the one that forks the others, or NULL */
 	uint64_t next_id;
 	char *buf;              /* a report: struct sup_msg, then an outcome */
 	struct buf msg;         /* a message to the supervisor */
@@ -1018,11 +1122,22 @@ ltry_unlink(struct ltry *t)
 	}
 }
 
+/* t is no longer one of its supervisor's (ended, or followed by its file). */
+static void
+ltry_detach(struct ltry *t)
+{
+	if (t->sup != NULL)
+		t->sup->tries--;
+	t->sup = NULL;
+	t->id = 0;
+}
+
 static void
 ltry_free(struct ltry *t)
 {
 	struct ev_loop *loop = t->ex->loop;
 
+	ltry_detach(t);
 	ev_io_stop(loop, &t->io);
 	ev_stat_stop(loop, &t->st);
 	ev_timer_stop(loop, &t->later);
@@ -1146,15 +1261,15 @@ ltry_new(struct executor *ex, const char *log_path, executor_done_fn done, void 
 	return t;
 }
 
-/* Our supervisor's id of the try started with arg; 0 when it has none
+/* The try started with arg while one of our supervisors has it, or NULL
  * (ended, or followed by its file). */
-static uint64_t
-ltry_sup_id(struct executor *ex, const void *arg)
+static struct ltry *
+ltry_ours(struct executor *ex, const void *arg)
 {
 	for (struct ltry *t = ex->tries; t != NULL; t = t->next)
 		if (t->arg == arg)
-			return t->id;
-	return 0;
+			return t->sup != NULL ? t : NULL;
+	return NULL;
 }
 
 static struct ltry *
@@ -1196,21 +1311,23 @@ ltry_follow(struct ltry *t, char **handle)
 	return ADOPT_FINISHED;
 }
 
-/* Our supervisor is gone: a try it ran has its outcome or is lost. */
+/* One of our supervisors is gone: a try it ran has its outcome or is lost. */
 static void
-supervisor_gone(struct executor *ex)
+supervisor_gone(struct supv *sup)
 {
-	if (ex->sock < 0)
+	struct executor *ex = sup->ex;
+
+	if (sup->sock < 0)
 		return;
-	log_warn("the local executor's supervisor (pid %ld) is gone; a new one starts the next try",
-	    (long)ex->sup_pid);
-	ev_io_stop(ex->loop, &ex->io);
-	close(ex->sock);
-	ex->sock = -1;
-	waitpid(ex->sup_pid, NULL, WNOHANG);
+	log_warn("a supervisor of the local executor is gone; a new one starts the next try");
+	ev_io_stop(ex->loop, &sup->io);
+	close(sup->sock);
+	sup->sock = -1;
+	if (sup->pid > 0)
+		waitpid(sup->pid, NULL, WNOHANG);
 	for (struct ltry *t = ex->tries; t != NULL; t = t->next) {
-		if (t->id != 0) {
-			t->id = 0;
+		if (t->sup == sup) {
+			ltry_detach(t);
 			ltry_later(t);
 		}
 	}
@@ -1260,7 +1377,7 @@ ltry_report(struct ltry *t, const struct sup_msg *m, const char *outcome)
 		ltry_dropped(t, NULL);
 		break;
 	case SUP_CLAIMED:       /* started before: follow that try */
-		t->id = 0;
+		ltry_detach(t);
 		t->claimed = 1;
 		if (ltry_follow(t, &handle) == ADOPT_NOT_STARTED)
 			ltry_later(t);      /* claimed, then removed: lost */
@@ -1273,37 +1390,40 @@ ltry_report(struct ltry *t, const struct sup_msg *m, const char *outcome)
 	free(handle);
 }
 
-/* The supervisor's reports. */
+/* A supervisor's reports. */
 static void
 sock_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct executor *ex = w->data;
+	struct supv *sup = w->data;
+	struct executor *ex = sup->ex;
 	struct sup_msg m;
 	struct ltry *t;
 
 	(void)loop;
 	(void)revents;
-	while (ex->sock >= 0) {
-		ssize_t n = recv(ex->sock, ex->buf, sizeof(m) + OUTCOME_MAX, MSG_DONTWAIT);
+	while (sup->sock >= 0) {
+		ssize_t n = recv(sup->sock, ex->buf, sizeof(m) + OUTCOME_MAX, MSG_DONTWAIT);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (n < (ssize_t)sizeof(m)) {
-			supervisor_gone(ex);
+			supervisor_gone(sup);
 			return;
 		}
 		memcpy(&m, ex->buf, sizeof(m));
 		ex->buf[n] = '\0';
-		if ((t = ltry_by_id(ex, m.id)) != NULL)
+		if ((t = ltry_by_id(ex, m.id)) != NULL && t->sup == sup)
 			ltry_report(t, &m, n > (ssize_t)sizeof(m) ? ex->buf + sizeof(m) : NULL);
 	}
 }
 
-/* Forks the supervisor: 0, or -1 with errno. */
+static void supervisor_watch(struct supv *sup);
+
+/* Forks a supervisor into sup: 0, or -1 with errno. */
 static int
-supervisor_start(struct executor *ex)
+supervisor_start(struct supv *sup)
 {
 	int sv[2];
 	pid_t pid;
@@ -1318,26 +1438,101 @@ supervisor_start(struct executor *ex)
 	}
 	if (pid == 0) {
 		/* Keep only the socket (and stdio): not the store or the lock. */
-		if (sv[1] > 3)
-			close_range(3, (unsigned)sv[1] - 1, 0);
-		close_range((unsigned)sv[1] + 1, ~0U, 0);
+		fd_keep_only(sv[1]);
 		supervisor_main(sv[1]);
 	}
 	close(sv[1]);
-	ex->sock = sv[0];
-	ex->sup_pid = pid;
-	ev_io_init(&ex->io, sock_cb, ex->sock, EV_READ);
-	ex->io.data = ex;
-	ev_io_start(ex->loop, &ex->io);
+	sup->sock = sv[0];
+	sup->pid = pid;
+	if (sup->ex->first == NULL || sup->ex->first->sock < 0)
+		sup->ex->first = sup;
+	supervisor_watch(sup);
 	return 0;
 }
 
-/* Sends a try to the supervisor, without waiting: its answers come to
+/* Starts a supervisor into sup, forked by our first one when it runs,
+ * else by us: 0, or -1 with errno. */
+static int
+supervisor_add(struct supv *sup)
+{
+	struct executor *ex = sup->ex;
+	union {
+		struct cmsghdr h;
+		char space[CMSG_SPACE(sizeof(int))];
+	} ctl = {0};
+	struct iovec iov;
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = &ctl, .msg_controllen = sizeof(ctl),
+	};
+	int sv[2];
+	ssize_t n;
+
+	if (ex->first == NULL || ex->first->sock < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		return supervisor_start(sup);
+	buf_reset(&ex->msg);
+	msg_put(&ex->msg, "fork");
+	msg_put_num(&ex->msg, 0);
+	iov = (struct iovec){ .iov_base = ex->msg.data, .iov_len = ex->msg.len };
+	ctl.h.cmsg_level = SOL_SOCKET;
+	ctl.h.cmsg_type = SCM_RIGHTS;
+	ctl.h.cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(&ctl.h), &sv[1], sizeof(int));
+	do
+		n = sendmsg(ex->first->sock, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	close(sv[1]);
+	if (n != (ssize_t)ex->msg.len) {
+		close(sv[0]);
+		supervisor_gone(ex->first);
+		return supervisor_start(sup);
+	}
+	sup->sock = sv[0];
+	sup->pid = 0;           /* not ours: our first supervisor's child */
+	supervisor_watch(sup);
+	return 0;
+}
+
+static void
+supervisor_watch(struct supv *sup)
+{
+	ev_io_init(&sup->io, sock_cb, sup->sock, EV_READ);
+	sup->io.data = sup;
+	ev_io_start(sup->ex->loop, &sup->io);
+}
+
+/* A supervisor with no try of ours, started when none is: so that one
+ * runs the tries of one slot at a time.  NULL, with errno, when none can
+ * be started. */
+static struct supv *
+supervisor_idle(struct executor *ex)
+{
+	struct supv *gone = NULL;
+
+	for (size_t i = 0; i < ex->n_sups; i++) {
+		if (ex->sups[i]->sock >= 0 && ex->sups[i]->tries == 0)
+			return ex->sups[i];
+		if (ex->sups[i]->sock < 0 && gone == NULL)
+			gone = ex->sups[i];
+	}
+	if (gone == NULL) {
+		gone = xcalloc(1, sizeof(*gone));
+		gone->ex = ex;
+		gone->sock = -1;
+		ex->sups = xrealloc(ex->sups, (ex->n_sups + 1) * sizeof(*ex->sups));
+		ex->sups[ex->n_sups++] = gone;
+	}
+	return supervisor_add(gone) == 0 ? gone : NULL;
+}
+
+/* Sends a try to a supervisor, without waiting: its answers come to
  * sock_cb, so the scheduler goes on while the task starts.  0, or -1 with
  * the reason logged. */
 static int
-supervisor_send(struct executor *ex, const struct try_spec *spec, uint64_t id, uint64_t after)
+supervisor_send(struct supv *sup, const struct try_spec *spec, uint64_t id, uint64_t after)
 {
+	struct executor *ex = sup->ex;
 	size_t len;
 	ssize_t n = -1;
 
@@ -1349,10 +1544,10 @@ supervisor_send(struct executor *ex, const struct try_spec *spec, uint64_t id, u
 		    spec->task_id, len, LAUNCH_MAX - 1);
 	} else {
 		do
-			n = send(ex->sock, ex->msg.data, len, MSG_NOSIGNAL);
+			n = send(sup->sock, ex->msg.data, len, MSG_NOSIGNAL);
 		while (n < 0 && errno == EINTR);
 		if (n != (ssize_t)len) {
-			supervisor_gone(ex);
+			supervisor_gone(sup);
 			log_error("%s: the supervisor ended before starting it", spec->task_id);
 		}
 	}
@@ -1368,8 +1563,7 @@ local_create(struct ev_loop *loop, const struct executor_host *host)
 		ex->host = *host;
 	ex->loop = loop;
 	ex->buf = xmalloc(sizeof(struct sup_msg) + OUTCOME_MAX + 1);
-	ex->sock = -1;
-	if (supervisor_start(ex) != 0)
+	if (supervisor_idle(ex) == NULL)
 		log_warn("cannot start the local executor's supervisor: %s", strerror(errno));
 	return ex;
 }
@@ -1379,23 +1573,32 @@ local_destroy(struct executor *ex)
 {
 	int running = 0;
 
-	for (struct ltry *t = ex->tries; t != NULL; t = t->next)
-		running |= t->id != 0;
-	/* The supervisor sees its socket close: it finishes the tries it
-	 * runs (a later executor adopts them) and exits. */
-	if (ex->sock >= 0) {
-		ev_io_stop(ex->loop, &ex->io);
-		close(ex->sock);
-		/* with nothing running it exits at once; waiting counts its
-		 * CPU as ours */
-		waitpid(ex->sup_pid, NULL, running ? WNOHANG : 0);
+	/* A supervisor sees its socket close: it finishes the tries it runs
+	 * (a later executor adopts them) and exits; the first one once the
+	 * others it forked have. */
+	for (size_t i = 0; i < ex->n_sups; i++) {
+		struct supv *sup = ex->sups[i];
+
+		if (sup->sock >= 0) {
+			ev_io_stop(ex->loop, &sup->io);
+			close(sup->sock);
+			running |= sup->tries > 0;
+		}
 	}
+	/* with nothing running they exit at once; waiting counts their CPU
+	 * as ours */
+	for (size_t i = 0; i < ex->n_sups; i++)
+		if (ex->sups[i]->sock >= 0 && ex->sups[i]->pid > 0)
+			waitpid(ex->sups[i]->pid, NULL, running ? WNOHANG : 0);
 	while (ex->tries != NULL) {
 		struct ltry *t = ex->tries;
 
 		ex->tries = t->next;
 		ltry_free(t);
 	}
+	for (size_t i = 0; i < ex->n_sups; i++)
+		free(ex->sups[i]);
+	free(ex->sups);
 	free(ex->buf);
 	buf_free(&ex->msg);
 	free(ex);
@@ -1406,8 +1609,9 @@ local_start(struct executor *ex, const struct try_spec *spec, executor_done_fn d
     void *arg, char **handle)
 {
 	char *dir = fs_dirname(spec->log_path);
-	struct ltry *t;
-	uint64_t id, after;
+	struct ltry *t, *holder = NULL;
+	struct supv *sup;
+	uint64_t id;
 
 	(void)handle;           /* the pid comes with the supervisor's answer */
 
@@ -1418,24 +1622,26 @@ local_start(struct executor *ex, const struct try_spec *spec, executor_done_fn d
 		return -1;
 	}
 	free(dir);
-	if (ex->sock < 0 && supervisor_start(ex) != 0) {
-		log_error("%s: cannot start the local executor's supervisor: %s", spec->task_id,
-		    strerror(errno));
-		return -1;
-	}
-	/* after a try our supervisor has; when it has ended: now, or never
-	 * when it had to succeed (its end is not known here: dropped, from
-	 * the loop, as a try with no status file) */
-	after = spec->after != NULL ? ltry_sup_id(ex, spec->after) : 0;
-	if (spec->after != NULL && spec->after_success && after == 0) {
+	/* after a try one of our supervisors has, by that one; when it has
+	 * ended: now, or never when it had to succeed (its end is not known
+	 * here: dropped, from the loop, as a try with no status file) */
+	if (spec->after != NULL && (holder = ltry_ours(ex, spec->after)) == NULL &&
+	    spec->after_success) {
 		ltry_later(ltry_new(ex, spec->log_path, done, arg));
 		return 0;
 	}
+	if ((sup = holder != NULL ? holder->sup : supervisor_idle(ex)) == NULL) {
+		log_error("%s: cannot start a supervisor of the local executor: %s", spec->task_id,
+		    strerror(errno));
+		return -1;
+	}
 	id = ++ex->next_id;
-	if (supervisor_send(ex, spec, id, after) != 0)
+	if (supervisor_send(sup, spec, id, holder != NULL ? holder->id : 0) != 0)
 		return -1;
 	t = ltry_new(ex, spec->log_path, done, arg);
 	t->id = id;
+	t->sup = sup;
+	sup->tries++;
 	return 0;
 }
 
@@ -1464,23 +1670,29 @@ ltry_by_log(struct executor *ex, const char *log_path)
 	return t;
 }
 
-/* Sends "OP ID" about a try our supervisor has. */
+/* Sends "OP ID" about a try one of our supervisors has. */
 static void
 supervisor_tell(struct executor *ex, const char *op, const struct ltry *t)
 {
 	buf_reset(&ex->msg);
 	msg_put(&ex->msg, op);
 	msg_put_num(&ex->msg, (long long)t->id);
-	send(ex->sock, ex->msg.data, ex->msg.len, MSG_NOSIGNAL);
+	send(t->sup->sock, ex->msg.data, ex->msg.len, MSG_NOSIGNAL);
 }
 
-/* Only a try our supervisor has (running, or handed ahead) can have one
- * handed ahead after it: not one followed by its file (adopted after a
- * restart, or run by a supervisor that is gone). */
+/* Only a try one of our supervisors has (running, or handed ahead) can
+ * have one handed ahead after it: not one followed by its file (adopted
+ * after a restart, or run by a supervisor that is gone); and only while
+ * that supervisor has fewer than SUP_TRIES.  A supervisor that was given
+ * a second slot (a try handed ahead started at once, in a slot freed
+ * elsewhere) so fills no faster than one with a slot of its own, and the
+ * slots go back to a supervisor each as their queues run dry. */
 static int
 local_can_follow(struct executor *ex, const void *arg)
 {
-	return ltry_sup_id(ex, arg) != 0;
+	struct ltry *t = ltry_ours(ex, arg);
+
+	return t != NULL && t->sup->tries < SUP_TRIES;
 }
 
 static void
@@ -1488,7 +1700,7 @@ local_release(struct executor *ex, const char *log_path)
 {
 	struct ltry *t = ltry_by_log(ex, log_path);
 
-	if (t != NULL && t->id != 0)
+	if (t != NULL && t->sup != NULL)
 		supervisor_tell(ex, "now", t);
 }
 
@@ -1499,7 +1711,7 @@ local_kill(struct executor *ex, const char *log_path)
 	char *status_path;
 	struct claim c;
 
-	if (t != NULL && t->id != 0) {
+	if (t != NULL && t->sup != NULL) {
 		supervisor_tell(ex, "kill", t);
 		return;
 	}

@@ -6,7 +6,8 @@
  * seconds in older status files), tries handed ahead of a running one
  * (started at its end, or dropped when stopped first), the claim that lets a try run once even
  * when it is started twice, a supervisor that outlives its executor, stops
- * of own and adopted tries (2,000 at once), and a killed supervisor.
+ * of own and adopted tries (2,000 at once), a killed supervisor, and a
+ * supervisor per slot.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -520,6 +521,91 @@ test_supervisor_killed(void **state)
 	executor_local.destroy(ex);
 }
 
+/* The parent of process pid (from /proc), or 0. */
+static long
+parent_of(long pid)
+{
+	char *path = xasprintf("/proc/%ld/stat", pid), *text = NULL, *p;
+	long ppid = 0;
+
+	if (fs_read_file(path, &text, NULL) == 0 && (p = strrchr(text, ')')) != NULL)
+		sscanf(p + 1, " %*s %ld", &ppid);
+	free(text);
+	free(path);
+	return ppid;
+}
+
+/* A supervisor per slot: tries started at once while another runs go to
+ * a supervisor each, a try handed ahead to its holder's; a supervisor
+ * takes three at most (one running, two behind it); once tries end, the
+ * next one goes to a supervisor already there, no new one.  The first
+ * supervisor forks the others; killed, it takes only its own tries, and
+ * the scheduler forks the next one. */
+static void
+test_supervisor_per_slot(void **state)
+{
+	struct ev_loop *loop = ev_default_loop(0);
+	struct executor *ex = executor_local.create(loop, &host);
+	char *slow[] = { "sleep", "0.3", NULL }, *quick[] = { "true", NULL };
+	char *mid[] = { "sleep", "1", NULL };
+	enum { A, B, C, D, E, F, G, H, I, NG };
+	static const char *const names[NG] = {
+		"slot_a", "slot_b", "slot_c", "slot_d", "slot_e", "slot_f", "slot_g", "slot_h",
+		"slot_i",
+	};
+	struct got g[NG] = {{0}};
+	long sup_a, sup_b, task_f;
+
+	(void)state;
+	start_try(ex, names[A], slow, &g[A], NULL, 0);
+	start_try(ex, names[B], slow, &g[B], NULL, 0);
+	start_try(ex, names[C], quick, &g[C], &g[A], 0);
+	assert_true(executor_local.can_follow(ex, &g[C]));
+	start_try(ex, names[D], quick, &g[D], &g[C], 0);
+	assert_false(executor_local.can_follow(ex, &g[D]));     /* a's has three */
+	assert_true(executor_local.can_follow(ex, &g[B]));
+	wait_for(loop, g, 4);
+	for (int i = A; i <= D; i++)
+		assert_int_equal(g[i].out.exit_code, 0);
+	sup_a = status_pid(names[A], "supervisor ");
+	sup_b = status_pid(names[B], "supervisor ");
+	assert_true(sup_a > 0 && sup_b > 0);
+	assert_true(sup_a != sup_b);
+	assert_int_equal(status_pid(names[C], "supervisor "), sup_a);
+	assert_int_equal(status_pid(names[D], "supervisor "), sup_a);
+	assert_true(g[D].out.started_ms >= g[C].out.ended_ms - 1);
+	/* the second was forked by the first, not by the scheduler */
+	assert_int_equal(parent_of(sup_b), sup_a);
+	start_try(ex, names[E], quick, &g[E], NULL, 0);
+	wait_for(loop, &g[E], 1);
+	assert_int_equal(g[E].out.exit_code, 0);
+	assert_true(status_pid(names[E], "supervisor ") == sup_a ||
+	    status_pid(names[E], "supervisor ") == sup_b);
+	/* the first one killed: the try it runs is lost, the other's try
+	 * ends as it would, and a new supervisor is forked by the scheduler */
+	start_try(ex, names[F], mid, &g[F], NULL, 0);
+	start_try(ex, names[G], mid, &g[G], NULL, 0);
+	task_f = wait_task(names[F]);
+	wait_task(names[G]);
+	assert_int_equal(status_pid(names[F], "supervisor "), sup_a);
+	assert_int_equal(kill((pid_t)sup_a, SIGKILL), 0);
+	wait_for(loop, &g[F], 2);
+	assert_int_equal(g[F].out.end, TRY_LOST);
+	kill((pid_t)-task_f, SIGKILL);
+	assert_int_equal(g[G].out.end, TRY_EXITED);
+	assert_int_equal(g[G].out.exit_code, 0);
+	start_try(ex, names[H], slow, &g[H], NULL, 0);
+	start_try(ex, names[I], quick, &g[I], NULL, 0);
+	wait_for(loop, &g[H], 2);
+	assert_int_equal(g[H].out.exit_code, 0);
+	assert_int_equal(g[I].out.exit_code, 0);
+	assert_int_equal(status_pid(names[H], "supervisor "), sup_b);   /* idle: taken */
+	assert_int_equal(parent_of(status_pid(names[I], "supervisor ")), getpid());
+	for (int i = 0; i < NG; i++)
+		got_free(&g[i]);
+	executor_local.destroy(ex);
+}
+
 static void
 test_many_stops_at_once(void **state)
 {
@@ -769,6 +855,7 @@ main(void)
 		cmocka_unit_test(test_outlives_its_scheduler),
 		cmocka_unit_test(test_kill_own_and_adopted),
 		cmocka_unit_test(test_supervisor_killed),
+		cmocka_unit_test(test_supervisor_per_slot),
 		cmocka_unit_test(test_many_stops_at_once),
 	};
 
