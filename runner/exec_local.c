@@ -70,9 +70,9 @@ extern char **environ;
  * a shorter one reports it with its end. */
 #define PID_REPORT_DELAY 1.0
 
-/* How many tries a supervisor takes at most: one running, two handed
- * ahead behind it (as many as the scheduler hands ahead per slot). */
-#define SUP_TRIES 3
+/* How many tries a supervisor takes at most: one running, and those
+ * handed ahead behind it. */
+#define SUP_TRIES (1 + EXECUTOR_HAND_AHEAD)
 
 /* What the supervisor tells the scheduler about a try. */
 enum sup_event {

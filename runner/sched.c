@@ -42,11 +42,6 @@
 #define DEFAULT_RESCAN 30
 #define POOL_BLOCKED_POPS 64
 
-/* How many tries may wait behind a running local try, handed to the
- * supervisor ahead so that it starts the next one the moment a task ends,
- * without waiting for the scheduler's commit (on a disk, an fsync). */
-#define HAND_AHEAD 2
-
 /* One version of a DAG file; runs keep the version they started with. */
 struct dver {
 	struct dag *dag;
@@ -121,7 +116,7 @@ struct pool {
  * and pool, its holder: the supervisor starts it the moment the holder
  * ends, and it takes the holder's slots then.  Until that it holds none.
  * A holder has at most one try bound to it, which may have one of its
- * own, HAND_AHEAD deep at most.  A try of a task whose one unfinished
+ * own, EXECUTOR_HAND_AHEAD deep at most.  A try of a task whose one unfinished
  * upstream task is its holder's starts only if the holder succeeds
  * (if_success); else the supervisor drops it and its task instance is
  * decided again. */
@@ -967,7 +962,7 @@ running_add(struct sched *s, int64_t try_pk, struct srun *r, size_t task)
 static struct executor *executor_instance(struct sched *s, const struct executor_ops *ex);
 
 /* Whether a try of dt may be handed ahead behind rt, a try of sd: rt is
- * the last of a chain at most HAND_AHEAD deep, run by dt's executor (which
+ * the last of a chain at most EXECUTOR_HAND_AHEAD deep, run by dt's executor (which
  * takes tries handed ahead), holds the pool slots dt needs, and is not
  * being stopped. */
 static int
@@ -992,7 +987,7 @@ holder_takes(struct sched *s, const struct running_try *rt, const struct sdag *s
 	ex = executor_find(dt->args.executor);
 	inst = executor_instance(s, ex);
 	/* a try to be started in this pass goes to the executor first */
-	return depth < HAND_AHEAD && inst != NULL && ex->can_follow != NULL &&
+	return depth < EXECUTOR_HAND_AHEAD && inst != NULL && ex->can_follow != NULL &&
 	    (rt->sent_ms == 0 || ex->can_follow(inst, rt));
 }
 

@@ -537,10 +537,10 @@ parent_of(long pid)
 
 /* A supervisor per slot: tries started at once while another runs go to
  * a supervisor each, a try handed ahead to its holder's; a supervisor
- * takes three at most (one running, two behind it); once tries end, the
- * next one goes to a supervisor already there, no new one.  The first
- * supervisor forks the others; killed, it takes only its own tries, and
- * the scheduler forks the next one. */
+ * takes 1 + EXECUTOR_HAND_AHEAD at most (one running, the rest behind
+ * it); once tries end, the next one goes to a supervisor already there,
+ * no new one.  The first supervisor forks the others; killed, it takes
+ * only its own tries, and the scheduler forks the next one. */
 static void
 test_supervisor_per_slot(void **state)
 {
@@ -548,32 +548,35 @@ test_supervisor_per_slot(void **state)
 	struct executor *ex = executor_local.create(loop, &host);
 	char *slow[] = { "sleep", "0.3", NULL }, *quick[] = { "true", NULL };
 	char *mid[] = { "sleep", "1", NULL };
-	enum { A, B, C, D, E, F, G, H, I, NG };
-	static const char *const names[NG] = {
-		"slot_a", "slot_b", "slot_c", "slot_d", "slot_e", "slot_f", "slot_g", "slot_h",
-		"slot_i",
-	};
+	/* C is the first of the chain behind A, D its last */
+	enum { A, B, C, D = C + EXECUTOR_HAND_AHEAD - 1, E, F, G, H, I, NG };
+	char names[NG][16];
 	struct got g[NG] = {{0}};
 	long sup_a, sup_b, task_f;
 
 	(void)state;
+	for (int i = 0; i < NG; i++)
+		snprintf(names[i], sizeof(names[i]), "slot_%d", i);
 	start_try(ex, names[A], slow, &g[A], NULL, 0);
 	start_try(ex, names[B], slow, &g[B], NULL, 0);
-	start_try(ex, names[C], quick, &g[C], &g[A], 0);
-	assert_true(executor_local.can_follow(ex, &g[C]));
-	start_try(ex, names[D], quick, &g[D], &g[C], 0);
-	assert_false(executor_local.can_follow(ex, &g[D]));     /* a's has three */
+	for (int i = C; i <= D; i++) {
+		struct got *ahead = i == C ? &g[A] : &g[i - 1];
+
+		assert_true(executor_local.can_follow(ex, ahead));
+		start_try(ex, names[i], quick, &g[i], ahead, 0);
+	}
+	assert_false(executor_local.can_follow(ex, &g[D]));     /* A's is full */
 	assert_true(executor_local.can_follow(ex, &g[B]));
-	wait_for(loop, g, 4);
+	wait_for(loop, g, D + 1);
 	for (int i = A; i <= D; i++)
 		assert_int_equal(g[i].out.exit_code, 0);
 	sup_a = status_pid(names[A], "supervisor ");
 	sup_b = status_pid(names[B], "supervisor ");
 	assert_true(sup_a > 0 && sup_b > 0);
 	assert_true(sup_a != sup_b);
-	assert_int_equal(status_pid(names[C], "supervisor "), sup_a);
-	assert_int_equal(status_pid(names[D], "supervisor "), sup_a);
-	assert_true(g[D].out.started_ms >= g[C].out.ended_ms - 1);
+	for (int i = C; i <= D; i++)
+		assert_int_equal(status_pid(names[i], "supervisor "), sup_a);
+	assert_true(g[D].out.started_ms >= g[D - 1].out.ended_ms - 1);
 	/* the second was forked by the first, not by the scheduler */
 	assert_int_equal(parent_of(sup_b), sup_a);
 	start_try(ex, names[E], quick, &g[E], NULL, 0);
