@@ -1078,6 +1078,7 @@ struct supv {
 	int sock;               /* to it; -1 when it is gone */
 	pid_t pid;
 	int tries;              /* how many of ours it has (running or handed ahead) */
+	int released;           /* of those, started at once in a slot freed elsewhere */
 	ev_io io;
 };
 
@@ -1087,6 +1088,7 @@ struct ltry {
 	char *status_path;
 	struct supv *sup;       /* the supervisor that has it; NULL when followed by its file */
 	uint64_t id;            /* its tag there */
+	int released;           /* started at once in a slot freed elsewhere */
 	int has_handle;         /* the host has its pid */
 	int claimed;            /* its status file was seen: it may have run */
 	int pidfd;              /* followed: the claiming supervisor */
@@ -1126,8 +1128,11 @@ ltry_unlink(struct ltry *t)
 static void
 ltry_detach(struct ltry *t)
 {
-	if (t->sup != NULL)
+	if (t->sup != NULL) {
 		t->sup->tries--;
+		t->sup->released -= t->released;
+	}
+	t->released = 0;
 	t->sup = NULL;
 	t->id = 0;
 }
@@ -1683,16 +1688,16 @@ supervisor_tell(struct executor *ex, const char *op, const struct ltry *t)
 /* Only a try one of our supervisors has (running, or handed ahead) can
  * have one handed ahead after it: not one followed by its file (adopted
  * after a restart, or run by a supervisor that is gone); and only while
- * that supervisor has fewer than SUP_TRIES.  A supervisor that was given
- * a second slot (a try handed ahead started at once, in a slot freed
- * elsewhere) so fills no faster than one with a slot of its own, and the
- * slots go back to a supervisor each as their queues run dry. */
+ * that supervisor has fewer than SUP_TRIES and runs one slot.  One given
+ * a second slot (a try handed ahead, started at once in a slot freed
+ * elsewhere) takes no more until that try ends: its queues run dry, and
+ * the tries of the slots it ran go to a supervisor each again. */
 static int
 local_can_follow(struct executor *ex, const void *arg)
 {
 	struct ltry *t = ltry_ours(ex, arg);
 
-	return t != NULL && t->sup->tries < SUP_TRIES;
+	return t != NULL && t->sup->tries < SUP_TRIES && t->sup->released == 0;
 }
 
 static void
@@ -1700,8 +1705,11 @@ local_release(struct executor *ex, const char *log_path)
 {
 	struct ltry *t = ltry_by_log(ex, log_path);
 
-	if (t != NULL && t->sup != NULL)
+	if (t != NULL && t->sup != NULL && !t->released) {
 		supervisor_tell(ex, "now", t);
+		t->released = 1;
+		t->sup->released++;
+	}
 }
 
 static void

@@ -647,7 +647,8 @@ test_many_stops_at_once(void **state)
 /* Tries handed ahead: b waits for a's end and starts at once after it
  * (its own process, timed from then); c, stopped while it waits, never
  * runs and ends as stopped before it started; d, handed after a try that
- * has ended, starts at once; f, released, starts before e ends. */
+ * has ended, starts at once; f, released, starts before e ends (and
+ * none is handed ahead to their supervisor until it has). */
 static void
 test_handed_ahead(void **state)
 {
@@ -686,9 +687,13 @@ test_handed_ahead(void **state)
 	start_try(ex, "ahead_e", e_argv, &g[4], NULL, 0);
 	start_try(ex, "ahead_f", b_argv, &g[5], &g[4], 0);
 	executor_local.release(ex, spec_for("ahead_f", b_argv).log_path);
+	/* its supervisor runs two slots now: it takes no more until f ends */
+	assert_false(executor_local.can_follow(ex, &g[4]));
+	assert_false(executor_local.can_follow(ex, &g[5]));
 	wait_for(loop, &g[5], 1);
 	assert_int_equal(g[4].calls, 0);
 	assert_int_equal(g[5].out.exit_code, 0);
+	assert_true(executor_local.can_follow(ex, &g[4]));
 	executor_local.kill(ex, spec_for("ahead_e", e_argv).log_path);
 	wait_for(loop, &g[4], 1);
 	for (int i = 0; i < 6; i++)
