@@ -4,7 +4,8 @@
 # test` and the same graph through `make -j2`, and prints each process's
 # own CPU per task (perf stat --no-inherit, from when it attaches, a few ms
 # after the start, so the tasks' exec and run are not counted): sta's
-# scheduler and its supervisor against make itself.
+# scheduler and its supervisors (one per slot: the first, a child of the
+# scheduler, forks the others) against make itself.
 #
 #   bench/sched_cpu_split.sh [PATH/TO/sta] [N]
 # Needs perf (Debian: linux-perf).  The state goes under $TMPDIR.
@@ -52,10 +53,18 @@ for _ in $(seq 200); do
 	sleep 0.01
 done
 [ -n "$sup_pid" ] || { echo "no supervisor appeared"; exit 1; }
-own_cpu "$sta_pid" "$sup_pid" > "$W/sta.cpu"
+others=
+for _ in $(seq 200); do
+	others=$(pgrep -d, -P "$sup_pid" -x sta-supervisor || true)
+	[ -n "$others" ] && break
+	sleep 0.01
+done
+sups=("$sup_pid" ${others//,/ })
+own_cpu "$sta_pid" "${sups[@]}" > "$W/sta.cpu"
 wait "$sta_pid"
 per_task "sta scheduler" "$(awk -v p="-$sta_pid\$" '$1 ~ p { print $2 }' "$W/sta.cpu")"
-per_task "sta supervisor" "$(awk -v p="-$sup_pid\$" '$1 ~ p { print $2 }' "$W/sta.cpu")"
+per_task "sta supervisors (${#sups[@]})" \
+	"$(awk -v p="-$sta_pid\$" '$1 !~ p { s += $2 } END { print s }' "$W/sta.cpu")"
 
 make -s -j2 -f "$W/split.mk" > /dev/null &
 make_pid=$!
