@@ -116,10 +116,10 @@ struct pool {
  * and pool, its holder: the supervisor starts it the moment the holder
  * ends, and it takes the holder's slots then.  Until that it holds none.
  * A holder has at most one try bound to it, which may have one of its
- * own, EXECUTOR_HAND_AHEAD deep at most.  A try of a task whose one unfinished
- * upstream task is its holder's starts only if the holder succeeds
- * (if_success); else the supervisor drops it and its task instance is
- * decided again. */
+ * own, EXECUTOR_HAND_AHEAD deep at most.  A try of a task whose one
+ * unfinished upstream task is its holder's starts only if the holder
+ * succeeds (if_success); else the supervisor drops it and its task
+ * instance is decided again. */
 struct running_try {
 	struct sched *s;
 	int64_t try_pk;
@@ -962,9 +962,9 @@ running_add(struct sched *s, int64_t try_pk, struct srun *r, size_t task)
 static struct executor *executor_instance(struct sched *s, const struct executor_ops *ex);
 
 /* Whether a try of dt may be handed ahead behind rt, a try of sd: rt is
- * the last of a chain at most EXECUTOR_HAND_AHEAD deep, run by dt's executor (which
- * takes tries handed ahead), holds the pool slots dt needs, and is not
- * being stopped. */
+ * the last of a chain at most EXECUTOR_HAND_AHEAD deep, run by dt's
+ * executor (which takes tries handed ahead), holds the pool slots dt
+ * needs, and is not being stopped. */
 static int
 holder_takes(struct sched *s, const struct running_try *rt, const struct sdag *sd,
     const struct dag_task *dt)
