@@ -1424,43 +1424,12 @@ sock_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-static void supervisor_watch(struct supv *sup);
-
-/* Forks a supervisor into sup: 0, or -1 with errno. */
+/* Asks our first supervisor to fork one on fd, our socket's other end
+ * (passed with SCM_RIGHTS): 0, or -1 when it is gone. */
 static int
-supervisor_start(struct supv *sup)
+supervisor_pass(struct supv *first, int fd)
 {
-	int sv[2];
-	pid_t pid;
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
-		return -1;
-	pid = fork();
-	if (pid < 0) {
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		/* Keep only the socket (and stdio): not the store or the lock. */
-		fd_keep_only(sv[1]);
-		supervisor_main(sv[1]);
-	}
-	close(sv[1]);
-	sup->sock = sv[0];
-	sup->pid = pid;
-	if (sup->ex->first == NULL || sup->ex->first->sock < 0)
-		sup->ex->first = sup;
-	supervisor_watch(sup);
-	return 0;
-}
-
-/* Starts a supervisor into sup, forked by our first one when it runs,
- * else by us: 0, or -1 with errno. */
-static int
-supervisor_add(struct supv *sup)
-{
-	struct executor *ex = sup->ex;
+	struct executor *ex = first->ex;
 	union {
 		struct cmsghdr h;
 		char space[CMSG_SPACE(sizeof(int))];
@@ -1470,12 +1439,8 @@ supervisor_add(struct supv *sup)
 		.msg_iov = &iov, .msg_iovlen = 1,
 		.msg_control = &ctl, .msg_controllen = sizeof(ctl),
 	};
-	int sv[2];
 	ssize_t n;
 
-	if (ex->first == NULL || ex->first->sock < 0 ||
-	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
-		return supervisor_start(sup);
 	buf_reset(&ex->msg);
 	msg_put(&ex->msg, "fork");
 	msg_put_num(&ex->msg, 0);
@@ -1483,28 +1448,50 @@ supervisor_add(struct supv *sup)
 	ctl.h.cmsg_level = SOL_SOCKET;
 	ctl.h.cmsg_type = SCM_RIGHTS;
 	ctl.h.cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(&ctl.h), &sv[1], sizeof(int));
+	memcpy(CMSG_DATA(&ctl.h), &fd, sizeof(int));
 	do
-		n = sendmsg(ex->first->sock, &mh, MSG_NOSIGNAL);
+		n = sendmsg(first->sock, &mh, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
-	close(sv[1]);
-	if (n != (ssize_t)ex->msg.len) {
-		close(sv[0]);
-		supervisor_gone(ex->first);
-		return supervisor_start(sup);
-	}
-	sup->sock = sv[0];
-	sup->pid = 0;           /* not ours: our first supervisor's child */
-	supervisor_watch(sup);
-	return 0;
+	if (n == (ssize_t)ex->msg.len)
+		return 0;
+	supervisor_gone(first);
+	return -1;
 }
 
-static void
-supervisor_watch(struct supv *sup)
+/* Starts a supervisor into sup: forked by our first one while it runs
+ * (so that it keeps no copy of our memory), else by us, and then our
+ * first.  0, or -1 with errno. */
+static int
+supervisor_add(struct supv *sup)
 {
+	struct executor *ex = sup->ex;
+	int sv[2], e;
+	pid_t pid = 0;          /* 0: not ours, our first supervisor's child */
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		return -1;
+	if (ex->first == NULL || ex->first->sock < 0 || supervisor_pass(ex->first, sv[1]) != 0) {
+		if ((pid = fork()) < 0) {
+			e = errno;
+			close(sv[0]);
+			close(sv[1]);
+			errno = e;
+			return -1;
+		}
+		if (pid == 0) {
+			/* Keep only the socket (and stdio): not the store or the lock. */
+			fd_keep_only(sv[1]);
+			supervisor_main(sv[1]);
+		}
+		ex->first = sup;
+	}
+	close(sv[1]);
+	sup->sock = sv[0];
+	sup->pid = pid;
 	ev_io_init(&sup->io, sock_cb, sup->sock, EV_READ);
 	sup->io.data = sup;
-	ev_io_start(sup->ex->loop, &sup->io);
+	ev_io_start(ex->loop, &sup->io);
+	return 0;
 }
 
 /* A supervisor with no try of ours, started when none is: so that one

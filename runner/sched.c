@@ -488,13 +488,6 @@ chain_cut(struct running_try *rt, struct running_try *last)
 	rt->holder = last->successor = NULL;
 }
 
-/* Takes a try handed ahead out of its chain: the try behind it moves up. */
-static void
-chain_unlink(struct running_try *rt)
-{
-	chain_cut(rt, rt);
-}
-
 /* Forgets a try that ended and gives back its slots. */
 static void
 running_remove(struct sched *s, int64_t try_pk)
@@ -505,7 +498,7 @@ running_remove(struct sched *s, int64_t try_pk)
 
 			*pp = rt->next;
 			if (rt->holder != NULL)
-				chain_unlink(rt);       /* ended before it started */
+				chain_cut(rt, rt);      /* ended before it started */
 			else if (rt->successor != NULL)
 				rt->successor->holder = NULL;   /* takes our slots */
 			else
@@ -1355,9 +1348,8 @@ pick_launches(struct sched *s, struct launches *l)
 		s->opts->before_launch(s->opts->before_launch_arg);
 	for (struct sdag *sd = s->dags; sd != NULL; sd = sd->next) {
 		struct ready_heap parked = {0};
-		int blocked = 0;
-
 		struct running_try *q;
+		int blocked = 0;
 
 		/* tries handed ahead first: they were ready before the rest */
 		while (!sdag_held(s, sd) && s->n_running < parallelism &&
