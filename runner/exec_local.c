@@ -338,8 +338,8 @@ struct sup;
 struct stask {
 	struct sup *sv;
 	uint64_t id;
-	char *log_path;
-	char *status_path;
+	int logfd;              /* open to read the result at the end */
+	int statusfd;           /* open since the claim, to add the outcome */
 	pid_t pid;              /* and its process group */
 	int pidfd;
 	ev_io io;
@@ -476,24 +476,14 @@ sup_write(int fd, const char *text)
 		;
 }
 
-static void
-sup_append(const char *status_path, const char *text)
-{
-	int fd = open(status_path, O_WRONLY | O_APPEND | O_CLOEXEC);
-
-	if (fd >= 0) {
-		sup_write(fd, text);
-		close(fd);
-	}
-}
-
 /* Reports a try's end (the task's pid, or 0 when none ran), outcome
- * included, then records the outcome in its status file (NULL: a try
- * stopped before it was claimed has none): the scheduler does not wait for
+ * included, then records the outcome in its status file (statusfd, the
+ * claim's; -1: a try stopped before it was claimed has none): the
+ * scheduler does not wait for
  * the write, the file is for one that restarts.  An outcome too large for
  * a report is written first: the scheduler reads it from the file. */
 static void
-sup_ended(struct sup *sv, uint64_t id, pid_t pid, const char *status_path, enum try_end end,
+sup_ended(struct sup *sv, uint64_t id, pid_t pid, int statusfd, enum try_end end,
     int code, int sig, cJSON *result, const char *reason, int64_t started_ms, int64_t ended_ms)
 {
 	struct try_outcome o = {
@@ -503,11 +493,11 @@ sup_ended(struct sup *sv, uint64_t id, pid_t pid, const char *status_path, enum 
 	char *json = executor_outcome_json(&o, result), *line = xasprintf("%s\n", json);
 	int fits = strlen(json) <= OUTCOME_MAX;
 
-	if (!fits && status_path != NULL)
-		sup_append(status_path, line);
+	if (!fits && statusfd >= 0)
+		sup_write(statusfd, line);
 	sup_tell(sv, id, SUP_ENDED, (int)pid, fits ? json : NULL);
-	if (fits && status_path != NULL)
-		sup_append(status_path, line);
+	if (fits && statusfd >= 0)
+		sup_write(statusfd, line);
 	free(line);
 	free(json);
 }
@@ -597,8 +587,8 @@ stask_free(struct stask *t)
 	ev_timer_stop(sv->loop, &t->timer);
 	ev_timer_stop(sv->loop, &t->report);
 	close(t->pidfd);
-	free(t->log_path);
-	free(t->status_path);
+	close(t->logfd);
+	close(t->statusfd);
 	while (t->queue != NULL) {
 		struct queued *q = t->queue;
 
@@ -749,14 +739,14 @@ sup_task_cb(struct ev_loop *loop, ev_io *w, int revents)
 	code = status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	sup_start_queued(t, executor_outcome_succeeded(&(struct try_outcome){
 	    .end = t->timed_out ? TRY_TIMED_OUT : TRY_EXITED, .exit_code = code, .signal = sig }));
-	result = executor_scan_result(t->log_path);
+	result = executor_scan_result_fd(t->logfd, EXECUTOR_RESULT_CHUNK);
 	if (t->timed_out) {
 		snprintf(reason, sizeof(reason), "execution_timeout (%llds) reached: "
 		    "process group killed", (long long)t->timeout);
-		sup_ended(t->sv, t->id, t->pid, t->status_path, TRY_TIMED_OUT, -1, sig, result,
+		sup_ended(t->sv, t->id, t->pid, t->statusfd, TRY_TIMED_OUT, -1, sig, result,
 		    reason, t->started_ms, ended_ms);
 	} else {
-		sup_ended(t->sv, t->id, t->pid, t->status_path, TRY_EXITED, code, sig, result,
+		sup_ended(t->sv, t->id, t->pid, t->statusfd, TRY_EXITED, code, sig, result,
 		    t->stopping ? "stopped on request" : NULL, t->started_ms, ended_ms);
 	}
 	stask_free(t);
@@ -783,7 +773,7 @@ sup_start(struct sup *sv, uint64_t id, struct msg *m)
 		sup_tell(sv, id, errno == EEXIST ? SUP_CLAIMED : SUP_FAILED, errno, NULL);
 		goto out;
 	}
-	logfd = open(spec.log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	logfd = open(spec.log_path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (logfd < 0) {
 		snprintf(reason, sizeof(reason), "cannot open the log %s: %s", spec.log_path,
 		    strerror(errno));
@@ -808,14 +798,13 @@ sup_start(struct sup *sv, uint64_t id, struct msg *m)
 	line = xasprintf("task %ld %llu\n", (long)pid,
 	    spawned == before ? before : proc_start_time(pid));
 	sup_write(claimfd, line);
-	close(claimfd);
 	free(line);
 	t = xcalloc(1, sizeof(*t));
 	t->sv = sv;
 	t->id = id;
-	t->log_path = xstrdup(spec.log_path);
-	t->status_path = status_path;
-	status_path = NULL;
+	t->logfd = logfd;
+	logfd = -1;
+	t->statusfd = claimfd;
 	t->pid = pid;
 	t->pidfd = pidfd;
 	t->timeout = spec.timeout;
@@ -832,9 +821,9 @@ sup_start(struct sup *sv, uint64_t id, struct msg *m)
 	sv->tasks = t;
 	goto out;
 failed:
-	close(claimfd);
-	sup_ended(sv, id, 0, status_path, TRY_START_FAILED, -1, 0, NULL, reason, started_ms,
+	sup_ended(sv, id, 0, claimfd, TRY_START_FAILED, -1, 0, NULL, reason, started_ms,
 	    time_now_ms());
+	close(claimfd);
 out:
 	if (logfd >= 0)
 		close(logfd);
@@ -893,7 +882,7 @@ sup_kill(struct sup *sv, uint64_t id)
 		struct queued *behind = q->next;
 
 		free(q);
-		sup_ended(sv, id, 0, NULL, TRY_START_FAILED, -1, 0, NULL,
+		sup_ended(sv, id, 0, -1, TRY_START_FAILED, -1, 0, NULL,
 		    "stopped on request before it started", time_now_ms(), time_now_ms());
 		sup_drop(sv, behind);
 		return;

@@ -79,20 +79,15 @@ result_line(int fd, off_t start, off_t end, const char *chunk, off_t chunk_off,
  * line from the end: a log of any size costs a chunk and one line of
  * memory, and usually one read (a task prints its result last). */
 cJSON *
-executor_scan_result_chunked(const char *log_path, size_t chunk_size)
+executor_scan_result_fd(int fd, size_t chunk_size)
 {
-	int fd = open(log_path, O_RDONLY | O_CLOEXEC);
 	char *chunk;
 	struct stat st;
 	off_t pos, line_end;
 	cJSON *r = NULL;
 
-	if (fd < 0)
+	if (fstat(fd, &st) != 0 || st.st_size == 0)
 		return NULL;
-	if (fstat(fd, &st) != 0 || st.st_size == 0) {
-		close(fd);
-		return NULL;
-	}
 	chunk = xmalloc(chunk_size);
 	pos = line_end = st.st_size;
 	while (pos > 0 && r == NULL) {
@@ -111,14 +106,20 @@ executor_scan_result_chunked(const char *log_path, size_t chunk_size)
 			r = result_line(fd, 0, line_end, chunk, 0, n);
 	}
 	free(chunk);
-	close(fd);
 	return r;
 }
 
 cJSON *
 executor_scan_result(const char *log_path)
 {
-	return executor_scan_result_chunked(log_path, 64 * 1024);
+	int fd = open(log_path, O_RDONLY | O_CLOEXEC);
+	cJSON *r;
+
+	if (fd < 0)
+		return NULL;
+	r = executor_scan_result_fd(fd, EXECUTOR_RESULT_CHUNK);
+	close(fd);
+	return r;
 }
 
 static const char *const end_names[] = {

@@ -152,9 +152,11 @@ int executor_outcome_succeeded(const struct try_outcome *o);
 char *executor_try_file(const char *log_path, const char *ext);
 /* The last "STA_RESULT {json}" object of the log, or NULL (caller frees);
  * a line longer than EXECUTOR_RESULT_MAX is not read.  The log is read
- * backwards chunk_size bytes at a time (the first: 64 kB). */
+ * backwards chunk_size bytes at a time (by path: EXECUTOR_RESULT_CHUNK);
+ * fd must be open for reading. */
+#define EXECUTOR_RESULT_CHUNK (64 * 1024)
 cJSON *executor_scan_result(const char *log_path);
-cJSON *executor_scan_result_chunked(const char *log_path, size_t chunk_size);
+cJSON *executor_scan_result_fd(int fd, size_t chunk_size);
 /* An outcome (and result, taken; may be NULL) as one line of JSON
  * (caller frees). */
 char *executor_outcome_json(const struct try_outcome *o, cJSON *result);

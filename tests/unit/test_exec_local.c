@@ -9,6 +9,7 @@
  * of own and adopted tries (2,000 at once), a killed supervisor, and a
  * supervisor per slot.
  */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -824,7 +825,8 @@ test_scan_result(void **state)
 
 		assert_int_equal(fs_write_atomic(path, cases[c].log, len, 0), 0);
 		for (size_t k = 0; k < sizeof(chunks) / sizeof(chunks[0]); k++) {
-			cJSON *r = executor_scan_result_chunked(path, chunks[k]);
+			int fd = open(path, O_RDONLY);
+			cJSON *r = executor_scan_result_fd(fd, chunks[k]);
 			char *got = r != NULL ? cJSON_PrintUnformatted(r) : NULL;
 			char *want = NULL;
 
@@ -840,9 +842,15 @@ test_scan_result(void **state)
 			free(got);
 			free(want);
 			cJSON_Delete(r);
+			close(fd);
 		}
+		/* by path: found or not as by descriptor */
+		cJSON *r = executor_scan_result(path);
+
+		assert_true((r == NULL) == (cases[c].want == NULL));
+		cJSON_Delete(r);
 	}
-	assert_null(executor_scan_result_chunked("/nonexistent/log", 64));
+	assert_null(executor_scan_result("/nonexistent/log"));
 	free(path);
 	free(big);
 	free(huge);
