@@ -6,6 +6,7 @@
  */
 #include "runner/store.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,6 +174,8 @@ struct store {
 	char *path;
 	int version;
 	sqlite3_stmt *stmts[S_COUNT];
+	void (*on_commit)(void *arg);   /* store_sync_batched */
+	void *on_commit_arg;
 };
 
 /* ------------------------------------------------------------ states */
@@ -330,6 +333,13 @@ store_open(const char *path)
 	const char *sync = getenv("STA_DB_SYNC");
 	char *pragmas;
 
+	if (sync != NULL && *sync != '\0' && strcmp(sync, "full") != 0 &&
+	    strcmp(sync, "normal") != 0) {
+		log_error("STA_DB_SYNC is '%s': it is full, normal, or unset", sync);
+		free(dir);
+		free(s);
+		return NULL;
+	}
 	s->path = xstrdup(path);
 	fs_mkdir_p(dir);
 	free(dir);
@@ -341,7 +351,9 @@ store_open(const char *path)
 	}
 	sqlite3_busy_timeout(s->db, 10000);
 	/* synchronous=FULL: a commit survives power loss; NORMAL (STA_DB_SYNC=
-	 * normal) still survives a process crash, which is what kill -9 tests. */
+	 * normal) still survives a process crash, which is what kill -9 tests.
+	 * The scheduler's connection syncs its commits in batches
+	 * (store_sync_batched). */
 	pragmas = xasprintf("PRAGMA journal_mode=WAL; PRAGMA synchronous=%s;"
 	    " PRAGMA foreign_keys=ON;", sync != NULL && strcmp(sync, "normal") == 0 ? "NORMAL" : "FULL");
 	if (sqlite3_exec(s->db, pragmas, NULL, NULL, NULL) != SQLITE_OK || migrate(s) != 0) {
@@ -371,6 +383,51 @@ int
 store_schema_version(struct store *s)
 {
 	return s->version;
+}
+
+static int
+commit_hook(void *arg)
+{
+	struct store *s = arg;
+
+	s->on_commit(s->on_commit_arg);
+	return 0;       /* the commit goes on */
+}
+
+int
+store_sync_batched(struct store *s, void (*on_commit)(void *arg), void *arg)
+{
+	const char *sync = getenv("STA_DB_SYNC");
+
+	if (sync != NULL && *sync != '\0')
+		return 1;       /* full: every commit synced; normal: none */
+	if (sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) != SQLITE_OK) {
+		fail(s, "cannot set synchronous=NORMAL");
+		return -1;
+	}
+	s->on_commit = on_commit;
+	s->on_commit_arg = arg;
+	sqlite3_commit_hook(s->db, commit_hook, s);
+	return 0;
+}
+
+int
+store_sync(struct store *s)
+{
+	sqlite3_file *wal = NULL;
+
+	if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) != SQLITE_OK) {
+		fail(s, "cannot find the write-ahead log");
+		return -1;
+	}
+	if (wal == NULL || wal->pMethods == NULL)
+		return 0;       /* not open: nothing written through it */
+	if (wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL) != SQLITE_OK) {
+		log_error("state store %s: cannot sync the write-ahead log: %s", s->path,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 int

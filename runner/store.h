@@ -128,6 +128,17 @@ int store_begin(struct store *s);       /* BEGIN IMMEDIATE */
 int store_commit(struct store *s);
 void store_rollback(struct store *s);
 
+/* Group commit, for the scheduler's connection: its commits are no longer
+ * synced one by one (synchronous=NORMAL: a commit survives a crash of the
+ * process at once, a power loss once synced); on_commit is called at each
+ * commit (before it completes) and the caller syncs them all with
+ * store_sync.  0; 1 when STA_DB_SYNC asks otherwise (full: every commit
+ * synced; normal: none) and nothing changed; -1 on an error. */
+int store_sync_batched(struct store *s, void (*on_commit)(void *arg), void *arg);
+/* Syncs the write-ahead log: every commit made so far survives a power
+ * loss.  0, or -1 (logged). */
+int store_sync(struct store *s);
+
 /* DAGs: sync inserts or updates everything but is_paused; a new DAG starts
  * unpaused.  Callers pass the DAGs found in the folder; store_dags_mark
  * _inactive flags the others. */

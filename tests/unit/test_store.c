@@ -1,8 +1,10 @@
 /*
  * test_store.c: the state store: migrations, round trips of every record,
  * STORE_EXISTS / STORE_NOT_FOUND, active-only listings, the append-only
- * audit log, transactions, and that the scheduler's lookups stay index
- * searches with a large finished history (EXPLAIN QUERY PLAN).
+ * audit log, transactions, that the scheduler's lookups stay index
+ * searches with a large finished history (EXPLAIN QUERY PLAN), and group
+ * commit: which commits sync the write-ahead log (fdatasync is
+ * interposed here: SQLite, a shared library, calls ours).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -20,6 +23,22 @@
 #include "runner/store.h"
 
 static char path[300];
+
+/* fdatasync calls on a write-ahead log ("...-wal") so far. */
+static int wal_syncs;
+
+int
+fdatasync(int fd)
+{
+	char link[64], target[512];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n > 4 && memcmp(target + n - 4, "-wal", 4) == 0)
+		wal_syncs++;
+	return (int)syscall(SYS_fdatasync, fd);
+}
 
 static int
 setup(void **state)
@@ -240,6 +259,84 @@ test_audit_and_transactions(void **state)
 	assert_int_equal(store_pool_get(s, "gone", &slots), STORE_NOT_FOUND);
 }
 
+static void
+count_commit(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+/* n commits of one audit row each */
+static void
+commit_n(struct store *s, int n)
+{
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(store_begin(s), 0);
+		assert_int_equal(store_audit(s, "scheduler", "ti_state", "a", "r", "t", i, NULL), 0);
+		assert_int_equal(store_commit(s), 0);
+	}
+}
+
+/* The scheduler's connection syncs its commits in batches, other
+ * connections (STA_DB_SYNC unset or full) each commit; normal, none. */
+static void
+test_group_commit(void **state)
+{
+	struct store *s = *state, *other;
+	int commits = 0, before;
+	char db2[320];
+
+	/* a plain connection: every commit synced */
+	before = wal_syncs;
+	commit_n(s, 3);
+	assert_true(wal_syncs - before >= 3);
+	/* batched: commits reported, none synced, until store_sync */
+	assert_int_equal(store_sync_batched(s, count_commit, &commits), 0);
+	before = wal_syncs;
+	commit_n(s, 5);
+	assert_int_equal(commits, 5);
+	assert_int_equal(wal_syncs - before, 0);
+	assert_int_equal(store_sync(s), 0);
+	assert_int_equal(wal_syncs - before, 1);
+	/* a rolled-back transaction makes no commit */
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_pool_set(s, "gone", 1, NULL), 0);
+	store_rollback(s);
+	assert_int_equal(commits, 5);
+	/* another connection to the same database still syncs each commit */
+	snprintf(db2, sizeof(db2), "%s", path);
+	other = store_open(db2);
+	assert_non_null(other);
+	before = wal_syncs;
+	commit_n(other, 2);
+	assert_true(wal_syncs - before >= 2);
+	store_close(other);
+
+	/* STA_DB_SYNC=full: batching refused, every commit synced */
+	setenv("STA_DB_SYNC", "full", 1);
+	other = store_open(db2);
+	assert_non_null(other);
+	commits = 0;
+	assert_int_equal(store_sync_batched(other, count_commit, &commits), 1);
+	before = wal_syncs;
+	commit_n(other, 2);
+	assert_int_equal(commits, 0);
+	assert_true(wal_syncs - before >= 2);
+	store_close(other);
+	/* normal: no commit synced */
+	setenv("STA_DB_SYNC", "normal", 1);
+	other = store_open(db2);
+	assert_non_null(other);
+	assert_int_equal(store_sync_batched(other, count_commit, &commits), 1);
+	before = wal_syncs;
+	commit_n(other, 2);
+	assert_int_equal(wal_syncs - before, 0);
+	store_close(other);
+	/* anything else: refused at open */
+	setenv("STA_DB_SYNC", "fast", 1);
+	assert_null(store_open(db2));
+	unsetenv("STA_DB_SYNC");
+}
+
 /* Every step of the plan of sql must go through an index: a SEARCH, or a
  * SCAN of a partial index that holds only active rows; never a plain scan
  * of a table. */
@@ -317,6 +414,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_pools_vars_dags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_and_transactions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scale_plans, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
