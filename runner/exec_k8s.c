@@ -7,10 +7,10 @@
  * number), so a pod can never be created twice for one try: a second
  * create meets 409 AlreadyExists, and the pod that exists is the try's.
  * Beside the try's log the executor keeps two files:
- *   attempt=N.pod     the pod's name, written when the try is queued, and
- *                     "created" appended once the API accepted the pod;
- *   attempt=N.status  the outcome, written after the log was fetched and
- *                     before the pod is deleted.
+ *   T.attempt=N.pod     the pod's name, written when the try is queued,
+ *                       and "created" appended once the API accepted it;
+ *   T.attempt=N.status  the outcome, written after the log was fetched
+ *                       and before the pod is deleted.
  * A restarted scheduler adopts a try from them: a status file means
  * finished; otherwise the pod is looked up in a list of the instance's
  * pods: running ones are watched again, finished ones recorded; a missing

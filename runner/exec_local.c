@@ -1,10 +1,11 @@
 /*
- * exec_local.c: the local executor.  Its tries run under one supervisor, a
- * process forked when the executor is created (before the scheduler's
- * memory grows) that leaves the scheduler's session, so that it outlives
- * a killed scheduler.  The scheduler sends it a try and goes on (the
- * answers come to its loop).  For each try the supervisor
- *   1. claims the try: links attempt=N.status, a file naming the
+ * exec_local.c: the local executor.  Its tries run under supervisors, one
+ * per slot in use, in their own session, so that they outlive a killed
+ * scheduler: the first is forked by the scheduler, the others by the
+ * first (none keeps a copy of the scheduler's memory).  The scheduler
+ * sends a supervisor a try and goes on (the answers come to its loop).
+ * For each try the supervisor
+ *   1. claims the try: links T.attempt=N.status, a file naming the
  *      supervisor (its pid and start time), into place beside the log
  *      (link(2) is atomic: of two claims of one try exactly one wins; the
  *      loser follows the winner's try);
@@ -18,7 +19,7 @@
  *      JSON, to the status file.
  * A try may be handed ahead, after a running one: the supervisor keeps it
  * and starts it the moment that one ends, so the next task does not wait
- * for the scheduler to record the end (a commit, on a disk an fsync).  A
+ * for the scheduler to record the end (a pass of its loop).  A
  * try of a task downstream of that one starts only if it succeeded, and
  * is dropped (never claimed) if not.
  * When the scheduler is gone, the supervisor starts none of those,
@@ -29,7 +30,7 @@
  * end without an outcome is a lost try); or there is no file: the try
  * never started.
  *
- * One supervisor for all tries, not one process per try: a try costs a
+ * A supervisor per slot, not a process per try: a try costs a
  * vfork and small writes, not a fork of a process that maps all of the
  * scheduler's libraries, which was most of a try's cost.
  */

@@ -1,6 +1,6 @@
 /*
  * executor.c: what every executor shares: the lookup by name, the try's
- * files beside its log (attempt=N.log and .status, whose last line is the
+ * files beside its log (T.attempt=N.log and .status, whose last line is the
  * outcome; the local executor's claim heads it, the kubernetes executor's
  * is a .pod file), the outcome record that makes a finished try recoverable
  * by a restarted scheduler, and the STA_* environment of the task contract.

@@ -55,10 +55,10 @@ struct try_spec {
 
 /* How many tries may wait behind a running try, handed to the executor
  * ahead so that it starts the next one the moment a task ends, without
- * waiting for the scheduler's commit (on a disk, an fsync): enough to
- * cover a commit or two on a disk while short tasks end (the wide graph
- * of bench/sched_10k.sh on ext4: 1.45-1.57x make -j2 two deep, 1.36-1.48x
- * four deep; see the README). */
+ * waiting for the scheduler to record the end: enough to cover a pass of
+ * its loop or two while short tasks end (the wide graph of
+ * bench/sched_10k.sh on ext4, before group commit: 1.45-1.57x make -j2
+ * two deep, 1.36-1.48x four deep; see the README). */
 #define EXECUTOR_HAND_AHEAD 4
 
 enum try_end {

@@ -902,10 +902,13 @@ var_get(void *arg, const char *key, char **value)
 	return store_var_get(arg, key, value) == 0 ? 0 : -1;
 }
 
+/* One folder per run, not per task instance: a folder costs a block and
+ * an inode, and on ext4 its mkdir was a quarter of the scheduler's time
+ * with 10,000 short tasks. */
 static char *
 try_log_path(struct sched *s, const struct srun *r, const char *task_id, int try_number)
 {
-	return xasprintf("%s/logs/dag_id=%s/run_id=%s/task_id=%s/attempt=%d.log",
+	return xasprintf("%s/logs/dag_id=%s/run_id=%s/task_id=%s.attempt=%d.log",
 	    s->opts->home, run_dag_id(r), r->run_id, task_id, try_number);
 }
 
