@@ -4,8 +4,8 @@
 # shapes: wide (10,000 independent tasks) and deep (a chain of 10,000).
 # Prints wall time, CPU time and peak RSS for each, and for `sta dags
 # validate` of the same file (loading the DAG alone); sta keeps every
-# state change durable in SQLite (synchronous=FULL) while make keeps
-# nothing.
+# state change durable in SQLite (synced to the disk within 10 ms, group
+# commit; STA_DB_SYNC=full syncs each commit) while make keeps nothing.
 #
 #   bench/sched_10k.sh [PATH/TO/sta] [N]
 # Build first (./dev build); the default binary is build/release/sta.
@@ -15,7 +15,8 @@
 # J=3 runs both at another parallelism (max_active_tasks 3, make -j3; the
 # default is 2).
 # The state (store, logs) goes under $TMPDIR: its file system weighs a
-# lot (every try creates a folder and two files, and commits once).
+# lot (every try creates two files, and the scheduler commits about once
+# per try).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 STA=${1:-$ROOT/build/release/sta}
