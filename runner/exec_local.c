@@ -480,8 +480,8 @@ sup_write(int fd, const char *text)
 /* Reports a try's end (the task's pid, or 0 when none ran), outcome
  * included, then records the outcome in its status file (statusfd, the
  * claim's; -1: a try stopped before it was claimed has none): the
- * scheduler does not wait for
- * the write, the file is for one that restarts.  An outcome too large for
+ * scheduler does not wait for the write, the file is for one that
+ * restarts.  An outcome too large for
  * a report is written first: the scheduler reads it from the file. */
 static void
 sup_ended(struct sup *sv, uint64_t id, pid_t pid, int statusfd, enum try_end end,

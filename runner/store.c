@@ -372,6 +372,8 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
+	if (s->on_commit != NULL)
+		store_sync(s);  /* batched: the last commits */
 	for (int i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(s->stmts[i]);
 	sqlite3_close(s->db);

@@ -132,7 +132,7 @@ void store_rollback(struct store *s);
  * synced one by one (synchronous=NORMAL: a commit survives a crash of the
  * process at once, a power loss once synced); on_commit is called at each
  * commit (before it completes) and the caller syncs them all with
- * store_sync.  0; 1 when STA_DB_SYNC asks otherwise (full: every commit
+ * store_sync (store_close syncs the last ones).  0; 1 when STA_DB_SYNC asks otherwise (full: every commit
  * synced; normal: none) and nothing changed; -1 on an error. */
 int store_sync_batched(struct store *s, void (*on_commit)(void *arg), void *arg);
 /* Syncs the write-ahead log: every commit made so far survives a power

@@ -283,7 +283,6 @@ test_group_commit(void **state)
 {
 	struct store *s = *state, *other;
 	int commits = 0, before;
-	char db2[320];
 
 	/* a plain connection: every commit synced */
 	before = wal_syncs;
@@ -297,14 +296,22 @@ test_group_commit(void **state)
 	assert_int_equal(wal_syncs - before, 0);
 	assert_int_equal(store_sync(s), 0);
 	assert_int_equal(wal_syncs - before, 1);
+	/* closing a batched connection syncs its last commits */
+	other = store_open(path);
+	assert_non_null(other);
+	assert_int_equal(store_sync_batched(other, count_commit, &commits), 0);
+	commit_n(other, 1);
+	before = wal_syncs;
+	store_close(other);
+	assert_true(wal_syncs - before >= 1);
+	commits = 5;
 	/* a rolled-back transaction makes no commit */
 	assert_int_equal(store_begin(s), 0);
 	assert_int_equal(store_pool_set(s, "gone", 1, NULL), 0);
 	store_rollback(s);
 	assert_int_equal(commits, 5);
 	/* another connection to the same database still syncs each commit */
-	snprintf(db2, sizeof(db2), "%s", path);
-	other = store_open(db2);
+	other = store_open(path);
 	assert_non_null(other);
 	before = wal_syncs;
 	commit_n(other, 2);
@@ -313,7 +320,7 @@ test_group_commit(void **state)
 
 	/* STA_DB_SYNC=full: batching refused, every commit synced */
 	setenv("STA_DB_SYNC", "full", 1);
-	other = store_open(db2);
+	other = store_open(path);
 	assert_non_null(other);
 	commits = 0;
 	assert_int_equal(store_sync_batched(other, count_commit, &commits), 1);
@@ -324,7 +331,7 @@ test_group_commit(void **state)
 	store_close(other);
 	/* normal: no commit synced */
 	setenv("STA_DB_SYNC", "normal", 1);
-	other = store_open(db2);
+	other = store_open(path);
 	assert_non_null(other);
 	assert_int_equal(store_sync_batched(other, count_commit, &commits), 1);
 	before = wal_syncs;
@@ -333,7 +340,7 @@ test_group_commit(void **state)
 	store_close(other);
 	/* anything else: refused at open */
 	setenv("STA_DB_SYNC", "fast", 1);
-	assert_null(store_open(db2));
+	assert_null(store_open(path));
 	unsetenv("STA_DB_SYNC");
 }
 
