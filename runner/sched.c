@@ -6,8 +6,9 @@
  * writes through.  Every decision touches only that active part, so its
  * cost does not grow with history.  State changes made in one loop
  * iteration are committed together in the prepare watcher, before the
- * processes they decide on are started: a crash can lose a decision, never
- * a fact.  Commits are synced to the disk together (group commit): at
+ * processes they decide on are started (an iteration that starts none
+ * leaves them to a later one, at most COMMIT_DELAY later): a crash can
+ * lose a decision, never a fact.  Commits are synced to the disk together (group commit): at
  * most SYNC_DELAY after each, before the executor creates or deletes a
  * pod, and when the store closes.  A local try starts without waiting for the sync: a
  * power loss that could undo its record stops the try too.  Executors
@@ -162,11 +163,21 @@ struct sched {
 	char hostname[256];
 	ev_prepare prepare;
 	ev_idle idle;
+	ev_timer commit_timer;  /* active while a pass's changes wait */
+	int commit_due;         /* it fired: the next pass commits */
 	ev_timer sync_timer;    /* active while a commit waits for its sync */
 	ev_periodic retry_timer;
 	ev_timer rescan;
 	ev_signal sig_usr1, sig_term, sig_int, sig_hup;
 };
+
+/* The longest the changes of a pass that starts no try wait to be
+ * committed. */
+#define COMMIT_DELAY 0.002
+
+/* Tries are handed ahead again once a chain has fewer than this many
+ * waiting in it; then up to EXECUTOR_HAND_AHEAD. */
+#define HAND_AHEAD_REFILL 2
 
 /* The longest a commit waits to be synced to the disk: about 500 syncs
  * for 10,000 short tries instead of 6,000 or more, each an fdatasync that
@@ -205,6 +216,16 @@ txn_commit(struct sched *s)
 		return -1;
 	}
 	return 0;
+}
+
+static void
+commit_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct sched *s = w->data;
+
+	(void)loop;
+	(void)revents;
+	s->commit_due = 1;      /* the loop's next pass commits */
 }
 
 /* store_sync_batched: a commit is being made. */
@@ -1002,6 +1023,17 @@ running_add(struct sched *s, int64_t try_pk, struct srun *r, size_t task)
 
 static struct executor *executor_instance(struct sched *s, const struct executor_ops *ex);
 
+/* How many tries wait before rt in its chain (0: it runs). */
+static int
+chain_depth(const struct running_try *rt)
+{
+	int depth = 0;
+
+	for (const struct running_try *h = rt->holder; h != NULL; h = h->holder)
+		depth++;
+	return depth;
+}
+
 /* Whether a try of dt may be handed ahead behind rt, a try of sd: rt is
  * the last of a chain at most EXECUTOR_HAND_AHEAD deep, run by dt's
  * executor (which takes tries handed ahead), holds the pool slots dt
@@ -1013,7 +1045,6 @@ holder_takes(struct sched *s, const struct running_try *rt, const struct sdag *s
 	const struct sti *t = rt->run != NULL ? &rt->run->tis[rt->task] : NULL;
 	const struct executor_ops *ex;
 	struct executor *inst;
-	int depth = 0;
 
 	/* (a queued try without a holder waits for its drop: its holder
 	 * ended without the success it needed) */
@@ -1023,13 +1054,24 @@ holder_takes(struct sched *s, const struct running_try *rt, const struct sdag *s
 	    rt->pool_slots != dt->args.pool_slots || strcmp(rt->pool, dt->args.pool) != 0 ||
 	    strcmp(rt->run->ver->dag->tasks[rt->task].args.executor, dt->args.executor) != 0)
 		return 0;
-	for (const struct running_try *h = rt->holder; h != NULL; h = h->holder)
-		depth++;
 	ex = executor_find(dt->args.executor);
 	inst = executor_instance(s, ex);
 	/* a try to be started in this pass goes to the executor first */
-	return depth < EXECUTOR_HAND_AHEAD && inst != NULL && ex->can_follow != NULL &&
+	return chain_depth(rt) < EXECUTOR_HAND_AHEAD && inst != NULL && ex->can_follow != NULL &&
 	    (rt->sent_ms == 0 || ex->can_follow(inst, rt));
+}
+
+/* Whether a chain of sd that a try of dt may be handed ahead behind has
+ * fewer than HAND_AHEAD_REFILL tries waiting in it: then the chains are
+ * filled again, several tries in one pass (one commit); else they wait
+ * for a later pass. */
+static int
+holder_low(struct sched *s, struct sdag *sd, const struct dag_task *dt)
+{
+	for (struct running_try *rt = s->running; rt != NULL; rt = rt->next)
+		if (holder_takes(s, rt, sd, dt) && chain_depth(rt) < HAND_AHEAD_REFILL)
+			return 1;
+	return 0;
 }
 
 /* A try of sd that a try of dt may be handed ahead behind, or NULL. */
@@ -1397,7 +1439,7 @@ pick_launches(struct sched *s, struct launches *l)
 	for (struct sdag *sd = s->dags; sd != NULL; sd = sd->next) {
 		struct ready_heap parked = {0};
 		struct running_try *q;
-		int blocked = 0;
+		int blocked = 0, refill = 0;
 
 		/* tries handed ahead first: they were ready before the rest */
 		while (!sdag_held(s, sd) && s->n_running < parallelism &&
@@ -1413,9 +1455,11 @@ pick_launches(struct sched *s, struct launches *l)
 
 			if (sdag_held(s, sd))
 				break;
-			/* no slot: handed ahead behind a running try, or it waits */
+			/* no slot: handed ahead behind a running try when the
+			 * chains are low, or it waits */
 			if ((s->n_running >= parallelism || sd->n_active_tis >= dag->max_active_tasks) &&
-			    (holder = holder_find(s, sd, dt)) == NULL)
+			    (!(refill = refill || holder_low(s, sd, dt)) ||
+			    (holder = holder_find(s, sd, dt)) == NULL))
 				break;
 			ready_pop(&sd->ready);
 			if (it.run->tis[it.task].state != TI_SCHEDULED)
@@ -2032,18 +2076,28 @@ prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 		runs_start_queued(s);
 		pick_launches(s, &l);
 	}
-	if (txn_commit(s) != 0) {
+	/* A pass that starts nothing leaves its changes to a later pass's
+	 * commit, at most COMMIT_DELAY later: with short tasks one commit
+	 * records several ends. */
+	if (l.n == 0 && s->txn_open && !s->stopping && !s->commit_due) {
+		if (!ev_is_active(&s->commit_timer))
+			ev_timer_start(loop, &s->commit_timer);
+	} else {
+		s->commit_due = 0;
+		ev_timer_stop(loop, &s->commit_timer);
+		if (txn_commit(s) != 0) {
+			free(l.v);
+			return;
+		}
+		/* Recorded: now start them.  Starting a local try writes
+		 * nothing (its pid comes later); what else starting writes
+		 * (pod names, the ends of tries that could not start) is
+		 * committed at once. */
+		for (size_t i = 0; i < l.n; i++)
+			try_start(s, l.v[i].run, l.v[i].task, 0);
 		free(l.v);
-		return;
+		txn_commit(s);
 	}
-	/* Recorded and durable: now start them.  Starting a local try
-	 * writes nothing (its pid comes later); what else starting writes
-	 * (pod names, the ends of tries that could not start) is committed
-	 * at once. */
-	for (size_t i = 0; i < l.n; i++)
-		try_start(s, l.v[i].run, l.v[i].task, 0);
-	free(l.v);
-	txn_commit(s);
 	runs_reap(s);
 	if (!s->dirty && ev_is_active(&s->idle))
 		ev_idle_stop(loop, &s->idle);
@@ -2238,6 +2292,8 @@ sched_main(const struct sched_opts *opts)
 	free(db);
 	if (s.store == NULL)
 		return EX_UNAVAILABLE;
+	ev_timer_init(&s.commit_timer, commit_cb, COMMIT_DELAY, 0.);
+	s.commit_timer.data = &s;
 	ev_timer_init(&s.sync_timer, sync_cb, SYNC_DELAY, 0.);
 	s.sync_timer.data = &s;
 	if (store_sync_batched(s.store, sync_soon, &s) < 0) {

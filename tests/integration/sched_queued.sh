@@ -9,7 +9,9 @@
 # handed ahead behind a long one starts as soon as another slot frees.  In
 # a chain, each task is handed ahead behind its upstream task and starts
 # after that one's success, never before; one whose upstream task fails
-# is dropped without running, and its trigger rule decides it.
+# is dropped without running, and its trigger rule decides it.  Once the
+# first tries are handed ahead, more are handed ahead when a queue runs
+# low (one waiting), several at once.
 . "${STA_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 
 out="$T/out"
@@ -222,4 +224,27 @@ for d in one pair; do
 	is "  given back its place with the reason recorded" \
 		"$(sql "select count(*) from audit_log where dag_id = '$d' and run_id = 'k' and task_id = 'second' and detail like '%never started%'")" 1
 done
+
+# one slot, nine tasks: t2-t5 queued behind t1; when t3 ends only t5
+# waits, and t6-t8 are handed ahead together, each behind the one before
+{
+	echo "dag_id: refill"
+	echo "max_active_tasks: 1"
+	echo "tasks:"
+	for i in $(seq 1 9); do
+		printf '  t%d:
+    command: [sleep, "0.3"]
+' "$i"
+	done
+} > "$STA_DAGS_FOLDER/refill.yaml"
+"$STA" dags test refill 2024-01-01 > "$T/refill.log" 2>&1
+is "refill: the run succeeds" "$?" 0
+# queued_at TASK / ended_at TASK: when its try was handed ahead / ended (ms)
+queued_at() { sql "select ts_ms from audit_log where dag_id = 'refill' and task_id = '$1' and detail like '%\"queued\"%'"; }
+ended_at() { sql "select ts_ms from audit_log where dag_id = 'refill' and task_id = '$1' and detail like '%\"success\"%'"; }
+check "refill: t6, t7 and t8 handed ahead together (within 100 ms), not one per end (300 ms apart)" \
+	test $(( $(queued_at t8) - $(queued_at t6) )) -lt 100
+check "refill: when t3 ended, with one try left waiting" \
+	test $(( $(queued_at t6) - $(ended_at t3) )) -lt 100 -a $(( $(queued_at t6) - $(ended_at t3) )) -gt -100
+is "refill: no task ran twice" "$(sql "select count(*) from task_tries t join task_instances i on i.id = t.ti_pk join dag_runs r on r.id = i.run_pk where r.dag_id = 'refill'")" 9
 done_testing
