@@ -276,13 +276,41 @@ commit_n(struct store *s, int n)
 	}
 }
 
+/* Syncs of the write-ahead log while a new connection makes two commits,
+ * with STA_DB_SYNC=mode (NULL: unset), batched when asked and allowed
+ * (store_sync_batched refuses when mode is set); at_close: the syncs as
+ * it closes. */
+static int
+commits_synced(const char *mode, int batch, int *at_close)
+{
+	struct store *c;
+	int commits = 0, before, n;
+
+	if (mode != NULL)
+		setenv("STA_DB_SYNC", mode, 1);
+	c = store_open(path);
+	assert_non_null(c);
+	if (batch)
+		assert_int_equal(store_sync_batched(c, count_commit, &commits), mode != NULL);
+	before = wal_syncs;
+	commit_n(c, 2);
+	assert_int_equal(commits, batch && mode == NULL ? 2 : 0);
+	n = wal_syncs - before;
+	before = wal_syncs;
+	store_close(c);
+	if (at_close != NULL)
+		*at_close = wal_syncs - before;
+	unsetenv("STA_DB_SYNC");
+	return n;
+}
+
 /* The scheduler's connection syncs its commits in batches, other
  * connections (STA_DB_SYNC unset or full) each commit; normal, none. */
 static void
 test_group_commit(void **state)
 {
-	struct store *s = *state, *other;
-	int commits = 0, before;
+	struct store *s = *state;
+	int commits = 0, before, at_close;
 
 	/* a plain connection: every commit synced */
 	before = wal_syncs;
@@ -296,48 +324,20 @@ test_group_commit(void **state)
 	assert_int_equal(wal_syncs - before, 0);
 	assert_int_equal(store_sync(s), 0);
 	assert_int_equal(wal_syncs - before, 1);
-	/* closing a batched connection syncs its last commits */
-	other = store_open(path);
-	assert_non_null(other);
-	assert_int_equal(store_sync_batched(other, count_commit, &commits), 0);
-	commit_n(other, 1);
-	before = wal_syncs;
-	store_close(other);
-	assert_true(wal_syncs - before >= 1);
-	commits = 5;
 	/* a rolled-back transaction makes no commit */
 	assert_int_equal(store_begin(s), 0);
 	assert_int_equal(store_pool_set(s, "gone", 1, NULL), 0);
 	store_rollback(s);
 	assert_int_equal(commits, 5);
-	/* another connection to the same database still syncs each commit */
-	other = store_open(path);
-	assert_non_null(other);
-	before = wal_syncs;
-	commit_n(other, 2);
-	assert_true(wal_syncs - before >= 2);
-	store_close(other);
-
-	/* STA_DB_SYNC=full: batching refused, every commit synced */
-	setenv("STA_DB_SYNC", "full", 1);
-	other = store_open(path);
-	assert_non_null(other);
-	commits = 0;
-	assert_int_equal(store_sync_batched(other, count_commit, &commits), 1);
-	before = wal_syncs;
-	commit_n(other, 2);
-	assert_int_equal(commits, 0);
-	assert_true(wal_syncs - before >= 2);
-	store_close(other);
-	/* normal: no commit synced */
-	setenv("STA_DB_SYNC", "normal", 1);
-	other = store_open(path);
-	assert_non_null(other);
-	assert_int_equal(store_sync_batched(other, count_commit, &commits), 1);
-	before = wal_syncs;
-	commit_n(other, 2);
-	assert_int_equal(wal_syncs - before, 0);
-	store_close(other);
+	/* other connections to the same database: each commit synced, unless
+	 * batched, and then synced when closed */
+	assert_true(commits_synced(NULL, 0, NULL) >= 2);
+	assert_int_equal(commits_synced(NULL, 1, &at_close), 0);
+	assert_true(at_close >= 1);
+	/* STA_DB_SYNC=full: batching refused, every commit synced; normal:
+	 * none */
+	assert_true(commits_synced("full", 1, NULL) >= 2);
+	assert_int_equal(commits_synced("normal", 1, NULL), 0);
 	/* anything else: refused at open */
 	setenv("STA_DB_SYNC", "fast", 1);
 	assert_null(store_open(path));
