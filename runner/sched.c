@@ -8,12 +8,13 @@
  * iteration are committed together in the prepare watcher, before the
  * processes they decide on are started (an iteration that starts none
  * leaves them to a later one, at most COMMIT_DELAY later): a crash can
- * lose a decision, never a fact.  Commits are synced to the disk together (group commit): at
- * most SYNC_DELAY after each, before the executor creates or deletes a
- * pod, and when the store closes.  A local try starts without waiting for the sync: a
- * power loss that could undo its record stops the try too.  Executors
- * keep tries recoverable across a crash; on start the scheduler adopts
- * every try the store says is running.
+ * lose a decision, never a fact.  Commits are synced to the disk
+ * together (group commit): at most SYNC_DELAY after each, before the
+ * executor creates or deletes a pod, and when the store closes.  A local
+ * try starts without waiting for the sync: a power loss that could undo
+ * its record stops the try too.  Executors keep tries recoverable across
+ * a crash; on start the scheduler adopts every try the store says is
+ * running.
  *
  * Other processes (the CLI, later the API) change the store and send
  * SIGUSR1; the loop then re-reads the active state and reconciles.
@@ -2080,8 +2081,10 @@ prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	 * commit, at most COMMIT_DELAY later: with short tasks one commit
 	 * records several ends. */
 	if (l.n == 0 && s->txn_open && !s->stopping && !s->commit_due) {
-		if (!ev_is_active(&s->commit_timer))
+		if (!ev_is_active(&s->commit_timer)) {
+			ev_timer_set(&s->commit_timer, COMMIT_DELAY, 0.);
 			ev_timer_start(loop, &s->commit_timer);
+		}
 	} else {
 		s->commit_due = 0;
 		ev_timer_stop(loop, &s->commit_timer);
