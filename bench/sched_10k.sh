@@ -15,8 +15,8 @@
 # J=3 runs both at another parallelism (max_active_tasks 3, make -j3; the
 # default is 2).
 # The state (store, logs) goes under $TMPDIR: its file system weighs a
-# lot (every try creates two files, and the scheduler commits about once
-# per try).
+# lot (every try creates two files, its log and its status file, and is
+# recorded in the store).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 STA=${1:-$ROOT/build/release/sta}
