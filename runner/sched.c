@@ -253,11 +253,13 @@ sync_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 }
 
-/* Syncs the commits not synced yet now, not when due. */
+/* Syncs the commits not synced yet now, not when due: also when the
+ * timer has fired but its callback waits behind this one's (a fired
+ * timer is no longer active, only pending; stopping it clears that). */
 static void
 sync_now(struct sched *s)
 {
-	if (ev_is_active(&s->sync_timer)) {
+	if (ev_is_active(&s->sync_timer) || ev_is_pending(&s->sync_timer)) {
 		ev_timer_stop(s->loop, &s->sync_timer);
 		sync_cb(s->loop, &s->sync_timer, 0);
 	}
