@@ -7,14 +7,14 @@
  * cost does not grow with history.  State changes made in one loop
  * iteration are committed together in the prepare watcher, before the
  * processes they decide on are started (an iteration that starts none
- * leaves them to a later one, at most COMMIT_DELAY later): a crash can
- * lose a decision, never a fact.  Commits are synced to the disk
- * together (group commit): at most SYNC_DELAY after each, before the
- * executor creates or deletes a pod, and when the store closes.  A local
- * try starts without waiting for the sync: a power loss that could undo
- * its record stops the try too.  Executors keep tries recoverable across
- * a crash; on start the scheduler adopts every try the store says is
- * running.
+ * leaves them for at most COMMIT_DELAY, to be committed with later
+ * ones): a crash can lose a decision, never a fact.  Commits are synced
+ * to the disk together (group commit): at most SYNC_DELAY after each,
+ * before the executor creates or deletes a pod, and when the store
+ * closes.  A local try starts without waiting for the sync: a power loss
+ * that could undo its record stops the try too.  Executors keep tries
+ * recoverable across a crash; on start the scheduler adopts every try the
+ * store says is running.
  *
  * Other processes (the CLI, later the API) change the store and send
  * SIGUSR1; the loop then re-reads the active state and reconciles.
@@ -165,7 +165,6 @@ struct sched {
 	ev_prepare prepare;
 	ev_idle idle;
 	ev_timer commit_timer;  /* active while a pass's changes wait */
-	int commit_due;         /* it fired: the next pass commits */
 	ev_timer sync_timer;    /* active while a commit waits for its sync */
 	ev_periodic retry_timer;
 	ev_timer rescan;
@@ -219,14 +218,13 @@ txn_commit(struct sched *s)
 	return 0;
 }
 
+/* The changes a pass left waiting are committed now. */
 static void
 commit_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct sched *s = w->data;
-
 	(void)loop;
 	(void)revents;
-	s->commit_due = 1;      /* the loop's next pass commits */
+	txn_commit(w->data);
 }
 
 /* store_sync_batched: a commit is being made. */
@@ -1064,25 +1062,15 @@ holder_takes(struct sched *s, const struct running_try *rt, const struct sdag *s
 	    (rt->sent_ms == 0 || ex->can_follow(inst, rt));
 }
 
-/* Whether a chain of sd that a try of dt may be handed ahead behind has
- * fewer than HAND_AHEAD_REFILL tries waiting in it: then the chains are
- * filled again, several tries in one pass (one commit); else they wait
- * for a later pass. */
-static int
-holder_low(struct sched *s, struct sdag *sd, const struct dag_task *dt)
-{
-	for (struct running_try *rt = s->running; rt != NULL; rt = rt->next)
-		if (holder_takes(s, rt, sd, dt) && chain_depth(rt) < HAND_AHEAD_REFILL)
-			return 1;
-	return 0;
-}
-
-/* A try of sd that a try of dt may be handed ahead behind, or NULL. */
+/* A try of sd that a try of dt may be handed ahead behind, with fewer
+ * than below tries waiting in its chain (EXECUTOR_HAND_AHEAD: any that
+ * takes one), or NULL.  Below HAND_AHEAD_REFILL: the chains are low, and
+ * are filled again, several tries in one pass (one commit). */
 static struct running_try *
-holder_find(struct sched *s, struct sdag *sd, const struct dag_task *dt)
+holder_find(struct sched *s, struct sdag *sd, const struct dag_task *dt, int below)
 {
 	for (struct running_try *rt = s->running; rt != NULL; rt = rt->next)
-		if (holder_takes(s, rt, sd, dt))
+		if (holder_takes(s, rt, sd, dt) && chain_depth(rt) < below)
 			return rt;
 	return NULL;
 }
@@ -1461,15 +1449,15 @@ pick_launches(struct sched *s, struct launches *l)
 			/* no slot: handed ahead behind a running try when the
 			 * chains are low, or it waits */
 			if ((s->n_running >= parallelism || sd->n_active_tis >= dag->max_active_tasks) &&
-			    (!(refill = refill || holder_low(s, sd, dt)) ||
-			    (holder = holder_find(s, sd, dt)) == NULL))
+			    (!(refill = refill || holder_find(s, sd, dt, HAND_AHEAD_REFILL) != NULL) ||
+			    (holder = holder_find(s, sd, dt, EXECUTOR_HAND_AHEAD)) == NULL))
 				break;
 			ready_pop(&sd->ready);
 			if (it.run->tis[it.task].state != TI_SCHEDULED)
 				continue;       /* cleared or marked meanwhile */
 			p = pool_get(s, dt->args.pool);
 			if (holder == NULL && (p->slots < 0 || p->used + dt->args.pool_slots > p->slots) &&
-			    (p->slots < 0 || (holder = holder_find(s, sd, dt)) == NULL)) {
+			    (p->slots < 0 || (holder = holder_find(s, sd, dt, EXECUTOR_HAND_AHEAD)) == NULL)) {
 				ready_push(&parked, it.run, it.task);
 				blocked++;
 				continue;
@@ -2079,16 +2067,16 @@ prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 		runs_start_queued(s);
 		pick_launches(s, &l);
 	}
-	/* A pass that starts nothing leaves its changes to a later pass's
-	 * commit, at most COMMIT_DELAY later: with short tasks one commit
-	 * records several ends. */
-	if (l.n == 0 && s->txn_open && !s->stopping && !s->commit_due) {
+	/* A pass that starts nothing leaves its changes uncommitted, at most
+	 * COMMIT_DELAY (then the timer commits them, unless a pass that
+	 * starts a try did): with short tasks one commit records several
+	 * ends. */
+	if (l.n == 0 && s->txn_open && !s->stopping) {
 		if (!ev_is_active(&s->commit_timer)) {
 			ev_timer_set(&s->commit_timer, COMMIT_DELAY, 0.);
 			ev_timer_start(loop, &s->commit_timer);
 		}
 	} else {
-		s->commit_due = 0;
 		ev_timer_stop(loop, &s->commit_timer);
 		if (txn_commit(s) != 0) {
 			free(l.v);
