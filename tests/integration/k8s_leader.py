@@ -333,11 +333,17 @@ def conflicts():
     ok(("PUT", 409) in reqs and reqs[reqs.index(("PUT", 409)) + 1] == ("GET", 200),
        "a 409 on the renew is followed by reading the Lease again", reqs)
     ok(reqs.count(("PUT", 409)) == 2 and reqs[-1] == ("PUT", 200), "then renewed", reqs)
-    # a real stale resourceVersion: someone else writes the object (same spec)
-    st, cur = cl.call("GET", lease_path("conf"))
-    cur["metadata"].setdefault("annotations", {})["touched-by"] = "test"
-    st, _ = cl.call("PUT", lease_path("conf"), cur)
+    # a real stale resourceVersion: someone else writes the object (same
+    # spec).  The mark comes first: the leader's next renew may meet the
+    # conflict before this returns; and a renew between this GET and PUT
+    # makes this write the stale one, so it reads again.
     n1 = mark()
+    for _ in range(5):
+        st, cur = cl.call("GET", lease_path("conf"))
+        cur["metadata"].setdefault("annotations", {})["touched-by"] = "test"
+        st, _ = cl.call("PUT", lease_path("conf"), cur)
+        if st != 409:
+            break
     time.sleep(4 * RETRY)
     reqs = lease_requests("conf", n1)
     ok(st == 200 and ("PUT", 409) in reqs and reqs[-1] == ("PUT", 200),
